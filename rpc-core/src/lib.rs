@@ -1,0 +1,73 @@
+//! The JSON-RPC 2.0 protocol engine, free of any transport or async runtime.
+//!
+//! This crate owns the protocol rules; the server and its transports call
+//! into it, and so does the code `#[rpc_service]` generates:
+//!
+//! - [`Protocol`], the one entry point: a frame in, zero or one reply out.
+//!   It checks the size, parses borrowing from the frame, validates exactly
+//!   per the specification, splits batches and runs their elements
+//!   concurrently, enforces the [`Limits`] and sanitizes errors.
+//! - [`Service`], the trait a set of methods implements: dispatch by name
+//!   with the raw [`Params`], results serialized straight into the reply.
+//! - [`RpcError`] and [`ErrorCode`], the error model.
+//! - [`Id`], request ids echoed back byte for byte.
+//! - [`RpcContext`], what a method may know about its call and connection.
+//!
+//! # Example
+//!
+//! ```
+//! use rpc_core::{Call, ConnectionInfo, MethodFuture, Protocol, RpcError, Service};
+//!
+//! struct Calculator;
+//!
+//! impl Service for Calculator {
+//!     fn call<'a>(&'a self, call: Call<'a>) -> MethodFuture<'a> {
+//!         match call.method {
+//!             "subtract" => match call.params.parse::<(i64, i64)>() {
+//!                 Ok((minuend, subtrahend)) => MethodFuture::ok(&(minuend - subtrahend)),
+//!                 Err(err) => MethodFuture::err(err),
+//!             },
+//!             _ => MethodFuture::err(RpcError::method_not_found()),
+//!         }
+//!     }
+//! }
+//!
+//! let protocol = Protocol::new();
+//! let connection = ConnectionInfo::detached();
+//! let batch = r#"[
+//!     {"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": 1.0},
+//!     {"jsonrpc": "2.0", "method": "divide", "params": [1, 0], "id": "b"},
+//!     {"jsonrpc": "2.0", "method": "subtract", "params": [1, 1]}
+//! ]"#;
+//! let reply = futures_executor::block_on(protocol.handle(&Calculator, batch, &connection));
+//! assert_eq!(
+//!     reply.unwrap().as_str(),
+//!     concat!(
+//!         r#"[{"jsonrpc":"2.0","result":19,"id":1.0},"#,
+//!         r#"{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":"b"}]"#,
+//!     )
+//! );
+//! ```
+
+mod batch;
+mod context;
+mod error;
+mod id;
+mod limits;
+mod metadata;
+mod params;
+mod protocol;
+mod request;
+mod response;
+mod service;
+
+pub use context::{ConnectionInfo, Extensions, RpcContext};
+pub use error::{ErrorCode, RpcError};
+pub use id::{Id, IdKind, OwnedId};
+pub use limits::Limits;
+pub use metadata::{MethodInfo, ParamInfo};
+pub use params::Params;
+pub use protocol::Protocol;
+pub use request::Request;
+pub use response::Reply;
+pub use service::{Call, MethodFuture, MethodResult, SerializedResult, Service};

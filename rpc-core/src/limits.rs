@@ -1,0 +1,339 @@
+//! Request limits, and the check that enforces them while parsing.
+
+use std::cell::Cell;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// The limits every incoming message is held to. A message that exceeds one
+/// is answered with REQUEST_TOO_LARGE (-32001), and the connection carries on.
+///
+/// The defaults are channels-rpc's, plus a batch limit:
+///
+/// | limit | default | applies to |
+/// |---|---|---|
+/// | [`max_message_size`](Self::max_message_size) | 10 MiB | the whole frame, checked before parsing |
+/// | [`max_array_items`](Self::max_array_items) | 10,000 | every array and object inside `params` |
+/// | [`max_string_length`](Self::max_string_length) | 1 MiB | every string (and object key) in `params`, and a string `id`, in bytes |
+/// | [`max_depth`](Self::max_depth) | 20 | nesting of arrays and objects in `params` (`[1]` is depth 1) |
+/// | [`max_method_name_length`](Self::max_method_name_length) | 256 | the method name, in characters |
+/// | [`max_batch_size`](Self::max_batch_size) | 100 | the number of requests in one batch |
+///
+/// The array, string and depth limits are checked while parsing `params`,
+/// without building a `serde_json::Value` tree first, and before any method
+/// sees them.
+///
+/// ```
+/// use rpc_core::Limits;
+///
+/// let limits = Limits::default().with_max_depth(8).with_max_batch_size(10);
+/// assert_eq!(limits.max_depth, 8);
+/// assert_eq!(limits.max_message_size, 10 * 1024 * 1024);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// The largest message accepted, in bytes.
+    pub max_message_size: usize,
+    /// The most items in any array, and members in any object, of `params`.
+    pub max_array_items: usize,
+    /// The longest string (or object key) in `params`, and the longest string
+    /// `id`, in bytes.
+    pub max_string_length: usize,
+    /// The deepest nesting of arrays and objects in `params`; at most
+    /// [`Limits::DEPTH_CEILING`].
+    pub max_depth: usize,
+    /// The longest method name, in characters.
+    pub max_method_name_length: usize,
+    /// The most requests in one batch.
+    pub max_batch_size: usize,
+}
+
+impl Limits {
+    /// The largest accepted [`max_depth`](Self::max_depth): the JSON parser
+    /// underneath refuses to recurse further.
+    pub const DEPTH_CEILING: usize = 120;
+
+    /// Sets [`max_message_size`](Self::max_message_size).
+    #[must_use]
+    pub fn with_max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Sets [`max_array_items`](Self::max_array_items).
+    #[must_use]
+    pub fn with_max_array_items(mut self, items: usize) -> Self {
+        self.max_array_items = items;
+        self
+    }
+
+    /// Sets [`max_string_length`](Self::max_string_length).
+    #[must_use]
+    pub fn with_max_string_length(mut self, bytes: usize) -> Self {
+        self.max_string_length = bytes;
+        self
+    }
+
+    /// Sets [`max_depth`](Self::max_depth), capped at
+    /// [`Limits::DEPTH_CEILING`].
+    #[must_use]
+    pub fn with_max_depth(mut self, depth: usize) -> Self {
+        self.max_depth = depth.min(Self::DEPTH_CEILING);
+        self
+    }
+
+    /// Sets [`max_method_name_length`](Self::max_method_name_length).
+    #[must_use]
+    pub fn with_max_method_name_length(mut self, chars: usize) -> Self {
+        self.max_method_name_length = chars;
+        self
+    }
+
+    /// Sets [`max_batch_size`](Self::max_batch_size).
+    #[must_use]
+    pub fn with_max_batch_size(mut self, requests: usize) -> Self {
+        self.max_batch_size = requests;
+        self
+    }
+
+    /// Checks the array, string and depth limits on one JSON value that is
+    /// already known to be syntactically valid (`params`, say).
+    pub(crate) fn check_value(&self, json: &str) -> Result<(), LimitExceeded> {
+        // Every level of nesting takes two bytes, every array item at least
+        // one byte and a comma, every string its quotes: a short enough value
+        // cannot exceed any limit, and most params are that short.
+        let len = json.len();
+        if len / 2 <= self.max_depth.min(self.max_array_items) && len <= self.max_string_length {
+            return Ok(());
+        }
+        let exceeded = Cell::new(None);
+        let check = Check {
+            limits: self,
+            depth: 0,
+            exceeded: &exceeded,
+        };
+        let mut de = serde_json::Deserializer::from_str(json);
+        match check.deserialize(&mut de) {
+            Ok(()) => Ok(()),
+            // The input is valid JSON, so any failure is a limit; the parser's
+            // own recursion limit can only trip on a deeper value than ours.
+            Err(_) => Err(exceeded.get().unwrap_or(LimitExceeded::Depth(self.max_depth))),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message_size: 10 * 1024 * 1024,
+            max_array_items: 10_000,
+            max_string_length: 1024 * 1024,
+            max_depth: 20,
+            max_method_name_length: 256,
+            max_batch_size: 100,
+        }
+    }
+}
+
+/// Which limit a request exceeded; becomes the `data` of REQUEST_TOO_LARGE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LimitExceeded {
+    MessageSize(usize),
+    ArrayItems(usize),
+    StringLength(usize),
+    Depth(usize),
+    MethodNameLength(usize),
+    BatchSize(usize),
+}
+
+impl fmt::Display for LimitExceeded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::MessageSize(max) => write!(f, "message exceeds {max} bytes"),
+            Self::ArrayItems(max) => write!(f, "an array or object in params exceeds {max} items"),
+            Self::StringLength(max) => write!(f, "a string exceeds {max} bytes"),
+            Self::Depth(max) => write!(f, "params are nested deeper than {max} levels"),
+            Self::MethodNameLength(max) => write!(f, "method name exceeds {max} characters"),
+            Self::BatchSize(max) => write!(f, "batch exceeds {max} requests"),
+        }
+    }
+}
+
+/// Walks one JSON value with serde's visitor, keeping nothing but counts.
+struct Check<'l> {
+    limits: &'l Limits,
+    /// Containers entered so far.
+    depth: usize,
+    exceeded: &'l Cell<Option<LimitExceeded>>,
+}
+
+impl Check<'_> {
+    fn fail<E: de::Error>(&self, limit: LimitExceeded) -> E {
+        self.exceeded.set(Some(limit));
+        E::custom(limit)
+    }
+
+    fn child<E: de::Error>(&self) -> Result<Self, E> {
+        if self.depth >= self.limits.max_depth {
+            return Err(self.fail(LimitExceeded::Depth(self.limits.max_depth)));
+        }
+        Ok(Check {
+            depth: self.depth + 1,
+            ..*self
+        })
+    }
+
+    fn string<E: de::Error>(&self, s: &str) -> Result<(), E> {
+        if s.len() > self.limits.max_string_length {
+            return Err(self.fail(LimitExceeded::StringLength(self.limits.max_string_length)));
+        }
+        Ok(())
+    }
+
+    fn count<E: de::Error>(&self, items: usize) -> Result<(), E> {
+        if items > self.limits.max_array_items {
+            return Err(self.fail(LimitExceeded::ArrayItems(self.limits.max_array_items)));
+        }
+        Ok(())
+    }
+}
+
+impl Clone for Check<'_> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl Copy for Check<'_> {}
+
+impl<'de> DeserializeSeed<'de> for Check<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+/// An object key: its length is all that matters.
+struct Key<'l>(Check<'l>);
+
+impl<'de> DeserializeSeed<'de> for Key<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_str(self.0)
+    }
+}
+
+impl<'de> Visitor<'de> for Check<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<(), E> {
+        self.string(s)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let child = self.child()?;
+        let mut items = 0;
+        while seq.next_element_seed(child)?.is_some() {
+            items += 1;
+            self.count(items)?;
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let child = self.child()?;
+        let mut items = 0;
+        while map.next_key_seed(Key(child))?.is_some() {
+            map.next_value_seed(child)?;
+            items += 1;
+            self.count(items)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(depth: usize) -> String {
+        format!("{}{}", "[".repeat(depth), "]".repeat(depth))
+    }
+
+    #[test]
+    fn depth_at_the_limit_passes_and_one_more_fails() {
+        let limits = Limits::default();
+        assert_eq!(limits.check_value(&nested(20)), Ok(()));
+        assert_eq!(
+            limits.check_value(&nested(21)),
+            Err(LimitExceeded::Depth(20))
+        );
+    }
+
+    #[test]
+    fn objects_count_towards_depth() {
+        let limits = Limits::default().with_max_depth(2);
+        assert_eq!(limits.check_value(r#"{"a":[1]}"#), Ok(()));
+        assert_eq!(
+            limits.check_value(r#"{"a":{"b":[1, 2, 3, 4, 5, 6, 7]}}"#),
+            Err(LimitExceeded::Depth(2))
+        );
+    }
+
+    #[test]
+    fn arrays_anywhere_in_params_are_counted() {
+        let limits = Limits::default().with_max_array_items(3);
+        assert_eq!(limits.check_value("[1,2,3]"), Ok(()));
+        assert_eq!(
+            limits.check_value("[[1,2,3,4]]"),
+            Err(LimitExceeded::ArrayItems(3))
+        );
+        assert_eq!(
+            limits.check_value(r#"{"a":1,"b":2,"c":3,"d":4}"#),
+            Err(LimitExceeded::ArrayItems(3))
+        );
+    }
+
+    #[test]
+    fn strings_and_keys_are_measured_after_unescaping() {
+        let limits = Limits::default().with_max_string_length(3);
+        assert_eq!(limits.check_value(r#"["abc","\u0041\u0042\u0043"]"#), Ok(()));
+        assert_eq!(
+            limits.check_value(r#"["abcd"]"#),
+            Err(LimitExceeded::StringLength(3))
+        );
+        assert_eq!(
+            limits.check_value(r#"{"abcd":1}"#),
+            Err(LimitExceeded::StringLength(3))
+        );
+    }
+
+    #[test]
+    fn depth_is_capped_at_the_parser_ceiling() {
+        let limits = Limits::default().with_max_depth(usize::MAX);
+        assert_eq!(limits.max_depth, Limits::DEPTH_CEILING);
+        assert_eq!(limits.check_value(&nested(Limits::DEPTH_CEILING)), Ok(()));
+        assert!(limits.check_value(&nested(100_000)).is_err());
+    }
+}

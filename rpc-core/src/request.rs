@@ -1,0 +1,311 @@
+//! Parsing and validating one request object, borrowing from the frame.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::error::RpcError;
+use crate::id::Id;
+use crate::limits::{LimitExceeded, Limits};
+use crate::params::Params;
+
+/// A valid request, borrowed from the message it arrived in.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// The method name; borrowed unless it contained escapes.
+    pub method: Cow<'a, str>,
+    /// The params, as raw JSON.
+    pub params: Params<'a>,
+    /// The id; `None` makes the request a notification.
+    pub id: Option<Id<'a>>,
+}
+
+/// Why a request object could not be run, and what to answer.
+#[derive(Debug)]
+pub(crate) struct Rejected<'a> {
+    /// The id to answer with: the request's own when it could be read, else
+    /// `null`; `None` means "say nothing" (a valid notification over a limit).
+    pub(crate) id: Option<Id<'a>>,
+    pub(crate) error: RpcError,
+}
+
+/// Parses and validates one request object (a whole message, or one element
+/// of a batch). `json` must be syntactically valid JSON unless it is the whole
+/// message, in which case a syntax error becomes a Parse error.
+pub(crate) fn parse<'a>(json: &'a str, limits: &Limits) -> Result<Request<'a>, Rejected<'a>> {
+    let members = match read_members(json) {
+        Ok(Some(members)) => members,
+        Ok(None) => return Err(invalid(None, "the request must be a JSON object")),
+        Err(err) => return Err(invalid_json(err)),
+    };
+
+    // The id is read first so that every later rejection can echo it.
+    let id = match members.id {
+        None => None,
+        Some(raw) => match Id::from_raw(raw) {
+            Some(id) => Some(id),
+            None => {
+                return Err(invalid(
+                    None,
+                    "\"id\" must be a string, a number or null",
+                ));
+            }
+        },
+    };
+    let reply_id = Some(id.unwrap_or(Id::NULL));
+
+    if members.duplicate {
+        return Err(invalid(reply_id, "a member appears more than once"));
+    }
+    match members.jsonrpc {
+        Some(raw) if is_version_2(raw) => {}
+        Some(_) => return Err(invalid(reply_id, "\"jsonrpc\" must be exactly \"2.0\"")),
+        None => return Err(invalid(reply_id, "\"jsonrpc\" is missing")),
+    }
+    let method = match members.method.map(decode_str) {
+        Some(Some(method)) => method,
+        Some(None) => return Err(invalid(reply_id, "\"method\" must be a string")),
+        None => return Err(invalid(reply_id, "\"method\" is missing")),
+    };
+    let params = match members.params {
+        None => Params::NONE,
+        Some(raw) => match raw.get().as_bytes()[0] {
+            b'[' | b'{' => Params::new(raw),
+            _ => {
+                return Err(invalid(
+                    reply_id,
+                    "\"params\" must be an array or an object when present",
+                ));
+            }
+        },
+    };
+
+    // The request is valid: from here on a notification gets no reply.
+    let too_large = |limit: LimitExceeded| Rejected {
+        id,
+        error: RpcError::request_too_large(limit),
+    };
+    if method.chars().count() > limits.max_method_name_length {
+        return Err(too_large(LimitExceeded::MethodNameLength(
+            limits.max_method_name_length,
+        )));
+    }
+    if let Some(id) = id {
+        // Quotes and escapes make the raw text a little longer than the
+        // string; that slack is not worth a decode.
+        if id.as_raw().len() > limits.max_string_length + 2 {
+            return Err(too_large(LimitExceeded::StringLength(limits.max_string_length)));
+        }
+    }
+    if let Some(raw) = params.raw() {
+        limits.check_value(raw.get()).map_err(too_large)?;
+    }
+    Ok(Request { method, params, id })
+}
+
+fn invalid<'a>(id: Option<Id<'a>>, reason: &str) -> Rejected<'a> {
+    Rejected {
+        id: Some(id.unwrap_or(Id::NULL)),
+        error: RpcError::invalid_request(reason),
+    }
+}
+
+/// A syntax error is a Parse error; anything else the parser refused (a
+/// member that is not a JSON value we can hold, say) is an Invalid Request.
+fn invalid_json(err: serde_json::Error) -> Rejected<'static> {
+    let error = match err.classify() {
+        serde_json::error::Category::Data => RpcError::invalid_request(err),
+        _ => RpcError::parse_error(err),
+    };
+    Rejected {
+        id: Some(Id::NULL),
+        error,
+    }
+}
+
+fn is_version_2(raw: &RawValue) -> bool {
+    raw.get() == "\"2.0\"" || decode_str(raw).is_some_and(|v| v == "2.0")
+}
+
+/// A JSON string's value, borrowed when it has no escapes; `None` if the
+/// value is not a string.
+fn decode_str(raw: &RawValue) -> Option<Cow<'_, str>> {
+    struct Str;
+    impl<'de> Visitor<'de> for Str {
+        type Value = Cow<'de, str>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Cow::Borrowed(v))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Cow::Owned(v.to_owned()))
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    de.deserialize_str(Str).ok()
+}
+
+/// The members of a request object, each kept as raw JSON so that a bad
+/// member never hides the others (the id above all).
+#[derive(Default)]
+struct Members<'a> {
+    jsonrpc: Option<&'a RawValue>,
+    method: Option<&'a RawValue>,
+    params: Option<&'a RawValue>,
+    id: Option<&'a RawValue>,
+    duplicate: bool,
+}
+
+/// Reads the members of a JSON object; `Ok(None)` if `json` is valid JSON
+/// but not an object.
+fn read_members(json: &str) -> Result<Option<Members<'_>>, serde_json::Error> {
+    let starts_object = json
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{');
+    if !starts_object {
+        // Validate without building anything (the parser skips iteratively,
+        // so deep nesting costs no stack).
+        serde_json::from_str::<IgnoredAny>(json)?;
+        return Ok(None);
+    }
+    serde_json::from_str::<MembersSeed<'_>>(json).map(|m| Some(m.0))
+}
+
+struct MembersSeed<'a>(Members<'a>);
+
+impl<'de> serde::Deserialize<'de> for MembersSeed<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(MembersVisitor).map(MembersSeed)
+    }
+}
+
+struct MembersVisitor;
+
+impl<'de> Visitor<'de> for MembersVisitor {
+    type Value = Members<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON-RPC request object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+        let mut members = Members::default();
+        while let Some(key) = map.next_key::<Member>()? {
+            let slot = match key {
+                Member::Jsonrpc => &mut members.jsonrpc,
+                Member::Method => &mut members.method,
+                Member::Params => &mut members.params,
+                Member::Id => &mut members.id,
+                Member::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            let value = map.next_value::<&'de RawValue>()?;
+            members.duplicate |= slot.replace(value).is_some();
+        }
+        Ok(members)
+    }
+}
+
+enum Member {
+    Jsonrpc,
+    Method,
+    Params,
+    Id,
+    /// Members the specification does not define are ignored.
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Member {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MemberVisitor;
+        impl Visitor<'_> for MemberVisitor {
+            type Value = Member;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Member, E> {
+                Ok(match v {
+                    "jsonrpc" => Member::Jsonrpc,
+                    "method" => Member::Method,
+                    "params" => Member::Params,
+                    "id" => Member::Id,
+                    _ => Member::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(MemberVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(json: &str) -> (Option<String>, i32, String) {
+        let rejection = parse(json, &Limits::default()).expect_err("should be rejected");
+        let data = rejection
+            .error
+            .data()
+            .map(|d| d.get().to_owned())
+            .unwrap_or_default();
+        (
+            rejection.id.map(|id| id.as_raw().to_owned()),
+            rejection.error.code().code(),
+            data,
+        )
+    }
+
+    #[test]
+    fn escaped_method_names_are_decoded() {
+        let req = parse(
+            r#"{"jsonrpc":"2.0","method":"sub\u0074ract","id":1}"#,
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(req.method, "subtract");
+    }
+
+    #[test]
+    fn plain_method_names_are_borrowed() {
+        let req = parse(r#"{"jsonrpc":"2.0","method":"ping"}"#, &Limits::default()).unwrap();
+        assert!(matches!(req.method, Cow::Borrowed("ping")));
+        assert!(req.id.is_none());
+    }
+
+    #[test]
+    fn unknown_members_are_ignored() {
+        let req = parse(
+            r#"{"jsonrpc":"2.0","method":"ping","extra":[[[{}]]],"id":7}"#,
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(req.id.unwrap().as_raw(), "7");
+    }
+
+    #[test]
+    fn duplicate_members_are_invalid_and_keep_the_id() {
+        let (id, code, data) =
+            rejected(r#"{"jsonrpc":"2.0","method":"a","method":"b","id":3}"#);
+        assert_eq!((id.as_deref(), code), (Some("3"), -32600));
+        assert!(data.contains("more than once"), "{data}");
+    }
+
+    #[test]
+    fn escaped_version_string_is_still_2_0() {
+        assert!(parse(r#"{"jsonrpc":"2\u002e0","method":"a"}"#, &Limits::default()).is_ok());
+    }
+
+    #[test]
+    fn a_bad_id_is_answered_with_null() {
+        for bad in ["true", "false", "{}", "[1]", "{\"a\":1}"] {
+            let (id, code, _) = rejected(&format!(r#"{{"jsonrpc":"2.0","method":"a","id":{bad}}}"#));
+            assert_eq!((id.as_deref(), code), (Some("null"), -32600), "id {bad}");
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Writing reply frames.
+
+use std::fmt;
+
+use crate::error::RpcError;
+use crate::id::Id;
+use crate::service::SerializedResult;
+
+/// How every success reply begins; results are serialized right after it.
+pub(crate) const RESULT_OPENING: &[u8] = br#"{"jsonrpc":"2.0","result":"#;
+const ERROR_OPENING: &[u8] = br#"{"jsonrpc":"2.0","error":"#;
+
+/// One reply frame: a response object, or a batch's array of them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Reply(Vec<u8>);
+
+impl Reply {
+    /// The reply's JSON text.
+    pub fn as_str(&self) -> &str {
+        // Built only from `&str` ids and serde_json output.
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+
+    /// The reply's bytes (UTF-8 JSON).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The reply's bytes (UTF-8 JSON), owned.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
+    /// The reply's JSON text, owned.
+    pub fn into_string(self) -> String {
+        String::from_utf8(self.0)
+            .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
+    }
+}
+
+impl fmt::Debug for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Reply").field(&self.as_str()).finish()
+    }
+}
+
+impl fmt::Display for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A success response: the serialized result, closed with the id.
+pub(crate) fn success(result: SerializedResult, id: Id<'_>) -> Vec<u8> {
+    let mut buf = result.into_reply_buf();
+    close_with_id(&mut buf, id);
+    buf
+}
+
+/// An error response.
+pub(crate) fn error(error: &RpcError, id: Id<'_>) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(96);
+    buf.extend_from_slice(ERROR_OPENING);
+    if serde_json::to_writer(&mut buf, error).is_err() {
+        // An RpcError's members are a number, a string and raw JSON: this
+        // cannot fail, but a reply must go out regardless.
+        buf.truncate(ERROR_OPENING.len());
+        buf.extend_from_slice(br#"{"code":-32603,"message":"Internal error"}"#);
+    }
+    close_with_id(&mut buf, id);
+    buf
+}
+
+fn close_with_id(buf: &mut Vec<u8>, id: Id<'_>) {
+    buf.extend_from_slice(br#","id":"#);
+    buf.extend_from_slice(id.as_raw().as_bytes());
+    buf.push(b'}');
+}
+
+/// Joins a batch's responses into one array.
+pub(crate) fn batch(responses: impl IntoIterator<Item = Vec<u8>>) -> Vec<u8> {
+    let mut buf = vec![b'['];
+    for response in responses {
+        if buf.len() > 1 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(&response);
+    }
+    buf.push(b']');
+    buf
+}
+
+impl Reply {
+    pub(crate) fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+}
