@@ -212,7 +212,9 @@ impl RpcError {
     pub fn with_data<T: Serialize + ?Sized>(mut self, data: &T) -> Self {
         match serde_json::value::to_raw_value(data) {
             Ok(raw) => self.data = Some(raw),
-            Err(err) => tracing::warn!(error = %err, "RpcError data could not be serialized; left out"),
+            Err(err) => {
+                tracing::warn!(error = %err, "RpcError data could not be serialized; left out")
+            }
         }
         self
     }

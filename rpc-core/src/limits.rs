@@ -118,7 +118,9 @@ impl Limits {
             Ok(()) => Ok(()),
             // The input is valid JSON, so any failure is a limit; the parser's
             // own recursion limit can only trip on a deeper value than ours.
-            Err(_) => Err(exceeded.get().unwrap_or(LimitExceeded::Depth(self.max_depth))),
+            Err(_) => Err(exceeded
+                .get()
+                .unwrap_or(LimitExceeded::Depth(self.max_depth))),
         }
     }
 }
@@ -318,7 +320,10 @@ mod tests {
     #[test]
     fn strings_and_keys_are_measured_after_unescaping() {
         let limits = Limits::default().with_max_string_length(3);
-        assert_eq!(limits.check_value(r#"["abc","\u0041\u0042\u0043"]"#), Ok(()));
+        assert_eq!(
+            limits.check_value(r#"["abc","\u0041\u0042\u0043"]"#),
+            Ok(())
+        );
         assert_eq!(
             limits.check_value(r#"["abcd"]"#),
             Err(LimitExceeded::StringLength(3))

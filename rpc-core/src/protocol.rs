@@ -175,7 +175,10 @@ impl Protocol {
     ) -> Option<Vec<u8>> {
         let request = match request::parse(json, &self.limits) {
             Ok(request) => request,
-            Err(Rejected { id: Some(id), error }) => return Some(self.error(error, id, None)),
+            Err(Rejected {
+                id: Some(id),
+                error,
+            }) => return Some(self.error(error, id, None)),
             Err(Rejected { id: None, error }) => {
                 tracing::debug!(%error, "notification rejected; no reply is sent");
                 return None;
@@ -240,6 +243,11 @@ fn panicked(method: &str, panic: &(dyn Any + Send)) -> RpcError {
 fn log_error(error: &RpcError, method: &str) {
     match error.detail() {
         Some(detail) => tracing::error!(method, code = error.code().code(), detail, "call failed"),
-        None => tracing::debug!(method, code = error.code().code(), message = error.message(), "call returned an error"),
+        None => tracing::debug!(
+            method,
+            code = error.code().code(),
+            message = error.message(),
+            "call returned an error"
+        ),
     }
 }

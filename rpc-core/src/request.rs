@@ -47,10 +47,7 @@ pub(crate) fn parse<'a>(json: &'a str, limits: &Limits) -> Result<Request<'a>, R
         Some(raw) => match Id::from_raw(raw) {
             Some(id) => Some(id),
             None => {
-                return Err(invalid(
-                    None,
-                    "\"id\" must be a string, a number or null",
-                ));
+                return Err(invalid(None, "\"id\" must be a string, a number or null"));
             }
         },
     };
@@ -96,7 +93,9 @@ pub(crate) fn parse<'a>(json: &'a str, limits: &Limits) -> Result<Request<'a>, R
         // Quotes and escapes make the raw text a little longer than the
         // string; that slack is not worth a decode.
         if id.as_raw().len() > limits.max_string_length + 2 {
-            return Err(too_large(LimitExceeded::StringLength(limits.max_string_length)));
+            return Err(too_large(LimitExceeded::StringLength(
+                limits.max_string_length,
+            )));
         }
     }
     if let Some(raw) = params.raw() {
@@ -179,7 +178,9 @@ struct MembersSeed<'a>(Members<'a>);
 
 impl<'de> serde::Deserialize<'de> for MembersSeed<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(MembersVisitor).map(MembersSeed)
+        deserializer
+            .deserialize_map(MembersVisitor)
+            .map(MembersSeed)
     }
 }
 
@@ -290,8 +291,7 @@ mod tests {
 
     #[test]
     fn duplicate_members_are_invalid_and_keep_the_id() {
-        let (id, code, data) =
-            rejected(r#"{"jsonrpc":"2.0","method":"a","method":"b","id":3}"#);
+        let (id, code, data) = rejected(r#"{"jsonrpc":"2.0","method":"a","method":"b","id":3}"#);
         assert_eq!((id.as_deref(), code), (Some("3"), -32600));
         assert!(data.contains("more than once"), "{data}");
     }
@@ -304,7 +304,8 @@ mod tests {
     #[test]
     fn a_bad_id_is_answered_with_null() {
         for bad in ["true", "false", "{}", "[1]", "{\"a\":1}"] {
-            let (id, code, _) = rejected(&format!(r#"{{"jsonrpc":"2.0","method":"a","id":{bad}}}"#));
+            let (id, code, _) =
+                rejected(&format!(r#"{{"jsonrpc":"2.0","method":"a","id":{bad}}}"#));
             assert_eq!((id.as_deref(), code), (Some("null"), -32600), "id {bad}");
         }
     }

@@ -52,9 +52,7 @@ impl Service for SpecService {
             // Echoes the id the method saw in its context.
             "whoami" => {
                 let ctx = call.context();
-                MethodFuture::new(async move {
-                    Ok(ctx.id().map(|id| id.as_raw().to_owned()))
-                })
+                MethodFuture::new(async move { Ok(ctx.id().map(|id| id.as_raw().to_owned())) })
             }
             "panic_now" => panic!("boom while dispatching"),
             "panic_later" => MethodFuture::new(async {
