@@ -51,11 +51,14 @@
 
 mod batch;
 mod context;
+mod decode;
 mod error;
 mod id;
 mod limits;
 mod metadata;
+mod openrpc;
 mod params;
+mod private;
 mod protocol;
 mod request;
 mod response;
@@ -65,9 +68,19 @@ pub use context::{ConnectionInfo, Extensions, RpcContext};
 pub use error::{ErrorCode, RpcError};
 pub use id::{Id, IdKind, OwnedId};
 pub use limits::Limits;
-pub use metadata::{MethodInfo, ParamInfo};
+pub use metadata::{MethodInfo, ParamInfo, SchemaFn, schema_for};
+pub use openrpc::{
+    Components, ContentDescriptor, ErrorObject, OPENRPC_VERSION, OpenRpc, OpenRpcInfo,
+    OpenRpcMethod,
+};
 pub use params::Params;
 pub use protocol::Protocol;
 pub use request::Request;
 pub use response::Reply;
 pub use service::{Call, MethodFuture, MethodResult, SerializedResult, Service};
+
+#[doc(hidden)]
+pub mod __private {
+    //! Support for the code `#[rpc_service]` generates; not a public API.
+    pub use crate::private::*;
+}

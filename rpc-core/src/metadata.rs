@@ -1,15 +1,32 @@
 //! Static descriptions of methods and their parameters, for introspection.
 
+use std::fmt;
 use std::time::Duration;
 
+use schemars::generate::SchemaGenerator;
+use schemars::{JsonSchema, Schema};
+
+/// Produces the JSON Schema of one parameter or result type.
+pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+/// The [`SchemaFn`] of `T`: a reference into the generator's shared
+/// definitions for named types, the schema itself for others.
+pub fn schema_for<T: JsonSchema + ?Sized>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
 /// What is known about one method at compile time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 #[non_exhaustive]
 pub struct MethodInfo {
     /// The name on the wire.
     pub name: &'static str,
     /// The JSON parameters, in positional order.
     pub params: &'static [ParamInfo],
+    /// Whether the method takes its params whole, as raw JSON.
+    pub raw_params: bool,
+    /// The schema of the result; `None` when it is not described.
+    pub result: Option<SchemaFn>,
     /// The documentation from `///` comments.
     pub docs: &'static str,
     /// Whether the method is meant to be sent as a notification.
@@ -29,6 +46,8 @@ impl MethodInfo {
         Self {
             name,
             params: &[],
+            raw_params: false,
+            result: None,
             docs: "",
             notification: false,
             permissions: &[],
@@ -40,6 +59,18 @@ impl MethodInfo {
     /// Sets the parameters.
     pub const fn with_params(mut self, params: &'static [ParamInfo]) -> Self {
         self.params = params;
+        self
+    }
+
+    /// Marks the method as taking its params whole.
+    pub const fn with_raw_params(mut self) -> Self {
+        self.raw_params = true;
+        self
+    }
+
+    /// Sets the result's schema.
+    pub const fn with_result(mut self, schema: SchemaFn) -> Self {
+        self.result = Some(schema);
         self
     }
 
@@ -74,8 +105,23 @@ impl MethodInfo {
     }
 }
 
+impl fmt::Debug for MethodInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MethodInfo")
+            .field("name", &self.name)
+            .field("params", &self.params)
+            .field("raw_params", &self.raw_params)
+            .field("docs", &self.docs)
+            .field("notification", &self.notification)
+            .field("permissions", &self.permissions)
+            .field("timeout", &self.timeout)
+            .field("deprecated", &self.deprecated)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What is known about one JSON parameter at compile time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 #[non_exhaustive]
 pub struct ParamInfo {
     /// The parameter's name (its key when params are sent by name).
@@ -84,15 +130,33 @@ pub struct ParamInfo {
     pub type_name: &'static str,
     /// Whether the parameter must be sent (`Option<T>` parameters need not).
     pub required: bool,
+    /// The parameter's JSON Schema.
+    pub schema: SchemaFn,
 }
 
 impl ParamInfo {
     /// A parameter.
-    pub const fn new(name: &'static str, type_name: &'static str, required: bool) -> Self {
+    pub const fn new(
+        name: &'static str,
+        type_name: &'static str,
+        required: bool,
+        schema: SchemaFn,
+    ) -> Self {
         Self {
             name,
             type_name,
             required,
+            schema,
         }
+    }
+}
+
+impl fmt::Debug for ParamInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ParamInfo")
+            .field("name", &self.name)
+            .field("type_name", &self.type_name)
+            .field("required", &self.required)
+            .finish_non_exhaustive()
     }
 }

@@ -14,7 +14,7 @@ use crate::id::Id;
 use crate::limits::{LimitExceeded, Limits};
 use crate::request::{self, Rejected};
 use crate::response::{self, Reply};
-use crate::service::{Call, MethodResult, Service};
+use crate::service::{Call, MethodResult, SerializedResult, Service};
 
 /// The JSON-RPC 2.0 protocol engine. Every transport hands each incoming
 /// frame to [`Protocol::handle`] (or [`Protocol::handle_bytes`]) and sends
@@ -216,9 +216,18 @@ fn lone_error(error: &RpcError) -> Reply {
     Reply::from_bytes(response::error(error, Id::NULL))
 }
 
+/// The method the framework answers itself: the service's OpenRPC document.
+const DISCOVER: &str = "rpc.discover";
+
 /// Runs one call, turning a panic (while dispatching or while running) into
 /// INTERNAL_ERROR.
 async fn run<S: Service + ?Sized>(service: &S, call: Call<'_>) -> MethodResult {
+    if call.method == DISCOVER {
+        return match service.openrpc() {
+            Some(doc) => SerializedResult::new(doc),
+            None => Err(RpcError::method_not_found()),
+        };
+    }
     let future = match catch_unwind(AssertUnwindSafe(|| service.call(call))) {
         Ok(future) => future,
         Err(panic) => return Err(panicked(call.method, &*panic)),

@@ -13,6 +13,7 @@ use crate::context::{ConnectionInfo, RpcContext};
 use crate::error::RpcError;
 use crate::id::Id;
 use crate::metadata::MethodInfo;
+use crate::openrpc::OpenRpc;
 use crate::params::Params;
 use crate::response;
 
@@ -57,6 +58,18 @@ pub trait Service: Send + Sync + 'static {
     fn methods(&self) -> &[MethodInfo] {
         &[]
     }
+
+    /// Metadata about one method, by its wire name. Generated services answer
+    /// with a `match`; the default searches [`methods`](Service::methods).
+    fn method(&self, name: &str) -> Option<&MethodInfo> {
+        self.methods().iter().find(|method| method.name == name)
+    }
+
+    /// The service's OpenRPC document, which `rpc.discover` answers with;
+    /// `None` makes `rpc.discover` an unknown method.
+    fn openrpc(&self) -> Option<&OpenRpc> {
+        None
+    }
 }
 
 impl<S: Service + ?Sized> Service for Arc<S> {
@@ -66,6 +79,12 @@ impl<S: Service + ?Sized> Service for Arc<S> {
     fn methods(&self) -> &[MethodInfo] {
         (**self).methods()
     }
+    fn method(&self, name: &str) -> Option<&MethodInfo> {
+        (**self).method(name)
+    }
+    fn openrpc(&self) -> Option<&OpenRpc> {
+        (**self).openrpc()
+    }
 }
 
 impl<S: Service + ?Sized> Service for Box<S> {
@@ -74,6 +93,12 @@ impl<S: Service + ?Sized> Service for Box<S> {
     }
     fn methods(&self) -> &[MethodInfo] {
         (**self).methods()
+    }
+    fn method(&self, name: &str) -> Option<&MethodInfo> {
+        (**self).method(name)
+    }
+    fn openrpc(&self) -> Option<&OpenRpc> {
+        (**self).openrpc()
     }
 }
 

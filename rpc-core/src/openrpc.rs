@@ -1,0 +1,231 @@
+//! The OpenRPC document: the API description `rpc.discover` answers with.
+
+use schemars::Schema;
+use schemars::generate::{SchemaGenerator, SchemaSettings};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::ErrorCode;
+use crate::metadata::MethodInfo;
+
+/// The OpenRPC version of the documents built here.
+pub const OPENRPC_VERSION: &str = "1.3.2";
+
+/// An [OpenRPC](https://spec.open-rpc.org/) document describing a service:
+/// every method with its parameters and result as JSON Schemas (draft-07),
+/// shared definitions under `#/components/schemas`.
+///
+/// `#[rpc_service]` builds one per service, once, from the services's
+/// [`MethodInfo`]; the server answers `rpc.discover` with it.
+///
+/// ```
+/// use rpc_core::{MethodInfo, OpenRpc, OpenRpcInfo, ParamInfo, schema_for};
+///
+/// static PARAMS: [ParamInfo; 2] = [
+///     ParamInfo::new("minuend", "i64", true, schema_for::<i64>),
+///     ParamInfo::new("subtrahend", "i64", true, schema_for::<i64>),
+/// ];
+/// static METHODS: [MethodInfo; 1] =
+///     [MethodInfo::new("subtract").with_params(&PARAMS).with_result(schema_for::<i64>)];
+///
+/// let doc = OpenRpc::build(OpenRpcInfo::new("calculator", "1.0.0"), &METHODS);
+/// let json = serde_json::to_value(&doc).unwrap();
+/// assert_eq!(json["openrpc"], "1.3.2");
+/// assert_eq!(json["methods"][0]["params"][1]["name"], "subtrahend");
+/// assert_eq!(json["methods"][0]["result"]["schema"]["type"], "integer");
+/// ```
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct OpenRpc {
+    /// The OpenRPC version, [`OPENRPC_VERSION`].
+    pub openrpc: &'static str,
+    /// The service's title, version and description.
+    pub info: OpenRpcInfo,
+    /// Every method.
+    pub methods: Vec<OpenRpcMethod>,
+    /// Shared schema definitions.
+    pub components: Components,
+}
+
+/// The `info` object of an OpenRPC document.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct OpenRpcInfo {
+    /// The service's title.
+    pub title: String,
+    /// The service's version.
+    pub version: String,
+    /// What the service does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl OpenRpcInfo {
+    /// Info with a title and a version.
+    pub fn new(title: impl Into<String>, version: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            version: version.into(),
+            description: None,
+        }
+    }
+
+    /// Sets the description; an empty one is left out.
+    #[must_use]
+    pub fn with_description(mut self, description: &str) -> Self {
+        let description = description.trim();
+        self.description = (!description.is_empty()).then(|| description.to_owned());
+        self
+    }
+}
+
+/// One method in an OpenRPC document.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct OpenRpcMethod {
+    /// The name on the wire.
+    pub name: String,
+    /// The first line of the method's documentation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// The method's whole documentation, when it is longer than the summary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The parameters, in positional order.
+    pub params: Vec<ContentDescriptor>,
+    /// The result; absent for a notification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<ContentDescriptor>,
+    /// Params may be sent by position or by name: always `"either"` here.
+    pub param_structure: &'static str,
+    /// The errors the framework may answer the method with.
+    pub errors: Vec<ErrorObject>,
+    /// Whether the method is deprecated.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deprecated: bool,
+}
+
+/// A named schema: a parameter or a result.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct ContentDescriptor {
+    /// The parameter's name, or `"result"`.
+    pub name: String,
+    /// Whether it must be present.
+    pub required: bool,
+    /// Its JSON Schema (draft-07).
+    pub schema: Value,
+}
+
+/// An error a method may return.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct ErrorObject {
+    /// The error code.
+    pub code: i32,
+    /// Its message.
+    pub message: String,
+}
+
+impl From<ErrorCode> for ErrorObject {
+    fn from(code: ErrorCode) -> Self {
+        Self {
+            code: code.code(),
+            message: code.message().to_owned(),
+        }
+    }
+}
+
+/// The `components` object: schema definitions shared by several methods.
+#[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
+pub struct Components {
+    /// Definitions, referenced as `#/components/schemas/<name>`.
+    pub schemas: Map<String, Value>,
+}
+
+impl OpenRpc {
+    /// Builds the document for `methods`.
+    pub fn build(info: OpenRpcInfo, methods: &[MethodInfo]) -> Self {
+        let mut generator = SchemaSettings::draft07()
+            .with(|s| {
+                s.definitions_path = "/components/schemas".into();
+                s.meta_schema = None;
+            })
+            .into_generator();
+        let methods = methods
+            .iter()
+            .map(|method| describe_method(&mut generator, method))
+            .collect();
+        let schemas = generator.take_definitions(true);
+        Self {
+            openrpc: OPENRPC_VERSION,
+            info,
+            methods,
+            components: Components { schemas },
+        }
+    }
+
+    /// A copy with only the methods for which `keep` returns true (used to
+    /// hide what a connection may not call).
+    pub fn filtered(&self, mut keep: impl FnMut(&str) -> bool) -> Self {
+        let mut doc = self.clone();
+        doc.methods.retain(|method| keep(&method.name));
+        doc
+    }
+}
+
+fn describe_method(generator: &mut SchemaGenerator, method: &MethodInfo) -> OpenRpcMethod {
+    let params: Vec<_> = method
+        .params
+        .iter()
+        .map(|param| ContentDescriptor {
+            name: param.name.to_owned(),
+            required: param.required,
+            schema: schema(generator, param.schema),
+        })
+        .collect();
+    let result = match method.result {
+        Some(result) if !method.notification => Some(ContentDescriptor {
+            name: "result".to_owned(),
+            required: true,
+            schema: schema(generator, result),
+        }),
+        _ => None,
+    };
+    let mut errors = vec![];
+    if !params.is_empty() || method.raw_params {
+        errors.push(ErrorCode::INVALID_PARAMS.into());
+    }
+    errors.extend(
+        [
+            ErrorCode::INTERNAL_ERROR,
+            ErrorCode::REQUEST_TOO_LARGE,
+            ErrorCode::REQUEST_TIMEOUT,
+            ErrorCode::SERVER_OVERLOADED,
+        ]
+        .map(ErrorObject::from),
+    );
+    let docs = method.docs.trim();
+    let summary = docs.lines().next().map(str::trim).filter(|s| !s.is_empty());
+    let description = (docs.lines().count() > 1).then(|| docs.to_owned());
+    OpenRpcMethod {
+        name: method.name.to_owned(),
+        summary: summary.map(str::to_owned),
+        description,
+        params,
+        result,
+        param_structure: "either",
+        errors,
+        deprecated: method.deprecated,
+    }
+}
+
+fn schema(generator: &mut SchemaGenerator, schema_fn: crate::metadata::SchemaFn) -> Value {
+    let mut schema: Schema = schema_fn(generator);
+    for transform in generator.transforms_mut() {
+        transform.transform(&mut schema);
+    }
+    schema.to_value()
+}
