@@ -1,0 +1,203 @@
+//! The model of a `#[rpc_service]` impl: what each method is called on the
+//! wire, what it takes and what it returns, with references to the user's
+//! syntax for spans.
+
+use proc_macro2::Span;
+use syn::{
+    Attribute, Expr, FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, Lit, Pat, Path, ReturnType, Type,
+};
+
+use crate::attr::{self, MethodAttrs, ServiceAttrs};
+use crate::errors::Errors;
+
+pub(crate) struct Service<'a> {
+    pub(crate) item: &'a ItemImpl,
+    pub(crate) attrs: ServiceAttrs,
+    /// The trait being implemented, or `None` for an inherent impl.
+    pub(crate) trait_path: Option<&'a Path>,
+    pub(crate) docs: String,
+    pub(crate) methods: Vec<Method<'a>>,
+}
+
+pub(crate) struct Method<'a> {
+    pub(crate) func: &'a ImplItemFn,
+    pub(crate) attrs: MethodAttrs,
+    /// The name on the wire (renamed and namespaced).
+    pub(crate) wire_name: String,
+    /// Where the wire name comes from, for errors about it.
+    pub(crate) name_span: Span,
+    pub(crate) args: Vec<Arg<'a>>,
+    pub(crate) output: Output<'a>,
+    pub(crate) docs: String,
+    pub(crate) deprecated: bool,
+}
+
+pub(crate) enum Arg<'a> {
+    /// A JSON parameter.
+    Json {
+        name: &'a Ident,
+        ty: &'a Type,
+        /// Written as `Option<…>`: may be left out.
+        optional: bool,
+    },
+    /// `&RpcContext`, filled in by the framework.
+    Context,
+    /// `Params`: the raw params, whole.
+    RawParams,
+    /// An argument whose pattern is not a plain name (already reported).
+    Invalid,
+}
+
+pub(crate) enum Output<'a> {
+    /// No return type: `()`.
+    Unit,
+    /// A `Result` (by name: the last path segment ends in `Result`).
+    Result(&'a Type),
+    /// Any other serializable value.
+    Value(&'a Type),
+}
+
+impl<'a> Service<'a> {
+    pub(crate) fn from_syn(item: &'a ItemImpl, attrs: ServiceAttrs, errors: &Errors) -> Self {
+        let namespace = attrs.namespace.as_ref().map(|ns| ns.value());
+        let methods = item
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                ImplItem::Fn(func) => Some(Method::from_syn(func, namespace.as_deref(), errors)),
+                _ => None,
+            })
+            .collect();
+        Service {
+            item,
+            attrs,
+            trait_path: item.trait_.as_ref().map(|(path, _)| path),
+            docs: docs(&item.attrs),
+            methods,
+        }
+    }
+}
+
+impl<'a> Method<'a> {
+    fn from_syn(func: &'a ImplItemFn, namespace: Option<&str>, errors: &Errors) -> Self {
+        let attrs = attr::method_attrs(&func.attrs, errors);
+        let (name, name_span) = match &attrs.name {
+            Some(name) => (name.value(), name.span()),
+            None => (func.sig.ident.to_string(), func.sig.ident.span()),
+        };
+        let wire_name = match namespace {
+            Some(namespace) => format!("{namespace}.{name}"),
+            None => name,
+        };
+        let args = func
+            .sig
+            .inputs
+            .iter()
+            .filter_map(|arg| match arg {
+                FnArg::Receiver(_) => None,
+                FnArg::Typed(typed) => Some(Arg::from_syn(&typed.pat, &typed.ty, errors)),
+            })
+            .collect();
+        let output = match &func.sig.output {
+            ReturnType::Default => Output::Unit,
+            ReturnType::Type(_, ty) if is_unit(ty) => Output::Unit,
+            ReturnType::Type(_, ty) if last_segment_ends_with(ty, "Result") => Output::Result(ty),
+            ReturnType::Type(_, ty) => Output::Value(ty),
+        };
+        Method {
+            func,
+            wire_name,
+            name_span,
+            args,
+            output,
+            docs: docs(&func.attrs),
+            deprecated: func.attrs.iter().any(|a| a.path().is_ident("deprecated")),
+            attrs,
+        }
+    }
+
+    pub(crate) fn json_params(&self) -> impl Iterator<Item = (&'a Ident, &'a Type, bool)> + '_ {
+        self.args.iter().filter_map(|arg| match *arg {
+            Arg::Json { name, ty, optional } => Some((name, ty, optional)),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn is_async(&self) -> bool {
+        self.func.sig.asyncness.is_some()
+    }
+}
+
+impl<'a> Arg<'a> {
+    fn from_syn(pat: &'a Pat, ty: &'a Type, errors: &Errors) -> Self {
+        if is_context(ty) {
+            return Arg::Context;
+        }
+        if last_segment_is(ty, "Params") {
+            return Arg::RawParams;
+        }
+        match pat {
+            Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => Arg::Json {
+                name: &ident.ident,
+                ty,
+                optional: last_segment_is(ty, "Option"),
+            },
+            _ => {
+                errors.spanned(
+                    pat,
+                    "RPC parameters must be plain names (they name the JSON parameters); destructure inside the method",
+                );
+                Arg::Invalid
+            }
+        }
+    }
+}
+
+/// `&RpcContext` (any path ending in `RpcContext`).
+fn is_context(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(reference) => last_segment_is(&reference.elem, "RpcContext"),
+        _ => false,
+    }
+}
+
+fn is_unit(ty: &Type) -> bool {
+    matches!(ty, Type::Tuple(tuple) if tuple.elems.is_empty())
+}
+
+fn last_segment(ty: &Type) -> Option<&Ident> {
+    match ty {
+        Type::Path(path) if path.qself.is_none() => path.path.segments.last().map(|s| &s.ident),
+        Type::Group(group) => last_segment(&group.elem),
+        Type::Paren(paren) => last_segment(&paren.elem),
+        _ => None,
+    }
+}
+
+fn last_segment_is(ty: &Type, name: &str) -> bool {
+    last_segment(ty).is_some_and(|ident| ident == name)
+}
+
+fn last_segment_ends_with(ty: &Type, suffix: &str) -> bool {
+    last_segment(ty).is_some_and(|ident| ident.to_string().ends_with(suffix))
+}
+
+/// The `///` documentation, one leading space per line removed.
+fn docs(attrs: &[Attribute]) -> String {
+    let lines: Vec<String> = attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("doc"))
+        .filter_map(|attr| match &attr.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                Expr::Lit(lit) => match &lit.lit {
+                    Lit::Str(s) => Some(s.value()),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        })
+        .map(|line| line.strip_prefix(' ').unwrap_or(&line).to_owned())
+        .collect();
+    lines.join("\n").trim().to_owned()
+}

@@ -1,0 +1,317 @@
+//! Generating the `Service` impl, the dispatch `match` and the metadata.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{ImplItem, ItemImpl, LitStr, Type};
+
+use crate::ast::{Arg, Method, Output, Service};
+use crate::attr;
+use crate::check;
+use crate::errors::Errors;
+
+pub(crate) fn rpc_service(args: TokenStream, item: ItemImpl) -> TokenStream {
+    let errors = Errors::default();
+    let attrs = attr::service_attrs(args, &errors);
+    let service = Service::from_syn(&item, attrs, &errors);
+    check::service(&service, &errors);
+    let user_impl = without_rpc_attrs(item.clone());
+    match errors.into_result() {
+        // The user's impl is still emitted, so one mistake doesn't cascade
+        // into "method not found" errors everywhere it is used.
+        Err(err) => {
+            let errors = err.to_compile_error();
+            quote!(#user_impl #errors)
+        }
+        Ok(()) => {
+            let generated = service_impl(&service);
+            quote!(#user_impl #generated)
+        }
+    }
+}
+
+/// The user's impl, minus the `#[rpc(...)]` attributes only we understand.
+fn without_rpc_attrs(mut item: ItemImpl) -> ItemImpl {
+    for item in &mut item.items {
+        if let ImplItem::Fn(func) = item {
+            func.attrs.retain(|attr| !attr::is_rpc_attr(attr));
+        }
+    }
+    item
+}
+
+fn private() -> TokenStream {
+    quote!(::rpc_server::__private)
+}
+
+fn service_impl(service: &Service<'_>) -> TokenStream {
+    let rt = private();
+    let self_ty = &service.item.self_ty;
+    let count = service.methods.len();
+
+    let arms = service
+        .methods
+        .iter()
+        .map(|method| dispatch_arm(service, method));
+    let lookups = service.methods.iter().enumerate().map(|(index, method)| {
+        let name = &method.wire_name;
+        quote!(#name => ::core::option::Option::Some(&__RPC_METHODS[#index]),)
+    });
+    let (param_tables, infos): (Vec<_>, Vec<_>) = service
+        .methods
+        .iter()
+        .enumerate()
+        .map(|(index, method)| method_info(method, index))
+        .unzip();
+    let assertions = service
+        .methods
+        .iter()
+        .map(|method| type_assertions(method, self_ty));
+
+    let title = service.attrs.title.as_ref().map_or_else(
+        || quote!(::core::env!("CARGO_PKG_NAME")),
+        ToTokens::to_token_stream,
+    );
+    let version = service.attrs.version.as_ref().map_or_else(
+        || quote!(::core::env!("CARGO_PKG_VERSION")),
+        ToTokens::to_token_stream,
+    );
+    let docs = &service.docs;
+
+    quote! {
+        const _: () = {
+            #(#assertions)*
+            #(#param_tables)*
+
+            static __RPC_METHODS: [#rt::MethodInfo; #count] = [#(#infos),*];
+
+            #[automatically_derived]
+            impl #rt::Service for #self_ty {
+                fn call<'__rpc>(
+                    &'__rpc self,
+                    __rpc_call: #rt::Call<'__rpc>,
+                ) -> #rt::MethodFuture<'__rpc> {
+                    match __rpc_call.method {
+                        #(#arms)*
+                        _ => #rt::MethodFuture::err(#rt::RpcError::method_not_found()),
+                    }
+                }
+
+                fn methods(&self) -> &[#rt::MethodInfo] {
+                    &__RPC_METHODS
+                }
+
+                fn method(&self, __rpc_name: &str) -> ::core::option::Option<&#rt::MethodInfo> {
+                    match __rpc_name {
+                        #(#lookups)*
+                        _ => ::core::option::Option::None,
+                    }
+                }
+
+                fn openrpc(&self) -> ::core::option::Option<&#rt::OpenRpc> {
+                    static DOCUMENT: ::std::sync::OnceLock<#rt::OpenRpc> = ::std::sync::OnceLock::new();
+                    ::core::option::Option::Some(DOCUMENT.get_or_init(|| {
+                        #rt::OpenRpc::build(
+                            #rt::OpenRpcInfo::new(#title, #version).with_description(#docs),
+                            &__RPC_METHODS,
+                        )
+                    }))
+                }
+            }
+        };
+    }
+}
+
+/// `"name" => { decode; call; respond }`.
+fn dispatch_arm(service: &Service<'_>, method: &Method<'_>) -> TokenStream {
+    let rt = private();
+    let wire_name = &method.wire_name;
+    let ident = &method.func.sig.ident;
+
+    let json: Vec<_> = method.json_params().collect();
+    let vars: Vec<_> = (0..json.len())
+        .map(|i| format_ident!("__rpc_arg{}", i))
+        .collect();
+    let types = json.iter().map(|(_, ty, _)| ty);
+    let names = json.iter().map(|(name, _, _)| name.to_string());
+    let decode = quote! {
+        let (#(#vars,)*) = match #rt::decode::<(#(#types,)*)>(__rpc_call.params, &[#(#names),*]) {
+            ::core::result::Result::Ok(args) => args,
+            ::core::result::Result::Err(err) => return #rt::MethodFuture::err(err),
+        };
+    };
+
+    let mut json_vars = vars.iter();
+    let mut setup = TokenStream::new();
+    let call_args: Vec<_> = method
+        .args
+        .iter()
+        .map(|arg| match arg {
+            Arg::Json { .. } => json_vars.next().to_token_stream(),
+            Arg::Context => {
+                setup.extend(quote!(let __rpc_ctx = __rpc_call.context();));
+                quote!(&__rpc_ctx)
+            }
+            Arg::RawParams => quote!(__rpc_call.params),
+            Arg::Invalid => unreachable_arg(),
+        })
+        .collect();
+
+    let receiver = if method.attrs.blocking.is_some() {
+        quote!(&__rpc_this)
+    } else {
+        quote!(self)
+    };
+    let function = match service.trait_path {
+        Some(trait_path) => quote!(<Self as #trait_path>::#ident),
+        None => quote!(Self::#ident),
+    };
+    let mut invocation = quote!(#function(#receiver, #(#call_args),*));
+    if method.is_async() {
+        invocation = quote!(#invocation.await);
+    }
+    let respond = match (&method.output, method.attrs.notification) {
+        (Output::Result(_), false) => quote!(#rt::respond_result(#invocation)),
+        (Output::Result(_), true) => quote!(#rt::respond_null_result(#invocation)),
+        (_, false) => quote!(#rt::respond(#invocation)),
+        (_, true) => quote!({ #invocation; #rt::respond_null() }),
+    };
+
+    let run = if method.attrs.blocking.is_some() {
+        quote! {
+            let __rpc_this = <Self as ::core::clone::Clone>::clone(self);
+            #rt::MethodFuture::from_result_future(#rt::run_blocking(move || #respond))
+        }
+    } else if method.is_async() {
+        quote!(#rt::MethodFuture::from_result_future(async move { #respond }))
+    } else {
+        quote!(#rt::MethodFuture::ready(#respond))
+    };
+
+    quote! {
+        #wire_name => {
+            #decode
+            #setup
+            #run
+        }
+    }
+}
+
+/// An argument that failed to parse was reported already and code is only
+/// generated when there are no errors; this keeps the types honest.
+fn unreachable_arg() -> TokenStream {
+    quote!(::core::unreachable!())
+}
+
+/// The method's `MethodInfo` expression, and the static table of its
+/// parameters that it refers to.
+fn method_info(method: &Method<'_>, index: usize) -> (TokenStream, TokenStream) {
+    let rt = private();
+    let table = format_ident!("__RPC_PARAMS_{}", index);
+    let params: Vec<_> = method
+        .json_params()
+        .map(|(name, ty, optional)| {
+            let name = name.to_string();
+            let type_name = type_name(ty);
+            let required = !optional;
+            quote!(#rt::ParamInfo::new(#name, #type_name, #required, #rt::schema_for::<#ty>))
+        })
+        .collect();
+    let count = params.len();
+    let param_table = quote!(static #table: [#rt::ParamInfo; #count] = [#(#params),*];);
+
+    let name = &method.wire_name;
+    let docs = &method.docs;
+    let mut info = quote!(#rt::MethodInfo::new(#name).with_params(&#table).with_docs(#docs));
+    if let Some(result) = result_type(method) {
+        info.extend(quote!(.with_result(#rt::schema_for::<#result>)));
+    }
+    if method.args.iter().any(|arg| matches!(arg, Arg::RawParams)) {
+        info.extend(quote!(.with_raw_params()));
+    }
+    if method.attrs.notification {
+        info.extend(quote!(.notification()));
+    }
+    if !method.attrs.permissions.is_empty() {
+        let permissions = &method.attrs.permissions;
+        info.extend(quote!(.with_permissions(&[#(#permissions),*])));
+    }
+    if let Some(ms) = method.attrs.timeout_ms {
+        info.extend(quote!(.with_timeout(::core::time::Duration::from_millis(#ms))));
+    }
+    if method.deprecated {
+        info.extend(quote!(.deprecated()));
+    }
+    (param_table, info)
+}
+
+/// The type the result's schema describes; `None` for a notification.
+fn result_type(method: &Method<'_>) -> Option<TokenStream> {
+    if method.attrs.notification {
+        return None;
+    }
+    let rt = private();
+    Some(match method.output {
+        Output::Unit => quote!(()),
+        Output::Value(ty) => quote!(#ty),
+        Output::Result(ty) => quote!(<#ty as #rt::ReturnsResult>::Ok),
+    })
+}
+
+/// Compile-time checks whose errors point at the user's types.
+fn type_assertions(method: &Method<'_>, self_ty: &Type) -> TokenStream {
+    let rt = private();
+    let mut checks = TokenStream::new();
+    for (_, ty, _) in method.json_params() {
+        checks.extend(quote_spanned! {ty.span()=>
+            #rt::assert_param::<#ty>();
+        });
+    }
+    let result = match method.output {
+        Output::Value(ty) if !method.attrs.notification => Some((ty, quote!(#ty))),
+        Output::Result(ty) if !method.attrs.notification => {
+            Some((ty, quote!(<#ty as #rt::ReturnsResult>::Ok)))
+        }
+        _ => None,
+    };
+    if let Some((ty, checked)) = result {
+        checks.extend(quote_spanned! {ty.span()=>
+            #rt::assert_result::<#checked>();
+        });
+    }
+    if let Some(span) = method.attrs.blocking {
+        checks.extend(clone_assertion(span, self_ty));
+    }
+    quote!(const _: () = { #checks };)
+}
+
+/// `blocking` methods move a clone of the service to the blocking pool.
+fn clone_assertion(span: Span, self_ty: &Type) -> TokenStream {
+    let rt = private();
+    quote_spanned! {span=>
+        #rt::assert_clone::<#self_ty>();
+    }
+}
+
+/// A readable rendering of a type: `Option<Vec<String>>`, not
+/// `Option < Vec < String > >`.
+fn type_name(ty: &Type) -> LitStr {
+    let mut text = ty.to_token_stream().to_string();
+    for (from, to) in [
+        (" < ", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" ,", ","),
+        ("& ", "&"),
+        ("[ ", "["),
+        (" ]", "]"),
+        (" ;", ";"),
+        ("( ", "("),
+        (" )", ")"),
+    ] {
+        text = text.replace(from, to);
+    }
+    LitStr::new(&text, ty.span())
+}

@@ -1,0 +1,36 @@
+//! The `#[rpc_service]` attribute. Use it through `rpc-server`, which
+//! re-exports it together with everything the generated code needs; see
+//! that crate's documentation.
+//!
+//! The pipeline, one file per stage: `attr` parses the attributes, `ast`
+//! builds a model of the impl, `check` validates it (`errors` collects every
+//! error so all are reported at once, each at its tokens), `expand`
+//! generates the code.
+
+mod ast;
+mod attr;
+mod check;
+mod errors;
+mod expand;
+
+use proc_macro::TokenStream;
+
+/// Turns an impl block into a JSON-RPC service: every `&self` method becomes
+/// a method callable by name, with typed parameters decoded by position or by
+/// name, and the service gets an OpenRPC description. See `rpc-server`'s
+/// documentation for the attributes and rules.
+#[proc_macro_attribute]
+pub fn rpc_service(args: TokenStream, input: TokenStream) -> TokenStream {
+    let item = match syn::parse::<syn::ItemImpl>(input.clone()) {
+        Ok(item) => item,
+        Err(err) => {
+            let mut output = input;
+            output.extend(TokenStream::from(syn::Error::new(
+                err.span(),
+                "#[rpc_service] goes on an impl block: `impl Trait for Type { … }` or `impl Type { … }`",
+            ).to_compile_error()));
+            return output;
+        }
+    };
+    expand::rpc_service(args.into(), item).into()
+}

@@ -1,0 +1,187 @@
+//! JSON-RPC 2.0 services in Rust: write an impl, put `#[rpc_service]` on it.
+//!
+//! ```
+//! use rpc_server::{rpc_service, ConnectionInfo, Protocol, RpcContext, RpcError};
+//!
+//! /// A calculator.
+//! pub struct Calc;
+//!
+//! #[rpc_service]
+//! impl Calc {
+//!     /// Subtracts `subtrahend` from `minuend`.
+//!     async fn subtract(&self, minuend: i64, subtrahend: i64) -> i64 {
+//!         minuend - subtrahend
+//!     }
+//!
+//!     #[rpc(name = "math.divide", timeout = "2s")]
+//!     fn divide(&self, a: f64, b: f64) -> Result<f64, RpcError> {
+//!         if b == 0.0 {
+//!             return Err(RpcError::new(4000, "division by zero"));
+//!         }
+//!         Ok(a / b)
+//!     }
+//!
+//!     async fn whoami(&self, ctx: &RpcContext) -> String {
+//!         format!("you called {}", ctx.method())
+//!     }
+//!
+//!     #[rpc(notification)]
+//!     async fn log(&self, line: String) {
+//!         println!("{line}");
+//!     }
+//! }
+//!
+//! // Any transport runs frames through the same protocol engine:
+//! let protocol = Protocol::new();
+//! let connection = ConnectionInfo::detached();
+//! let run = |frame: &str| {
+//!     futures_executor::block_on(protocol.handle(&Calc, frame, &connection))
+//!         .map(|reply| reply.into_string())
+//! };
+//! assert_eq!(
+//!     run(r#"{"jsonrpc":"2.0","method":"subtract","params":{"subtrahend":23,"minuend":42},"id":1}"#).unwrap(),
+//!     r#"{"jsonrpc":"2.0","result":19,"id":1}"#
+//! );
+//! assert_eq!(
+//!     run(r#"{"jsonrpc":"2.0","method":"math.divide","params":[1,0],"id":2}"#).unwrap(),
+//!     r#"{"jsonrpc":"2.0","error":{"code":4000,"message":"division by zero"},"id":2}"#
+//! );
+//! assert!(run(r#"{"jsonrpc":"2.0","method":"log","params":["hi"]}"#).is_none());
+//! ```
+//!
+//! The WebSocket server (`serve(addr, service)`) is not built yet; today a
+//! service runs through [`Protocol`], the transport-independent entry point
+//! every transport will use.
+//!
+//! # `#[rpc_service]`
+//!
+//! Goes on `impl Trait for Type { … }` or on an inherent `impl Type { … }`.
+//! Every method in the block becomes an RPC method named after the function;
+//! each must take `&self` (methods run concurrently on a shared service).
+//! `async fn` and plain `fn` are both allowed: a plain `fn` runs inline, or
+//! on tokio's blocking thread pool with `#[rpc(blocking)]`.
+//!
+//! The attribute on the impl takes, all optional:
+//!
+//! | key | meaning | default |
+//! |---|---|---|
+//! | `title = "…"` | the OpenRPC document's title | the crate's package name |
+//! | `version = "…"` | the OpenRPC document's version | the crate's package version |
+//! | `namespace = "…"` | a prefix for every method name: `namespace.method` | none |
+//!
+//! Each method may carry `#[rpc(…)]` with:
+//!
+//! | key | meaning |
+//! |---|---|
+//! | `name = "…"` | the name on the wire (after the namespace) instead of the function's |
+//! | `notification` | the method is meant to be sent as a notification; it returns nothing (or `Result<(), E>`), and a call with an id is answered with `null` |
+//! | `timeout = "5s"` | how long the method may run (`ms`, `s`, `m`, `h`); recorded in the metadata and the OpenRPC document (enforced by the server, which is not built yet) |
+//! | `permission = "…"` | a permission the connection needs; repeat for several, all required (recorded now, enforced by the server once connections carry permissions) |
+//! | `blocking` | a plain `fn` that blocks: it runs on the blocking thread pool, on a clone of the service (so the service must be `Clone`; keep state in an `Arc`) |
+//!
+//! Names beginning with `rpc.` are reserved: the framework answers
+//! `rpc.discover` with the service's OpenRPC document.
+//!
+//! ## Parameters
+//!
+//! Every argument after `&self` is a JSON parameter named after its
+//! identifier, decoded straight from the request's raw JSON (no
+//! `serde_json::Value` in between). Its type must implement
+//! `serde::Deserialize` and `schemars::JsonSchema`.
+//!
+//! - **By position** (`"params": [42, 23]`): exactly as many as the method
+//!   takes, except that trailing `Option<T>` parameters may be left out.
+//! - **By name** (`"params": {"minuend": 42, "subtrahend": 23}`): every
+//!   parameter that is not an `Option<T>` must be present; an unknown or
+//!   repeated key is an error (typos surface).
+//! - **Omitted** `params`: the same as `[]`.
+//!
+//! Any mismatch is INVALID_PARAMS (-32602), whose `data` names the parameter
+//! and what was wrong ("missing required parameter `subtrahend`",
+//! "invalid parameter `a`: invalid type: string \"x\", expected f64").
+//!
+//! Two kinds of argument are filled in by the framework instead, and are
+//! neither JSON parameters nor in the OpenRPC document:
+//!
+//! - `&RpcContext` (anywhere in the list): the call's method name and id,
+//!   and its connection.
+//! - `Params<'_>`: the raw params, whole, for methods that decode them
+//!   themselves (the specification's variadic `sum`, say). Such a method
+//!   takes no other JSON parameter.
+//!
+//! ```
+//! use rpc_server::{rpc_service, Params, RpcError};
+//!
+//! struct Spec;
+//!
+//! #[rpc_service]
+//! impl Spec {
+//!     /// Sums any number of numbers.
+//!     fn sum(&self, params: Params<'_>) -> Result<f64, RpcError> {
+//!         let numbers: Vec<f64> = params.parse()?;
+//!         Ok(numbers.iter().sum())
+//!     }
+//! }
+//! ```
+//!
+//! ## Results
+//!
+//! A method returns a `T: Serialize + JsonSchema`, a `Result<T, E>` (or any
+//! alias of one whose name ends in `Result`) with `E: Into<RpcError>`, or
+//! nothing (`null` on the wire). A result that fails to serialize is
+//! PARSE_RESULT_ERROR (-32701). An error type of your own carries its own
+//! code and data by converting into [`RpcError`]:
+//!
+//! ```
+//! use rpc_server::{rpc_service, ErrorCode, RpcError};
+//!
+//! enum BankError {
+//!     NoSuchAccount(u64),
+//!     Database(std::io::Error),
+//! }
+//!
+//! impl From<BankError> for RpcError {
+//!     fn from(err: BankError) -> Self {
+//!         match err {
+//!             BankError::NoSuchAccount(id) => {
+//!                 RpcError::new(ErrorCode::new(4004), "no such account").with_data(&id)
+//!             }
+//!             // Sanitized: the client sees "Internal error", the log sees why.
+//!             BankError::Database(err) => RpcError::internal(err),
+//!         }
+//!     }
+//! }
+//!
+//! struct Bank;
+//!
+//! #[rpc_service]
+//! impl Bank {
+//!     fn balance(&self, account: u64) -> Result<u64, BankError> {
+//!         Err(BankError::NoSuchAccount(account))
+//!     }
+//! }
+//! ```
+//!
+//! ## Introspection
+//!
+//! The generated [`Service`] impl exposes [`Service::methods`] (name,
+//! parameters with names, types and whether they are required, docs from
+//! `///` comments, notification flag, permissions, timeout, `#[deprecated]`)
+//! and [`Service::openrpc`], an [OpenRPC 1.3.2](https://spec.open-rpc.org/)
+//! document built once and cached, with JSON Schemas (draft-07) for every
+//! parameter and result and shared definitions under `#/components/schemas`.
+
+pub use rpc_core::{
+    Call, ConnectionInfo, ErrorCode, Extensions, Id, IdKind, Limits, MethodFuture, MethodInfo,
+    MethodResult, OpenRpc, OpenRpcInfo, ParamInfo, Params, Protocol, Reply, RpcContext, RpcError,
+    SerializedResult, Service,
+};
+pub use rpc_macros::rpc_service;
+
+mod private;
+
+#[doc(hidden)]
+pub mod __private {
+    //! Support for the code `#[rpc_service]` generates; not a public API.
+    pub use crate::private::*;
+}
