@@ -134,12 +134,16 @@ fn dispatch_arm(service: &Service<'_>, method: &Method<'_>) -> TokenStream {
         .collect();
     let types = json.iter().map(|(_, ty, _)| ty);
     let names = json.iter().map(|(name, _, _)| name.to_string());
-    let decode = quote! {
-        let (#(#vars,)*) = match #rt::decode::<(#(#types,)*)>(__rpc_call.params, &[#(#names),*]) {
-            ::core::result::Result::Ok(args) => args,
-            ::core::result::Result::Err(err) => return #rt::MethodFuture::err(err),
-        };
-    };
+    let takes_raw_params = method.args.iter().any(|arg| matches!(arg, Arg::RawParams));
+    // A method that takes the params whole decodes them itself.
+    let decode = (!takes_raw_params).then(|| {
+        quote! {
+            let (#(#vars,)*) = match #rt::decode::<(#(#types,)*)>(__rpc_call.params, &[#(#names),*]) {
+                ::core::result::Result::Ok(args) => args,
+                ::core::result::Result::Err(err) => return #rt::MethodFuture::err(err),
+            };
+        }
+    });
 
     let mut json_vars = vars.iter();
     let mut setup = TokenStream::new();
