@@ -16,7 +16,7 @@ use crate::service::{MethodResult, SerializedResult};
     label = "parameters must implement `serde::Deserialize` and `schemars::JsonSchema`",
     note = "derive both: `#[derive(serde::Deserialize, schemars::JsonSchema)]`"
 )]
-pub trait RpcParam {}
+pub trait RpcParam: DeserializeOwned + schemars::JsonSchema {}
 impl<T: DeserializeOwned + schemars::JsonSchema> RpcParam for T {}
 
 /// Types a method may return (inside `Result` or not).
@@ -25,7 +25,7 @@ impl<T: DeserializeOwned + schemars::JsonSchema> RpcParam for T {}
     label = "results must implement `serde::Serialize` and `schemars::JsonSchema`",
     note = "derive both: `#[derive(serde::Serialize, schemars::JsonSchema)]`"
 )]
-pub trait RpcResult {}
+pub trait RpcResult: Serialize + schemars::JsonSchema {}
 impl<T: Serialize + schemars::JsonSchema + ?Sized> RpcResult for T {}
 
 /// Fails to compile, at the parameter's type, unless it can be a parameter.

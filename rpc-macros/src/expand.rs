@@ -1,6 +1,6 @@
 //! Generating the `Service` impl, the dispatch `match` and the metadata.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{ImplItem, ItemImpl, LitStr, Type};
@@ -63,10 +63,7 @@ fn service_impl(service: &Service<'_>) -> TokenStream {
         .enumerate()
         .map(|(index, method)| method_info(method, index))
         .unzip();
-    let assertions = service
-        .methods
-        .iter()
-        .map(|method| type_assertions(method, self_ty));
+    let assertions = service.methods.iter().map(type_assertions);
 
     let title = service.attrs.title.as_ref().map_or_else(
         || quote!(::core::env!("CARGO_PKG_NAME")),
@@ -86,6 +83,8 @@ fn service_impl(service: &Service<'_>) -> TokenStream {
             static __RPC_METHODS: [#rt::MethodInfo; #count] = [#(#infos),*];
 
             #[automatically_derived]
+            // Deprecated methods stay callable; the attribute is documented.
+            #[allow(deprecated)]
             impl #rt::Service for #self_ty {
                 fn call<'__rpc>(
                     &'__rpc self,
@@ -174,16 +173,29 @@ fn dispatch_arm(service: &Service<'_>, method: &Method<'_>) -> TokenStream {
     if method.is_async() {
         invocation = quote!(#invocation.await);
     }
+    // Spanned at the return type, so that a result that cannot be
+    // serialized, or an error that is not an `RpcError`, is reported there.
     let respond = match (&method.output, method.attrs.notification) {
-        (Output::Result(_), false) => quote!(#rt::respond_result(#invocation)),
-        (Output::Result(_), true) => quote!(#rt::respond_null_result(#invocation)),
-        (_, false) => quote!(#rt::respond(#invocation)),
+        (Output::Result(ty), false) => {
+            let respond = quote_spanned!(ty.span()=> #rt::respond_result(__rpc_out));
+            quote!({ let __rpc_out = #invocation; #respond })
+        }
+        (Output::Result(ty), true) => {
+            let respond = quote_spanned!(ty.span()=> #rt::respond_null_result(__rpc_out));
+            quote!({ let __rpc_out = #invocation; #respond })
+        }
+        (Output::Value(ty), false) => {
+            let respond = quote_spanned!(ty.span()=> #rt::respond(__rpc_out));
+            quote!({ let __rpc_out = #invocation; #respond })
+        }
+        (Output::Unit, false) => quote!(#rt::respond(#invocation)),
         (_, true) => quote!({ #invocation; #rt::respond_null() }),
     };
 
-    let run = if method.attrs.blocking.is_some() {
+    let run = if let Some(span) = method.attrs.blocking {
+        let this = quote_spanned!(span=> #rt::clone_for_blocking(self));
         quote! {
-            let __rpc_this = <Self as ::core::clone::Clone>::clone(self);
+            let __rpc_this = #this;
             #rt::MethodFuture::from_result_future(#rt::run_blocking(move || #respond))
         }
     } else if method.is_async() {
@@ -218,7 +230,8 @@ fn method_info(method: &Method<'_>, index: usize) -> (TokenStream, TokenStream) 
             let name = name.to_string();
             let type_name = type_name(ty);
             let required = !optional;
-            quote!(#rt::ParamInfo::new(#name, #type_name, #required, #rt::schema_for::<#ty>))
+            let schema = quote_spanned!(ty.span()=> #rt::schema_for::<#ty>);
+            quote!(#rt::ParamInfo::new(#name, #type_name, #required, #schema))
         })
         .collect();
     let count = params.len();
@@ -263,7 +276,7 @@ fn result_type(method: &Method<'_>) -> Option<TokenStream> {
 }
 
 /// Compile-time checks whose errors point at the user's types.
-fn type_assertions(method: &Method<'_>, self_ty: &Type) -> TokenStream {
+fn type_assertions(method: &Method<'_>) -> TokenStream {
     let rt = private();
     let mut checks = TokenStream::new();
     for (_, ty, _) in method.json_params() {
@@ -283,18 +296,7 @@ fn type_assertions(method: &Method<'_>, self_ty: &Type) -> TokenStream {
             #rt::assert_result::<#checked>();
         });
     }
-    if let Some(span) = method.attrs.blocking {
-        checks.extend(clone_assertion(span, self_ty));
-    }
     quote!(const _: () = { #checks };)
-}
-
-/// `blocking` methods move a clone of the service to the blocking pool.
-fn clone_assertion(span: Span, self_ty: &Type) -> TokenStream {
-    let rt = private();
-    quote_spanned! {span=>
-        #rt::assert_clone::<#self_ty>();
-    }
 }
 
 /// A readable rendering of a type: `Option<Vec<String>>`, not

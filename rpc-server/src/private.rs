@@ -13,11 +13,13 @@ pub use rpc_core::{
     label = "a clone of the service runs on the blocking thread pool",
     note = "derive `Clone`; keep shared state in an `Arc` so the clone is cheap"
 )]
-pub trait CloneForBlocking {}
+pub trait CloneForBlocking: Clone {}
 impl<T: Clone> CloneForBlocking for T {}
 
-/// See [`CloneForBlocking`].
-pub const fn assert_clone<T: CloneForBlocking>() {}
+/// The clone of the service that a `blocking` method runs on.
+pub fn clone_for_blocking<T: CloneForBlocking>(service: &T) -> T {
+    service.clone()
+}
 
 /// Runs a `blocking` method on tokio's blocking thread pool, or inline when
 /// there is no tokio runtime (a test that drives the protocol by hand).
