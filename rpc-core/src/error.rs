@@ -300,6 +300,26 @@ impl Serialize for RpcError {
     }
 }
 
+/// Reads an `error` member as a client receives it (no detail).
+impl<'de> serde::Deserialize<'de> for RpcError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Wire {
+            code: i32,
+            message: String,
+            #[serde(default)]
+            data: Option<Box<RawValue>>,
+        }
+        let wire = Wire::deserialize(deserializer)?;
+        Ok(Self {
+            code: ErrorCode(wire.code),
+            message: Cow::Owned(wire.message),
+            data: wire.data,
+            detail: None,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,6 +360,15 @@ mod tests {
             assert!(code.is_reserved());
         }
         assert!(!ErrorCode::new(1).is_reserved());
+    }
+
+    #[test]
+    fn errors_round_trip_through_json() {
+        let err = RpcError::new(4001, "quota").with_data(&[1, 2]);
+        let back: RpcError = serde_json::from_str(&serde_json::to_string(&err).unwrap()).unwrap();
+        assert_eq!(back.code(), ErrorCode::new(4001));
+        assert_eq!(back.message(), "quota");
+        assert_eq!(back.data().map(RawValue::get), Some("[1,2]"));
     }
 
     #[test]

@@ -52,6 +52,7 @@
 mod batch;
 mod context;
 mod decode;
+mod dispatch;
 mod error;
 mod id;
 mod limits;
@@ -63,6 +64,7 @@ mod protocol;
 mod request;
 mod response;
 mod service;
+mod timer;
 
 pub use context::{ConnectionInfo, Extensions, RpcContext};
 pub use error::{ErrorCode, RpcError};
@@ -78,6 +80,7 @@ pub use protocol::Protocol;
 pub use request::Request;
 pub use response::Reply;
 pub use service::{Call, MethodFuture, MethodResult, SerializedResult, Service};
+pub use timer::{NoTimer, Timer};
 
 #[doc(hidden)]
 pub mod __private {

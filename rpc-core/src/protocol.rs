@@ -1,20 +1,21 @@
 //! The transport-independent entry point: one frame in, zero or one reply out.
 
-use std::any::Any;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::time::Duration;
 
-use futures_util::FutureExt as _;
 use futures_util::future::join_all;
+use tracing::Instrument as _;
 
 use crate::batch::{self, SplitError};
 use crate::context::ConnectionInfo;
+use crate::dispatch;
 use crate::error::RpcError;
 use crate::id::Id;
 use crate::limits::{LimitExceeded, Limits};
-use crate::request::{self, Rejected};
+use crate::request::{self, Rejected, Request};
 use crate::response::{self, Reply};
-use crate::service::{Call, MethodResult, SerializedResult, Service};
+use crate::service::{Call, Service};
+use crate::timer::{NoTimer, Timer};
 
 /// The JSON-RPC 2.0 protocol engine. Every transport hands each incoming
 /// frame to [`Protocol::handle`] (or [`Protocol::handle_bytes`]) and sends
@@ -22,8 +23,11 @@ use crate::service::{Call, MethodResult, SerializedResult, Service};
 ///
 /// It checks the frame's size before parsing, parses and validates it, splits
 /// batches and runs their elements concurrently, enforces the [`Limits`],
-/// calls the [`Service`], turns a panicking method into INTERNAL_ERROR, and
+/// answers `rpc.discover`, calls the [`Service`] under the method's timeout
+/// (given a [`Timer`]), turns a panicking method into INTERNAL_ERROR, and
 /// sanitizes errors (an [`RpcError::internal`] detail is logged, not sent).
+/// Each call runs in a `tracing` span named `rpc_call` with its method and
+/// id; params are logged only when [`Protocol::log_params`] is on.
 ///
 /// ```
 /// use rpc_core::{Call, ConnectionInfo, MethodFuture, Protocol, RpcError, Service};
@@ -52,17 +56,22 @@ use crate::service::{Call, MethodResult, SerializedResult, Service};
 /// assert!(futures_executor::block_on(protocol.handle(&Echo, frame, &connection)).is_none());
 /// ```
 #[derive(Debug, Clone, Default)]
-pub struct Protocol {
+pub struct Protocol<T = NoTimer> {
     limits: Limits,
     expose_internal_errors: bool,
+    log_params: bool,
+    default_timeout: Option<Duration>,
+    timer: T,
 }
 
 impl Protocol {
-    /// The protocol with default [`Limits`] and sanitized errors.
+    /// The protocol with default [`Limits`], sanitized errors and no timer.
     pub fn new() -> Self {
         Self::default()
     }
+}
 
+impl<T: Timer> Protocol<T> {
     /// Sets the limits.
     #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
@@ -76,6 +85,36 @@ impl Protocol {
     #[must_use]
     pub fn expose_internal_errors(mut self, expose: bool) -> Self {
         self.expose_internal_errors = expose;
+        self
+    }
+
+    /// Logs each call's params at `debug` level. Off by default: params may
+    /// hold personal data.
+    #[must_use]
+    pub fn log_params(mut self, log: bool) -> Self {
+        self.log_params = log;
+        self
+    }
+
+    /// Enforces timeouts with `timer`: a method that runs past its
+    /// `#[rpc(timeout)]`, or else past the default timeout, is answered with
+    /// REQUEST_TIMEOUT and its future is dropped.
+    #[must_use]
+    pub fn with_timer<U: Timer>(self, timer: U) -> Protocol<U> {
+        Protocol {
+            limits: self.limits,
+            expose_internal_errors: self.expose_internal_errors,
+            log_params: self.log_params,
+            default_timeout: self.default_timeout,
+            timer,
+        }
+    }
+
+    /// The timeout of methods that do not declare their own; `None` for no
+    /// limit. Enforced only with a [`Timer`].
+    #[must_use]
+    pub fn with_default_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.default_timeout = timeout;
         self
     }
 
@@ -93,15 +132,9 @@ impl Protocol {
         message: &[u8],
         connection: &Arc<ConnectionInfo>,
     ) -> Option<Reply> {
-        if let Some(reply) = self.check_size(message.len()) {
-            return Some(reply);
-        }
-        match std::str::from_utf8(message) {
+        match self.check_bytes(message) {
             Ok(text) => self.handle(service, text, connection).await,
-            Err(err) => Some(Reply::from_bytes(response::error(
-                &RpcError::parse_error(format_args!("message is not valid UTF-8: {err}")),
-                Id::NULL,
-            ))),
+            Err(reply) => Some(reply),
         }
     }
 
@@ -117,53 +150,82 @@ impl Protocol {
         if let Some(reply) = self.check_size(message.len()) {
             return Some(reply);
         }
-        let is_batch = message
-            .trim_start_matches([' ', '\t', '\n', '\r'])
-            .starts_with('[');
-        if is_batch {
-            self.handle_batch(service, message, connection).await
-        } else {
+        if !is_batch(message) {
             let reply = self.handle_request(service, message, connection).await?;
-            Some(Reply::from_bytes(reply))
+            return Some(Reply::from_bytes(reply));
         }
-    }
-
-    fn check_size(&self, len: usize) -> Option<Reply> {
-        let max = self.limits.max_message_size;
-        (len > max).then(|| {
-            let error = RpcError::request_too_large(LimitExceeded::MessageSize(max));
-            Reply::from_bytes(response::error(&error, Id::NULL))
-        })
-    }
-
-    async fn handle_batch<S: Service + ?Sized>(
-        &self,
-        service: &S,
-        message: &str,
-        connection: &Arc<ConnectionInfo>,
-    ) -> Option<Reply> {
-        let max = self.limits.max_batch_size;
-        let elements = match batch::split(message, max) {
+        let elements = match self.split_batch(message) {
             Ok(elements) => elements,
-            Err(SplitError::Syntax(err)) => return Some(lone_error(&RpcError::parse_error(err))),
-            Err(SplitError::TooLarge) => {
-                let error = RpcError::request_too_large(LimitExceeded::BatchSize(max));
-                return Some(lone_error(&error));
-            }
+            Err(reply) => return Some(reply),
         };
-        if elements.is_empty() {
-            return Some(lone_error(&RpcError::invalid_request("the batch is empty")));
-        }
         let replies = join_all(
             elements
                 .iter()
                 .map(|element| self.handle_request(service, element.get(), connection)),
         )
         .await;
-        let mut replies = replies.into_iter().flatten().peekable();
-        // A batch of only notifications gets no reply at all, not `[]`.
-        replies.peek()?;
-        Some(Reply::from_bytes(response::batch(replies)))
+        batch_reply(replies.into_iter().flatten())
+    }
+
+    /// Answers every call in a frame with `error` without running anything
+    /// (SERVER_OVERLOADED, say); notifications get nothing, and what is
+    /// invalid gets the error it would get from [`Protocol::handle`].
+    pub fn reject(&self, message: &[u8], error: &RpcError) -> Option<Reply> {
+        let text = match self.check_bytes(message) {
+            Ok(text) => text,
+            Err(reply) => return Some(reply),
+        };
+        let reject_one = |json: &str| match request::parse(json, &self.limits) {
+            Ok(Request { id: Some(id), .. }) => Some(response::error(error, id)),
+            Ok(Request { id: None, .. }) => None,
+            Err(rejected) => self.rejected(rejected),
+        };
+        if !is_batch(text) {
+            return reject_one(text).map(Reply::from_bytes);
+        }
+        match self.split_batch(text) {
+            Ok(elements) => batch_reply(elements.iter().filter_map(|e| reject_one(e.get()))),
+            Err(reply) => Some(reply),
+        }
+    }
+
+    /// The size check, then UTF-8.
+    fn check_bytes<'m>(&self, message: &'m [u8]) -> Result<&'m str, Reply> {
+        if let Some(reply) = self.check_size(message.len()) {
+            return Err(reply);
+        }
+        std::str::from_utf8(message).map_err(|err| {
+            lone_error(&RpcError::parse_error(format_args!(
+                "message is not valid UTF-8: {err}"
+            )))
+        })
+    }
+
+    fn check_size(&self, len: usize) -> Option<Reply> {
+        let max = self.limits.max_message_size;
+        (len > max).then(|| {
+            lone_error(&RpcError::request_too_large(LimitExceeded::MessageSize(
+                max,
+            )))
+        })
+    }
+
+    /// A batch's elements, or the one error that answers the whole batch.
+    fn split_batch<'m>(
+        &self,
+        message: &'m str,
+    ) -> Result<Vec<&'m serde_json::value::RawValue>, Reply> {
+        let max = self.limits.max_batch_size;
+        match batch::split(message, max) {
+            Ok(elements) if elements.is_empty() => {
+                Err(lone_error(&RpcError::invalid_request("the batch is empty")))
+            }
+            Ok(elements) => Ok(elements),
+            Err(SplitError::Syntax(err)) => Err(lone_error(&RpcError::parse_error(err))),
+            Err(SplitError::TooLarge) => Err(lone_error(&RpcError::request_too_large(
+                LimitExceeded::BatchSize(max),
+            ))),
+        }
     }
 
     /// Handles one request object: a whole message or one batch element.
@@ -175,34 +237,50 @@ impl Protocol {
     ) -> Option<Vec<u8>> {
         let request = match request::parse(json, &self.limits) {
             Ok(request) => request,
-            Err(Rejected {
-                id: Some(id),
-                error,
-            }) => return Some(self.error(error, id, None)),
-            Err(Rejected { id: None, error }) => {
-                tracing::debug!(%error, "notification rejected; no reply is sent");
-                return None;
-            }
+            Err(rejected) => return self.rejected(rejected),
         };
         let method = &*request.method;
+        let span = tracing::debug_span!("rpc_call", method, id = request.id.map(|id| id.as_raw()),);
+        if self.log_params {
+            if let Some(params) = request.params.raw() {
+                span.in_scope(|| tracing::debug!(params = params.get(), "params"));
+            }
+        }
         let call = Call::new(method, request.params, request.id, connection);
-        let result = run(service, call).await;
+        let result = dispatch::run(service, call, &self.timer, self.default_timeout)
+            .instrument(span.clone())
+            .await;
+        let _entered = span.enter();
         let Some(id) = request.id else {
             if let Err(error) = result {
-                log_error(&error, method);
+                log_error(&error);
             }
             return None;
         };
         Some(match result {
             Ok(result) => response::success(result, id),
-            Err(error) => self.error(error, id, Some(method)),
+            Err(error) => {
+                log_error(&error);
+                self.error(error, id)
+            }
         })
     }
 
-    fn error(&self, error: RpcError, id: Id<'_>, method: Option<&str>) -> Vec<u8> {
-        if let Some(method) = method {
-            log_error(&error, method);
+    /// The reply to a request that could not be run, if any.
+    fn rejected(&self, rejected: Rejected<'_>) -> Option<Vec<u8>> {
+        match rejected {
+            Rejected {
+                id: Some(id),
+                error,
+            } => Some(self.error(error, id)),
+            Rejected { id: None, error } => {
+                tracing::debug!(%error, "notification rejected; no reply is sent");
+                None
+            }
         }
+    }
+
+    fn error(&self, error: RpcError, id: Id<'_>) -> Vec<u8> {
         if self.expose_internal_errors {
             response::error(&error.expose_detail(), id)
         } else {
@@ -211,52 +289,31 @@ impl Protocol {
     }
 }
 
+fn is_batch(message: &str) -> bool {
+    message
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('[')
+}
+
+/// A batch's replies as one array; a batch of only notifications gets no
+/// reply at all, not `[]`.
+fn batch_reply(replies: impl IntoIterator<Item = Vec<u8>>) -> Option<Reply> {
+    let mut replies = replies.into_iter().peekable();
+    replies.peek()?;
+    Some(Reply::from_bytes(response::batch(replies)))
+}
+
 /// A reply that is a single error with id null (a whole-message failure).
 fn lone_error(error: &RpcError) -> Reply {
     Reply::from_bytes(response::error(error, Id::NULL))
 }
 
-/// The method the framework answers itself: the service's OpenRPC document.
-const DISCOVER: &str = "rpc.discover";
-
-/// Runs one call, turning a panic (while dispatching or while running) into
-/// INTERNAL_ERROR.
-async fn run<S: Service + ?Sized>(service: &S, call: Call<'_>) -> MethodResult {
-    if call.method == DISCOVER {
-        return match service.openrpc() {
-            Some(doc) => SerializedResult::new(doc),
-            None => Err(RpcError::method_not_found()),
-        };
-    }
-    let future = match catch_unwind(AssertUnwindSafe(|| service.call(call))) {
-        Ok(future) => future,
-        Err(panic) => return Err(panicked(call.method, &*panic)),
-    };
-    match AssertUnwindSafe(future).catch_unwind().await {
-        Ok(result) => result,
-        Err(panic) => Err(panicked(call.method, &*panic)),
-    }
-}
-
-fn panicked(method: &str, panic: &(dyn Any + Send)) -> RpcError {
-    let message = panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(a panic payload that is not a string)");
-    RpcError::internal(format_args!("method `{method}` panicked: {message}"))
-}
-
 /// Sanitized errors are logged with their detail; others are the method's
 /// deliberate answer and are only traced.
-fn log_error(error: &RpcError, method: &str) {
+fn log_error(error: &RpcError) {
+    let code = error.code().code();
     match error.detail() {
-        Some(detail) => tracing::error!(method, code = error.code().code(), detail, "call failed"),
-        None => tracing::debug!(
-            method,
-            code = error.code().code(),
-            message = error.message(),
-            "call returned an error"
-        ),
+        Some(detail) => tracing::error!(code, detail, "call failed"),
+        None => tracing::debug!(code, message = error.message(), "call returned an error"),
     }
 }
