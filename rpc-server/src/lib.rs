@@ -178,7 +178,18 @@ pub use rpc_core::{
 };
 pub use rpc_macros::rpc_service;
 
+pub use config::{ConfigError, ServerConfig};
+pub use serve::{Serve, ServerHandle, serve};
+pub use server::{Server, ServerBuilder};
+
+mod config;
+mod connection;
 mod private;
+mod serve;
+mod server;
+mod shutdown;
+mod timer;
+mod transport;
 
 #[doc(hidden)]
 pub mod __private {

@@ -1,0 +1,322 @@
+//! Every knob of the server, with defaults, and reading them from the
+//! environment.
+
+use std::fmt;
+use std::time::Duration;
+
+use rpc_core::Limits;
+
+/// The server's configuration. Every field has a default ([`ServerConfig::default`])
+/// and a setter on [`ServerBuilder`](crate::ServerBuilder); each can also be
+/// read from an environment variable ([`ServerConfig::from_env`]).
+///
+/// | field | default | variable |
+/// |---|---|---|
+/// | `limits.max_message_size` | 10 MiB | `RPC_MAX_MESSAGE_SIZE` |
+/// | `limits.max_array_items` | 10,000 | `RPC_MAX_ARRAY_ITEMS` |
+/// | `limits.max_string_length` | 1 MiB | `RPC_MAX_STRING_LENGTH` |
+/// | `limits.max_depth` | 20 | `RPC_MAX_DEPTH` |
+/// | `limits.max_method_name_length` | 256 | `RPC_MAX_METHOD_NAME_LENGTH` |
+/// | `limits.max_batch_size` | 100 | `RPC_MAX_BATCH_SIZE` |
+/// | [`max_frame_size`](Self::max_frame_size) | 64 MiB | `RPC_MAX_FRAME_SIZE` |
+/// | [`max_connections`](Self::max_connections) | 10,000 | `RPC_MAX_CONNECTIONS` |
+/// | [`max_pending_requests`](Self::max_pending_requests) | 1,000 | `RPC_MAX_PENDING_REQUESTS` |
+/// | [`outgoing_queue`](Self::outgoing_queue) | 64 | `RPC_OUTGOING_QUEUE` |
+/// | [`request_timeout`](Self::request_timeout) | 60 s | `RPC_REQUEST_TIMEOUT` |
+/// | [`handshake_timeout`](Self::handshake_timeout) | 10 s | `RPC_HANDSHAKE_TIMEOUT` |
+/// | [`ping_interval`](Self::ping_interval) | 30 s | `RPC_PING_INTERVAL` |
+/// | [`max_missed_pongs`](Self::max_missed_pongs) | 3 | `RPC_MAX_MISSED_PONGS` |
+/// | [`idle_timeout`](Self::idle_timeout) | off | `RPC_IDLE_TIMEOUT` |
+/// | [`max_connection_age`](Self::max_connection_age) | off | `RPC_MAX_CONNECTION_AGE` |
+/// | [`drain_timeout`](Self::drain_timeout) | 30 s | `RPC_DRAIN_TIMEOUT` |
+/// | [`read_buffer_size`](Self::read_buffer_size) | 8 KiB | `RPC_READ_BUFFER_SIZE` |
+/// | [`write_buffer_size`](Self::write_buffer_size) | 8 KiB | `RPC_WRITE_BUFFER_SIZE` |
+/// | [`expose_internal_errors`](Self::expose_internal_errors) | false | `RPC_EXPOSE_INTERNAL_ERRORS` |
+/// | [`log_params`](Self::log_params) | false | `RPC_LOG_PARAMS` |
+///
+/// Durations are written `250ms`, `30s`, `5m` or `1h`; an optional one can
+/// also be `off`. Sizes are a number of bytes. Booleans are `true` or
+/// `false`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// The protocol limits (message size, params shape, batch size).
+    pub limits: Limits,
+    /// The hard cap on one WebSocket message or frame. A message between
+    /// `limits.max_message_size` and this is answered with REQUEST_TOO_LARGE
+    /// and the connection carries on; one beyond it closes the connection
+    /// with 1009 (it is never buffered whole).
+    pub max_frame_size: usize,
+    /// Open connections at most; one more is refused at the handshake with
+    /// HTTP 503.
+    pub max_connections: usize,
+    /// Requests running at once on one connection; one more is answered
+    /// with SERVER_OVERLOADED (-32003).
+    pub max_pending_requests: usize,
+    /// Replies waiting to be written on one connection. When it is full the
+    /// server stops reading from that client until it catches up.
+    pub outgoing_queue: usize,
+    /// How long a method may run unless it declares `#[rpc(timeout)]`;
+    /// `None` for no limit.
+    pub request_timeout: Option<Duration>,
+    /// How long a client has to complete the WebSocket handshake.
+    pub handshake_timeout: Duration,
+    /// How often to ping a client; `None` to never ping.
+    pub ping_interval: Option<Duration>,
+    /// Pings left unanswered before the connection is closed.
+    pub max_missed_pongs: u32,
+    /// Close a connection that sends nothing for this long; `None` to never.
+    pub idle_timeout: Option<Duration>,
+    /// Close a connection this long after it opened, once its in-flight
+    /// requests are answered; `None` to never.
+    pub max_connection_age: Option<Duration>,
+    /// How long a graceful shutdown waits for in-flight requests before
+    /// closing connections regardless.
+    pub drain_timeout: Duration,
+    /// The WebSocket read buffer per connection, in bytes.
+    pub read_buffer_size: usize,
+    /// How much outgoing data is gathered before a write, in bytes.
+    pub write_buffer_size: usize,
+    /// A development switch: send the detail of sanitized errors (and
+    /// panics) to the client. Never in production.
+    pub expose_internal_errors: bool,
+    /// Log each call's params at `debug` level (they may hold personal
+    /// data).
+    pub log_params: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            max_frame_size: 64 * 1024 * 1024,
+            max_connections: 10_000,
+            max_pending_requests: 1_000,
+            outgoing_queue: 64,
+            request_timeout: Some(Duration::from_secs(60)),
+            handshake_timeout: Duration::from_secs(10),
+            ping_interval: Some(Duration::from_secs(30)),
+            max_missed_pongs: 3,
+            idle_timeout: None,
+            max_connection_age: None,
+            drain_timeout: Duration::from_secs(30),
+            read_buffer_size: 8 * 1024,
+            write_buffer_size: 8 * 1024,
+            expose_internal_errors: false,
+            log_params: false,
+        }
+    }
+}
+
+/// An environment variable with a value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    variable: &'static str,
+    value: String,
+    expected: &'static str,
+}
+
+impl ConfigError {
+    /// The variable's name.
+    pub fn variable(&self) -> &str {
+        self.variable
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid value {:?} for {}: expected {}",
+            self.value, self.variable, self.expected
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ServerConfig {
+    /// The defaults, overridden by every `RPC_*` variable that is set (see
+    /// the table above). A variable with an unusable value is an error that
+    /// names it.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through
+    /// `lookup` (for tests, or another source of settings).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let mut config = Self::default();
+        let limits = &mut config.limits;
+        env.size("RPC_MAX_MESSAGE_SIZE", &mut limits.max_message_size)?;
+        env.size("RPC_MAX_ARRAY_ITEMS", &mut limits.max_array_items)?;
+        env.size("RPC_MAX_STRING_LENGTH", &mut limits.max_string_length)?;
+        env.size("RPC_MAX_DEPTH", &mut limits.max_depth)?;
+        limits.max_depth = limits.max_depth.min(Limits::DEPTH_CEILING);
+        env.size(
+            "RPC_MAX_METHOD_NAME_LENGTH",
+            &mut limits.max_method_name_length,
+        )?;
+        env.size("RPC_MAX_BATCH_SIZE", &mut limits.max_batch_size)?;
+        env.size("RPC_MAX_FRAME_SIZE", &mut config.max_frame_size)?;
+        env.size("RPC_MAX_CONNECTIONS", &mut config.max_connections)?;
+        env.size("RPC_MAX_PENDING_REQUESTS", &mut config.max_pending_requests)?;
+        env.size("RPC_OUTGOING_QUEUE", &mut config.outgoing_queue)?;
+        env.optional_duration("RPC_REQUEST_TIMEOUT", &mut config.request_timeout)?;
+        env.duration("RPC_HANDSHAKE_TIMEOUT", &mut config.handshake_timeout)?;
+        env.optional_duration("RPC_PING_INTERVAL", &mut config.ping_interval)?;
+        let mut missed = config.max_missed_pongs as usize;
+        env.size("RPC_MAX_MISSED_PONGS", &mut missed)?;
+        config.max_missed_pongs = u32::try_from(missed).unwrap_or(u32::MAX);
+        env.optional_duration("RPC_IDLE_TIMEOUT", &mut config.idle_timeout)?;
+        env.optional_duration("RPC_MAX_CONNECTION_AGE", &mut config.max_connection_age)?;
+        env.duration("RPC_DRAIN_TIMEOUT", &mut config.drain_timeout)?;
+        env.size("RPC_READ_BUFFER_SIZE", &mut config.read_buffer_size)?;
+        env.size("RPC_WRITE_BUFFER_SIZE", &mut config.write_buffer_size)?;
+        env.flag(
+            "RPC_EXPOSE_INTERNAL_ERRORS",
+            &mut config.expose_internal_errors,
+        )?;
+        env.flag("RPC_LOG_PARAMS", &mut config.log_params)?;
+        Ok(config)
+    }
+}
+
+struct Env<'l>(&'l dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    fn read<T>(
+        &self,
+        variable: &'static str,
+        expected: &'static str,
+        parse: impl Fn(&str) -> Option<T>,
+        slot: &mut T,
+    ) -> Result<(), ConfigError> {
+        let Some(value) = (self.0)(variable) else {
+            return Ok(());
+        };
+        *slot = parse(value.trim()).ok_or(ConfigError {
+            variable,
+            value,
+            expected,
+        })?;
+        Ok(())
+    }
+
+    fn size(&self, variable: &'static str, slot: &mut usize) -> Result<(), ConfigError> {
+        self.read(
+            variable,
+            "a positive whole number",
+            |v| v.parse().ok().filter(|&n| n > 0),
+            slot,
+        )
+    }
+
+    fn duration(&self, variable: &'static str, slot: &mut Duration) -> Result<(), ConfigError> {
+        self.read(
+            variable,
+            "a duration like 250ms, 30s, 5m or 1h",
+            parse_duration,
+            slot,
+        )
+    }
+
+    fn optional_duration(
+        &self,
+        variable: &'static str,
+        slot: &mut Option<Duration>,
+    ) -> Result<(), ConfigError> {
+        let parse = |v: &str| match v {
+            "off" | "none" => Some(None),
+            _ => parse_duration(v).map(Some),
+        };
+        self.read(
+            variable,
+            "a duration like 250ms, 30s, 5m or 1h, or off",
+            parse,
+            slot,
+        )
+    }
+
+    fn flag(&self, variable: &'static str, slot: &mut bool) -> Result<(), ConfigError> {
+        let parse = |v: &str| match v {
+            "true" | "1" => Some(true),
+            "false" | "0" => Some(false),
+            _ => None,
+        };
+        self.read(variable, "true or false", parse, slot)
+    }
+}
+
+/// "250ms", "30s", "5m", "1h"; zero and anything else is `None`.
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+    let digits_end = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(digits_end);
+    let number: u64 = number.parse().ok()?;
+    let millis = match unit {
+        "ms" => Some(number),
+        "s" => number.checked_mul(1_000),
+        "m" => number.checked_mul(60_000),
+        "h" => number.checked_mul(3_600_000),
+        _ => None,
+    }?;
+    (millis > 0).then(|| Duration::from_millis(millis))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<ServerConfig, ConfigError> {
+        ServerConfig::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn no_variables_means_defaults() {
+        assert_eq!(config(&[]).unwrap(), ServerConfig::default());
+    }
+
+    #[test]
+    fn every_kind_of_variable_is_read() {
+        let c = config(&[
+            ("RPC_MAX_CONNECTIONS", "5"),
+            ("RPC_MAX_MESSAGE_SIZE", "1024"),
+            ("RPC_REQUEST_TIMEOUT", "250ms"),
+            ("RPC_PING_INTERVAL", "off"),
+            ("RPC_IDLE_TIMEOUT", "5m"),
+            ("RPC_EXPOSE_INTERNAL_ERRORS", "true"),
+        ])
+        .unwrap();
+        assert_eq!(c.max_connections, 5);
+        assert_eq!(c.limits.max_message_size, 1024);
+        assert_eq!(c.request_timeout, Some(Duration::from_millis(250)));
+        assert_eq!(c.ping_interval, None);
+        assert_eq!(c.idle_timeout, Some(Duration::from_secs(300)));
+        assert!(c.expose_internal_errors);
+    }
+
+    #[test]
+    fn an_invalid_value_names_the_variable() {
+        let err = config(&[("RPC_MAX_PENDING_REQUESTS", "lots")]).unwrap_err();
+        assert_eq!(err.variable(), "RPC_MAX_PENDING_REQUESTS");
+        assert_eq!(
+            err.to_string(),
+            r#"invalid value "lots" for RPC_MAX_PENDING_REQUESTS: expected a positive whole number"#
+        );
+        for (var, value) in [
+            ("RPC_HANDSHAKE_TIMEOUT", "off"),
+            ("RPC_DRAIN_TIMEOUT", "10 s"),
+            ("RPC_LOG_PARAMS", "yes"),
+            ("RPC_MAX_CONNECTIONS", "0"),
+            ("RPC_MAX_CONNECTIONS", "-1"),
+        ] {
+            let err = config(&[(var, value)]).unwrap_err();
+            assert_eq!(err.variable(), var);
+        }
+    }
+}

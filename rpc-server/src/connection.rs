@@ -1,0 +1,277 @@
+//! One WebSocket connection: read frames, run them concurrently, write the
+//! replies, keep the connection alive, and close it cleanly.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt as _, StreamExt as _};
+use rpc_core::{ConnectionInfo, ErrorCode, RpcError, Service};
+use tokio::net::TcpStream;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio::time::{Instant, Interval, interval_at, sleep_until, timeout};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
+
+use crate::server::Shared;
+use crate::shutdown;
+
+type Ws = WebSocketStream<TcpStream>;
+
+/// How long to wait for the client's half of the close handshake.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Serves one connection until it ends.
+pub(crate) async fn serve<S: Service>(
+    ws: Ws,
+    shared: Arc<Shared<S>>,
+    connection: Arc<ConnectionInfo>,
+    shutdown: shutdown::Signal,
+) {
+    let (sink, stream) = ws.split();
+    let (outgoing, queue) = mpsc::channel(shared.config.outgoing_queue.max(1));
+    let reader = Reader {
+        stream,
+        outgoing,
+        in_flight: Arc::new(Semaphore::new(shared.config.max_pending_requests)),
+        tasks: JoinSet::new(),
+        shared,
+        connection,
+    };
+    let (end, ()) = tokio::join!(reader.run(shutdown), write(sink, queue));
+    tracing::debug!(?end, "connection closed");
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// The client closed it, or it broke.
+    ClientGone,
+    /// The server is shutting down.
+    Shutdown,
+    /// It reached `max_connection_age`.
+    MaxAge,
+    /// It sent nothing for `idle_timeout`.
+    Idle,
+    /// It left `max_missed_pongs` pings unanswered.
+    Unresponsive,
+    /// It sent a message beyond `max_frame_size`.
+    TooLarge,
+    /// It sent a text frame that is not UTF-8.
+    InvalidUtf8,
+    /// It broke the WebSocket protocol.
+    ProtocolViolation,
+}
+
+impl End {
+    /// Whether requests already received are answered before closing.
+    fn drains(self) -> bool {
+        matches!(self, End::Shutdown | End::MaxAge | End::Idle)
+    }
+
+    /// The close frame to send, if the client is still there to read it.
+    fn close_frame(self) -> Option<CloseFrame> {
+        let (code, reason) = match self {
+            End::ClientGone => return None,
+            End::Shutdown => (CloseCode::Away, "server shutting down"),
+            End::MaxAge => (CloseCode::Normal, "maximum connection age reached"),
+            End::Idle => (CloseCode::Normal, "idle timeout"),
+            End::Unresponsive => (CloseCode::Away, "keepalive pings unanswered"),
+            End::TooLarge => (CloseCode::Size, "message too large"),
+            End::InvalidUtf8 => (CloseCode::Invalid, "text frame is not valid UTF-8"),
+            End::ProtocolViolation => (CloseCode::Protocol, "WebSocket protocol violation"),
+        };
+        Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        })
+    }
+}
+
+/// A received message holding JSON-RPC.
+enum Frame {
+    Text(Utf8Bytes),
+    Binary(Bytes),
+}
+
+struct Reader<S> {
+    stream: SplitStream<Ws>,
+    /// Replies, pings and the close frame, to the writer.
+    outgoing: mpsc::Sender<Message>,
+    /// One permit per request running.
+    in_flight: Arc<Semaphore>,
+    tasks: JoinSet<()>,
+    shared: Arc<Shared<S>>,
+    connection: Arc<ConnectionInfo>,
+}
+
+impl<S: Service> Reader<S> {
+    async fn run(mut self, mut shutdown: shutdown::Signal) -> End {
+        let end = self.read(&mut shutdown).await;
+        if end.drains() {
+            // Every request already received gets its response.
+            let tasks = &mut self.tasks;
+            let drained = timeout(self.shared.config.drain_timeout, async {
+                while tasks.join_next().await.is_some() {}
+            })
+            .await;
+            if drained.is_err() {
+                tracing::warn!("drain timeout: closing with requests still running");
+            }
+        }
+        self.tasks.abort_all();
+        if let Some(frame) = end.close_frame() {
+            let _ = self.outgoing.send(Message::Close(Some(frame))).await;
+            drop(self.outgoing);
+            // Let the client answer the close (the stream ends when it does).
+            let stream = &mut self.stream;
+            let _ = timeout(CLOSE_GRACE, async {
+                while let Some(Ok(_)) = stream.next().await {}
+            })
+            .await;
+        }
+        end
+    }
+
+    async fn read(&mut self, shutdown: &mut shutdown::Signal) -> End {
+        let shared = Arc::clone(&self.shared);
+        let config = &shared.config;
+        let opened = Instant::now();
+        let age_limit = config.max_connection_age.map(|age| opened + age);
+        let mut idle_limit = config.idle_timeout.map(|idle| opened + idle);
+        let mut pings = config
+            .ping_interval
+            .map(|every| interval_at(opened + every, every));
+        let mut missed_pongs = 0;
+        loop {
+            // Backpressure: read on only while a reply has room to go out.
+            tokio::select! {
+                biased;
+                () = shutdown.fired() => return End::Shutdown,
+                () = sleep_until_some(age_limit) => return End::MaxAge,
+                permit = self.outgoing.reserve() => match permit {
+                    Ok(permit) => drop(permit),
+                    Err(_) => return End::ClientGone,
+                },
+            }
+            while self.tasks.try_join_next().is_some() {}
+
+            tokio::select! {
+                biased;
+                () = shutdown.fired() => return End::Shutdown,
+                () = sleep_until_some(age_limit) => return End::MaxAge,
+                () = sleep_until_some(idle_limit) => return End::Idle,
+                _ = tick_some(&mut pings) => {
+                    if missed_pongs >= config.max_missed_pongs {
+                        return End::Unresponsive;
+                    }
+                    missed_pongs += 1;
+                    if self.outgoing.send(Message::Ping(Bytes::new())).await.is_err() {
+                        return End::ClientGone;
+                    }
+                }
+                message = self.stream.next() => {
+                    if let Some(idle) = config.idle_timeout {
+                        idle_limit = Some(Instant::now() + idle);
+                    }
+                    match message {
+                        Some(Ok(Message::Text(text))) => self.dispatch(Frame::Text(text)).await,
+                        Some(Ok(Message::Binary(bytes))) => self.dispatch(Frame::Binary(bytes)).await,
+                        Some(Ok(Message::Pong(_))) => missed_pongs = 0,
+                        // tungstenite answers pings itself.
+                        Some(Ok(Message::Ping(_) | Message::Frame(_))) => {}
+                        Some(Ok(Message::Close(_))) | None => return End::ClientGone,
+                        Some(Err(WsError::Capacity(_))) => return End::TooLarge,
+                        Some(Err(WsError::Utf8(_))) => return End::InvalidUtf8,
+                        Some(Err(WsError::Protocol(_))) => return End::ProtocolViolation,
+                        Some(Err(err)) => {
+                            tracing::debug!(error = %err, "connection failed");
+                            return End::ClientGone;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs one frame on its own task, or answers SERVER_OVERLOADED when
+    /// `max_pending_requests` are already running.
+    async fn dispatch(&mut self, frame: Frame) {
+        let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
+            let bytes = match &frame {
+                Frame::Text(text) => text.as_bytes(),
+                Frame::Binary(bytes) => bytes,
+            };
+            let overloaded = RpcError::from_code(ErrorCode::SERVER_OVERLOADED);
+            if let Some(reply) = self.shared.protocol.reject(bytes, &overloaded) {
+                let _ = self.outgoing.send(text_message(reply)).await;
+            }
+            return;
+        };
+        let shared = Arc::clone(&self.shared);
+        let connection = Arc::clone(&self.connection);
+        let outgoing = self.outgoing.clone();
+        self.tasks.spawn(async move {
+            let protocol = &shared.protocol;
+            let reply = match &frame {
+                Frame::Text(text) => protocol.handle(&shared.service, text, &connection).await,
+                Frame::Binary(bytes) => {
+                    protocol
+                        .handle_bytes(&shared.service, bytes, &connection)
+                        .await
+                }
+            };
+            if let Some(reply) = reply {
+                let _ = outgoing.send(text_message(reply)).await;
+            }
+            drop(permit);
+        });
+    }
+}
+
+fn text_message(reply: rpc_core::Reply) -> Message {
+    Message::Text(Utf8Bytes::from(reply.into_string()))
+}
+
+/// Writes what the reader and the running requests queue, gathering what is
+/// already waiting into one write.
+async fn write(mut sink: SplitSink<Ws, Message>, mut queue: mpsc::Receiver<Message>) {
+    'outer: while let Some(message) = queue.recv().await {
+        let mut closing = matches!(message, Message::Close(_));
+        if sink.feed(message).await.is_err() {
+            break;
+        }
+        while !closing {
+            let Ok(message) = queue.try_recv() else { break };
+            closing = matches!(message, Message::Close(_));
+            if sink.feed(message).await.is_err() {
+                break 'outer;
+            }
+        }
+        if sink.flush().await.is_err() || closing {
+            break;
+        }
+    }
+    // Dropping the queue makes the reader's next reply fail: it stops.
+    drop(queue);
+    let _ = sink.close().await;
+}
+
+async fn sleep_until_some(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn tick_some(interval: &mut Option<Interval>) {
+    match interval {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}

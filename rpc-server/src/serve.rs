@@ -1,0 +1,261 @@
+//! `serve(addr, service)`: bind, accept, hand each connection its task, and
+//! shut down gracefully.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rpc_core::{ConnectionInfo, Extensions, Service};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio::time::timeout;
+
+use crate::config::ServerConfig;
+use crate::connection;
+use crate::server::Shared;
+use crate::shutdown;
+use crate::transport::ws;
+
+/// Serves `service` on `addr` with the default configuration.
+///
+/// Binds at once (so [`Serve::local_addr`] knows the port when `addr` asks
+/// for port 0) and runs when awaited or [spawned](Serve::spawn):
+///
+/// ```no_run
+/// use rpc_server::{rpc_service, serve};
+///
+/// struct Calc;
+///
+/// #[rpc_service]
+/// impl Calc {
+///     async fn add(&self, a: i64, b: i64) -> i64 { a + b }
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> std::io::Result<()> {
+///     serve("127.0.0.1:9000", Calc).await
+/// }
+/// ```
+pub fn serve<S: Service>(addr: impl ToSocketAddrs, service: S) -> Serve<S> {
+    Serve::bind(addr, service, ServerConfig::default())
+}
+
+/// A bound server that runs when awaited (until it is shut down) or
+/// [spawned](Serve::spawn).
+#[must_use = "a server does nothing until it is awaited or spawned"]
+pub struct Serve<S> {
+    listener: io::Result<std::net::TcpListener>,
+    service: S,
+    config: ServerConfig,
+    stop: shutdown::Trigger,
+    stopped: watch::Sender<bool>,
+    signal: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+impl<S: Service> Serve<S> {
+    pub(crate) fn bind(addr: impl ToSocketAddrs, service: S, config: ServerConfig) -> Self {
+        let listener = std::net::TcpListener::bind(addr).and_then(|listener| {
+            listener.set_nonblocking(true)?;
+            Ok(listener)
+        });
+        let (stop, _) = shutdown::channel();
+        Self {
+            listener,
+            service,
+            config,
+            stop,
+            stopped: watch::channel(false).0,
+            signal: None,
+        }
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        match &self.listener {
+            Ok(listener) => listener.local_addr(),
+            Err(err) => Err(io::Error::new(err.kind(), err.to_string())),
+        }
+    }
+
+    /// Shuts down gracefully when `signal` completes (ctrl-c, say): stop
+    /// accepting, answer every request already received, then close each
+    /// connection with 1001, all within the drain timeout.
+    pub fn with_graceful_shutdown<F>(mut self, signal: F) -> Self
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.signal = Some(Box::pin(signal));
+        self
+    }
+
+    /// A handle to stop the server from elsewhere and wait for it.
+    pub fn handle(&self) -> io::Result<ServerHandle> {
+        Ok(ServerHandle {
+            local_addr: self.local_addr()?,
+            stop: self.stop.clone(),
+            stopped: self.stopped.subscribe(),
+        })
+    }
+
+    /// Runs the server on a new tokio task and returns its handle.
+    pub fn spawn(self) -> io::Result<ServerHandle> {
+        let handle = self.handle()?;
+        tokio::spawn(async move {
+            if let Err(err) = self.await {
+                tracing::error!(error = %err, "server failed");
+            }
+        });
+        Ok(handle)
+    }
+}
+
+impl<S: Service> IntoFuture for Serve<S> {
+    type Output = io::Result<()>;
+    type IntoFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let listener = TcpListener::from_std(self.listener?)?;
+            let shared = Arc::new(Shared::new(self.service, self.config));
+            let signal = self
+                .signal
+                .unwrap_or_else(|| Box::pin(std::future::pending()));
+            let result = accept_loop(listener, shared, &self.stop, signal).await;
+            self.stopped.send_replace(true);
+            result
+        })
+    }
+}
+
+impl<S> fmt::Debug for Serve<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Serve")
+            .field("listener", &self.listener)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Stops a running server and waits for it; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    stop: shutdown::Trigger,
+    stopped: watch::Receiver<bool>,
+}
+
+impl ServerHandle {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Starts a graceful shutdown (see [`Serve::with_graceful_shutdown`]);
+    /// returns at once.
+    pub fn shutdown(&self) {
+        self.stop.fire();
+    }
+
+    /// Completes when the server has stopped: every connection closed, or
+    /// the drain timeout passed.
+    pub async fn stopped(&self) {
+        let mut stopped = self.stopped.clone();
+        let _ = stopped.wait_for(|stopped| *stopped).await;
+    }
+
+    /// [`shutdown`](Self::shutdown), then [`stopped`](Self::stopped).
+    pub async fn shutdown_and_wait(&self) {
+        self.shutdown();
+        self.stopped().await;
+    }
+}
+
+/// Extra time, past the drain timeout, for connections to send their close
+/// frames before they are cut.
+const CLOSE_MARGIN: Duration = Duration::from_secs(2);
+
+async fn accept_loop<S: Service>(
+    listener: TcpListener,
+    shared: Arc<Shared<S>>,
+    stop: &shutdown::Trigger,
+    mut signal: Pin<Box<dyn Future<Output = ()> + Send>>,
+) -> io::Result<()> {
+    let slots = Arc::new(Semaphore::new(shared.config.max_connections));
+    let mut connections = JoinSet::new();
+    let mut stopping = stop.signal();
+    tracing::info!(addr = %listener.local_addr()?, "serving JSON-RPC over WebSocket");
+    loop {
+        tokio::select! {
+            biased;
+            () = &mut signal => break,
+            () = stopping.fired() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, remote)) => {
+                    let task = connect(stream, remote, Arc::clone(&shared), Arc::clone(&slots), stop.signal());
+                    connections.spawn(task);
+                }
+                Err(err) => {
+                    // Out of file descriptors, say: transient, so wait a
+                    // little rather than spin or stop serving.
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+    tracing::info!(connections = connections.len(), "shutting down");
+    drop(listener);
+    stop.fire();
+    let drain = shared.config.drain_timeout + CLOSE_MARGIN;
+    let finished = timeout(drain, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if finished.is_err() {
+        tracing::warn!(
+            remaining = connections.len(),
+            "connections cut after the drain timeout"
+        );
+        connections.shutdown().await;
+    }
+    Ok(())
+}
+
+/// Handshake, then serve, one connection.
+async fn connect<S: Service>(
+    stream: TcpStream,
+    remote: SocketAddr,
+    shared: Arc<Shared<S>>,
+    slots: Arc<Semaphore>,
+    shutdown: shutdown::Signal,
+) {
+    // Replies are small and latency matters more than packet count.
+    let _ = stream.set_nodelay(true);
+    let slot = slots.try_acquire_owned().ok();
+    let handshake = ws::accept(stream, slot.is_some(), &shared.config);
+    let (ws, _handshake) = match timeout(shared.config.handshake_timeout, handshake).await {
+        Ok(Ok(accepted)) => accepted,
+        Ok(Err(err)) => {
+            tracing::debug!(%remote, error = %err, "handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%remote, "handshake timed out");
+            return;
+        }
+    };
+    let Some(slot) = slot else { return };
+    if shutdown.has_fired() {
+        return;
+    }
+    let info = Arc::new(ConnectionInfo::new(Some(remote), Extensions::new()));
+    tracing::debug!(%remote, id = info.id, "connection opened");
+    connection::serve(ws, shared, info, shutdown).await;
+    drop(slot);
+}

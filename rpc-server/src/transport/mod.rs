@@ -1,0 +1,3 @@
+//! Transports: how frames reach the protocol engine.
+
+pub(crate) mod ws;

@@ -1,0 +1,92 @@
+//! A bare WebSocket client for driving a server over a real socket, and a
+//! timeout every socket test runs under.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Runs a socket test, failing it if it hangs.
+pub async fn within<F: Future>(limit: Duration, test: F) -> F::Output {
+    tokio::time::timeout(limit, test)
+        .await
+        .expect("the test timed out")
+}
+
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// What the server did next.
+#[derive(Debug)]
+pub enum Received {
+    Text(String),
+    Closed(Option<CloseFrame>),
+}
+
+impl Client {
+    pub async fn connect(addr: SocketAddr) -> Self {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}"))
+            .await
+            .expect("connect");
+        Self { ws }
+    }
+
+    pub async fn send(&mut self, text: &str) {
+        self.ws
+            .send(Message::Text(text.into()))
+            .await
+            .expect("send");
+    }
+
+    pub async fn send_binary(&mut self, bytes: &[u8]) {
+        self.ws
+            .send(Message::Binary(bytes.to_vec().into()))
+            .await
+            .expect("send");
+    }
+
+    /// The next text message or close, skipping pings and pongs.
+    pub async fn receive(&mut self) -> Received {
+        loop {
+            match self.ws.next().await {
+                Some(Ok(Message::Text(text))) => return Received::Text(text.to_string()),
+                Some(Ok(Message::Close(frame))) => return Received::Closed(frame),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Received::Closed(None),
+            }
+        }
+    }
+
+    pub async fn receive_json(&mut self) -> Value {
+        match self.receive().await {
+            Received::Text(text) => serde_json::from_str(&text).expect("JSON reply"),
+            Received::Closed(frame) => panic!("closed instead of replying: {frame:?}"),
+        }
+    }
+
+    /// Sends a request with `id` and returns the reply.
+    pub async fn call(&mut self, method: &str, params: Value, id: u64) -> Value {
+        let request =
+            serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params, "id": id});
+        self.send(&request.to_string()).await;
+        self.receive_json().await
+    }
+
+    /// The close frame the server sends next (replies before it are skipped).
+    pub async fn closed(&mut self) -> Option<CloseFrame> {
+        loop {
+            if let Received::Closed(frame) = self.receive().await {
+                return frame;
+            }
+        }
+    }
+}
