@@ -188,6 +188,7 @@ mod private;
 mod serve;
 mod server;
 mod shutdown;
+pub mod testing;
 mod timer;
 mod transport;
 

@@ -1,0 +1,365 @@
+//! Every server limit and timeout tripped over a real socket, with that
+//! connection (where it survives) and the others carrying on.
+
+#[path = "common/ws.rs"]
+mod ws;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use rpc_server::{Limits, Server, ServerHandle, rpc_service};
+use serde_json::json;
+use tokio::io::AsyncReadExt as _;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use ws::{Client, within};
+
+#[derive(Clone, Default)]
+struct Svc {
+    started: Arc<AtomicUsize>,
+}
+
+#[rpc_service]
+impl Svc {
+    async fn add(&self, a: i64, b: i64) -> i64 {
+        a + b
+    }
+
+    async fn sleep(&self, ms: u64) -> u64 {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        ms
+    }
+
+    #[rpc(timeout = "100ms")]
+    async fn short_fuse(&self) -> u8 {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        1
+    }
+
+    fn blob(&self, len: usize) -> String {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        "x".repeat(len)
+    }
+
+    fn panics(&self) -> u8 {
+        panic!("bug")
+    }
+}
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn start(builder: rpc_server::ServerBuilder, svc: Svc) -> ServerHandle {
+    builder.serve("127.0.0.1:0", svc).spawn().expect("bind")
+}
+
+/// A second connection that must keep working whatever happens to the first.
+async fn bystander_still_served(server: &ServerHandle) {
+    let mut other = Client::connect(server.local_addr()).await;
+    assert_eq!(other.call("add", json!([40, 2]), 99).await["result"], 42);
+}
+
+#[tokio::test]
+async fn oversized_message_is_answered_and_the_connection_stays_open() {
+    within(LIMIT, async {
+        let limits = Limits::default().with_max_message_size(1024);
+        let server = start(Server::builder().limits(limits), Svc::default());
+        let mut client = Client::connect(server.local_addr()).await;
+        let big = format!(
+            r#"{{"jsonrpc":"2.0","method":"add","params":[1,2],"id":1,"pad":"{}"}}"#,
+            "x".repeat(2000)
+        );
+        client.send(&big).await;
+        let reply = client.receive_json().await;
+        assert_eq!(reply["error"]["code"], -32001);
+        assert_eq!(client.call("add", json!([1, 2]), 2).await["result"], 3);
+        bystander_still_served(&server).await;
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn message_beyond_the_hard_cap_closes_with_1009() {
+    within(LIMIT, async {
+        let limits = Limits::default().with_max_message_size(1024);
+        let server = start(
+            Server::builder().limits(limits).max_frame_size(64 * 1024),
+            Svc::default(),
+        );
+        let mut client = Client::connect(server.local_addr()).await;
+        let huge = format!(
+            r#"{{"jsonrpc":"2.0","method":"add","pad":"{}"}}"#,
+            "x".repeat(100 * 1024)
+        );
+        client.send(&huge).await;
+        let frame = client.closed().await.expect("a close frame");
+        assert_eq!(frame.code, CloseCode::Size);
+        bystander_still_served(&server).await;
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn protocol_limits_apply_over_the_wire() {
+    within(LIMIT, async {
+        let limits = Limits::default().with_max_depth(3).with_max_batch_size(2);
+        let server = start(Server::builder().limits(limits), Svc::default());
+        let mut client = Client::connect(server.local_addr()).await;
+        let reply = client.call("add", json!([[[[1]]], 2]), 1).await;
+        assert_eq!(reply["error"]["code"], -32001);
+        let element = json!({"jsonrpc":"2.0","method":"add","params":[1,2],"id":1});
+        client
+            .send(&json!([element, element, element]).to_string())
+            .await;
+        assert_eq!(client.receive_json().await["error"]["code"], -32001);
+        assert_eq!(client.call("add", json!([1, 2]), 3).await["result"], 3);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn one_request_past_max_pending_is_server_overloaded() {
+    within(LIMIT, async {
+        let server = start(Server::builder().max_pending_requests(2), Svc::default());
+        let mut client = Client::connect(server.local_addr()).await;
+        for id in 1..=2 {
+            client
+                .send(&json!({"jsonrpc":"2.0","method":"sleep","params":[300],"id":id}).to_string())
+                .await;
+        }
+        client
+            .send(r#"{"jsonrpc":"2.0","method":"add","params":[1,2],"id":3}"#)
+            .await;
+        let overloaded = client.receive_json().await;
+        assert_eq!(overloaded["error"]["code"], -32003);
+        assert_eq!(overloaded["id"], 3);
+        // The two running ones finish, and then there is room again.
+        for _ in 0..2 {
+            assert_eq!(client.receive_json().await["result"], 300);
+        }
+        assert_eq!(client.call("add", json!([1, 2]), 4).await["result"], 3);
+        bystander_still_served(&server).await;
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn one_connection_past_max_connections_is_refused_with_503() {
+    within(LIMIT, async {
+        let server = start(Server::builder().max_connections(2), Svc::default());
+        let url = format!("ws://{}", server.local_addr());
+        let mut first = Client::connect(server.local_addr()).await;
+        let second = Client::connect(server.local_addr()).await;
+        match tokio_tungstenite::connect_async(&url).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status(), 503);
+            }
+            other => panic!("expected a 503 refusal, got {other:?}"),
+        }
+        // The served connections are unaffected, and a slot frees on close.
+        assert_eq!(first.call("add", json!([1, 2]), 1).await["result"], 3);
+        drop(second);
+        let mut third = None;
+        for _ in 0..50 {
+            if let Ok((ws, _)) = tokio_tungstenite::connect_async(&url).await {
+                third = Some(Client { ws });
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut third = third.expect("a slot frees when a connection closes");
+        assert_eq!(third.call("add", json!([2, 2]), 1).await["result"], 4);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn method_timeout_and_default_timeout_are_request_timeout() {
+    within(LIMIT, async {
+        let server = start(
+            Server::builder().request_timeout(Some(Duration::from_millis(150))),
+            Svc::default(),
+        );
+        let mut client = Client::connect(server.local_addr()).await;
+        let reply = client.call("short_fuse", json!([]), 1).await;
+        assert_eq!(reply["error"]["code"], -32002);
+        let reply = client.call("sleep", json!([5_000]), 2).await;
+        assert_eq!(reply["error"]["code"], -32002);
+        assert_eq!(client.call("sleep", json!([1]), 3).await["result"], 1);
+        bystander_still_served(&server).await;
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_panicking_method_is_an_internal_error_and_the_connection_carries_on() {
+    within(LIMIT, async {
+        let server = start(Server::builder(), Svc::default());
+        let mut client = Client::connect(server.local_addr()).await;
+        let reply = client.call("panics", json!([]), 1).await;
+        assert_eq!(
+            reply["error"],
+            json!({"code": -32603, "message": "Internal error"})
+        );
+        assert_eq!(client.call("add", json!([1, 2]), 2).await["result"], 3);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_silent_tcp_client_is_cut_off_by_the_handshake_timeout() {
+    within(LIMIT, async {
+        let server = start(
+            Server::builder().handshake_timeout(Duration::from_millis(200)),
+            Svc::default(),
+        );
+        let mut silent = tokio::net::TcpStream::connect(server.local_addr())
+            .await
+            .unwrap();
+        let mut buf = [0u8; 16];
+        let read = tokio::time::timeout(Duration::from_secs(5), silent.read(&mut buf))
+            .await
+            .expect("the server hangs up");
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+        bystander_still_served(&server).await;
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_answers_pings_is_closed() {
+    within(LIMIT, async {
+        let server = start(
+            Server::builder()
+                .ping_interval(Some(Duration::from_millis(100)))
+                .max_missed_pongs(2),
+            Svc::default(),
+        );
+        let mut deaf = Client::connect(server.local_addr()).await;
+        // Not reading means not answering pings.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let frame = deaf.closed().await.expect("a close frame");
+        assert_eq!(frame.code, CloseCode::Away);
+        bystander_still_served(&server).await;
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_client_that_answers_pings_stays_connected() {
+    within(LIMIT, async {
+        let server = start(
+            Server::builder()
+                .ping_interval(Some(Duration::from_millis(50)))
+                .max_missed_pongs(1),
+            Svc::default(),
+        );
+        let mut client = Client::connect(server.local_addr()).await;
+        // Each call reads, and reading answers the pings that came in.
+        for id in 0..10 {
+            assert_eq!(client.call("sleep", json!([40]), id).await["result"], 40);
+        }
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_idle_connection_is_closed() {
+    within(LIMIT, async {
+        let server = start(
+            Server::builder().idle_timeout(Some(Duration::from_millis(200))),
+            Svc::default(),
+        );
+        let mut idle = Client::connect(server.local_addr()).await;
+        let frame = idle.closed().await.expect("a close frame");
+        assert_eq!(frame.code, CloseCode::Normal);
+        assert_eq!(frame.reason.as_str(), "idle timeout");
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn max_connection_age_closes_after_answering_what_is_in_flight() {
+    within(LIMIT, async {
+        let server = start(
+            Server::builder().max_connection_age(Some(Duration::from_millis(200))),
+            Svc::default(),
+        );
+        let mut client = Client::connect(server.local_addr()).await;
+        client
+            .send(r#"{"jsonrpc":"2.0","method":"sleep","params":[500],"id":1}"#)
+            .await;
+        assert_eq!(client.receive_json().await["result"], 500);
+        let frame = client.closed().await.expect("a close frame");
+        assert_eq!(frame.code, CloseCode::Normal);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+/// Resident memory of this process, in KiB (Linux).
+fn rss_kib() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_client_that_sends_without_reading_leaves_memory_bounded() {
+    within(Duration::from_secs(60), async {
+        let svc = Svc::default();
+        let started = Arc::clone(&svc.started);
+        let server = start(
+            Server::builder()
+                .max_pending_requests(8)
+                .outgoing_queue(4)
+                // Its replies can never be delivered: don't wait long for them.
+                .drain_timeout(Duration::from_millis(500)),
+            svc,
+        );
+        let client = Client::connect(server.local_addr()).await;
+        let (mut sink, _never_read) = futures_util::StreamExt::split(client.ws);
+        let before = rss_kib();
+        // 4,000 requests for 64 KiB each: 256 MiB of replies if nothing
+        // held the server back.
+        let flood = tokio::spawn(async move {
+            use futures_util::SinkExt as _;
+            let request = r#"{"jsonrpc":"2.0","method":"blob","params":[65536],"id":1}"#;
+            for _ in 0..4_000 {
+                if sink.send(request.into()).await.is_err() {
+                    break;
+                }
+            }
+        });
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let stalled_at = started.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let later = started.load(Ordering::SeqCst);
+        let grown_mib = rss_kib().saturating_sub(before) / 1024;
+        println!("ran {later} of 4,000 requests; memory grew by {grown_mib} MiB");
+        assert_eq!(
+            stalled_at, later,
+            "the server stopped reading from the client"
+        );
+        assert!(later < 1_000, "{later} of 4,000 requests were run");
+        assert!(grown_mib < 100, "memory grew by {grown_mib} MiB");
+        bystander_still_served(&server).await;
+        flood.abort();
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
