@@ -1,10 +1,11 @@
-//! JSON-RPC 2.0 services in Rust: write an impl, put `#[rpc_service]` on it.
+//! JSON-RPC 2.0 services in Rust: write an impl, put `#[rpc_service]` on it,
+//! and `serve` it over WebSocket.
 //!
-//! ```
-//! use rpc_server::{rpc_service, ConnectionInfo, Protocol, RpcContext, RpcError};
+//! ```no_run
+//! use rpc_server::{rpc_service, serve, RpcContext, RpcError};
 //!
 //! /// A calculator.
-//! pub struct Calc;
+//! struct Calc;
 //!
 //! #[rpc_service]
 //! impl Calc {
@@ -22,7 +23,7 @@
 //!     }
 //!
 //!     async fn whoami(&self, ctx: &RpcContext) -> String {
-//!         format!("you called {}", ctx.method())
+//!         format!("{:?}", ctx.remote_addr())
 //!     }
 //!
 //!     #[rpc(notification)]
@@ -31,27 +32,67 @@
 //!     }
 //! }
 //!
-//! // Any transport runs frames through the same protocol engine:
-//! let protocol = Protocol::new();
-//! let connection = ConnectionInfo::detached();
-//! let run = |frame: &str| {
-//!     futures_executor::block_on(protocol.handle(&Calc, frame, &connection))
-//!         .map(|reply| reply.into_string())
-//! };
-//! assert_eq!(
-//!     run(r#"{"jsonrpc":"2.0","method":"subtract","params":{"subtrahend":23,"minuend":42},"id":1}"#).unwrap(),
-//!     r#"{"jsonrpc":"2.0","result":19,"id":1}"#
-//! );
-//! assert_eq!(
-//!     run(r#"{"jsonrpc":"2.0","method":"math.divide","params":[1,0],"id":2}"#).unwrap(),
-//!     r#"{"jsonrpc":"2.0","error":{"code":4000,"message":"division by zero"},"id":2}"#
-//! );
-//! assert!(run(r#"{"jsonrpc":"2.0","method":"log","params":["hi"]}"#).is_none());
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     serve("127.0.0.1:9000", Calc).await
+//! }
 //! ```
 //!
-//! The WebSocket server (`serve(addr, service)`) is not built yet; today a
-//! service runs through [`Protocol`], the transport-independent entry point
-//! every transport will use.
+//! [`serve`] runs with the defaults; [`Server::builder`] sets every knob
+//! ([`ServerConfig`] lists them, with the environment variables
+//! [`ServerConfig::from_env`] reads). What `serve` returns knows its
+//! [`local_addr`](Serve::local_addr) before it runs (bind port 0 in tests),
+//! takes a [graceful-shutdown signal](Serve::with_graceful_shutdown), and
+//! gives a [`ServerHandle`] to stop it from elsewhere.
+//!
+//! [`testing::TestClient`] calls a service in memory through the same
+//! pipeline, for unit tests:
+//!
+//! ```
+//! use rpc_server::{rpc_service, testing::TestClient};
+//!
+//! struct Calc;
+//!
+//! #[rpc_service]
+//! impl Calc {
+//!     async fn add(&self, a: i64, b: i64) -> i64 { a + b }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let client = TestClient::new(Calc);
+//! assert_eq!(client.call::<i64>("add", (2, 3)).await.unwrap(), 5);
+//! # }
+//! ```
+//!
+//! # On the wire
+//!
+//! - Text frames carry JSON-RPC; a binary frame holding UTF-8 JSON is
+//!   handled the same way and answered with a text frame; a binary frame
+//!   that is not UTF-8 is a Parse error. A text frame that is not UTF-8
+//!   breaks the WebSocket protocol: the connection is closed with 1007.
+//! - Requests on one connection run concurrently; each reply goes out when
+//!   its request completes. Batches are answered in one frame.
+//! - A client offering the `jsonrpc2.0` or `jsonrpc-2.0` subprotocol gets it.
+//! - Limits: a message over `limits.max_message_size` is answered with
+//!   REQUEST_TOO_LARGE and the connection carries on; only one beyond
+//!   `max_frame_size` closes it (1009). One request past
+//!   `max_pending_requests` is answered SERVER_OVERLOADED (-32003). One
+//!   connection past `max_connections` is refused at the handshake with
+//!   HTTP 503. When a client doesn't read its replies the server stops
+//!   reading its requests, so memory stays bounded.
+//! - Timeouts: a method past its `#[rpc(timeout)]` (or the server's
+//!   `request_timeout`, 60 s) is answered REQUEST_TIMEOUT and its future
+//!   dropped; handshakes must finish within `handshake_timeout`; a client
+//!   that leaves `max_missed_pongs` keepalive pings unanswered is closed;
+//!   optional idle timeout and maximum connection age.
+//! - A panicking method is answered INTERNAL_ERROR; unexpected errors are
+//!   sanitized (the detail goes to the `tracing` log), unless
+//!   `expose_internal_errors` is on for development. Each call runs in a
+//!   `tracing` span with its method and id; params are never logged unless
+//!   `log_params` is on.
+//! - Graceful shutdown: stop accepting, answer every request already
+//!   received, then close each connection with 1001, within `drain_timeout`.
 //!
 //! # `#[rpc_service]`
 //!
@@ -75,8 +116,8 @@
 //! |---|---|
 //! | `name = "…"` | the name on the wire (after the namespace) instead of the function's |
 //! | `notification` | the method is meant to be sent as a notification; it returns nothing (or `Result<(), E>`), and a call with an id is answered with `null` |
-//! | `timeout = "5s"` | how long the method may run (`ms`, `s`, `m`, `h`); recorded in the metadata and the OpenRPC document (enforced by the server, which is not built yet) |
-//! | `permission = "…"` | a permission the connection needs; repeat for several, all required (recorded now, enforced by the server once connections carry permissions) |
+//! | `timeout = "5s"` | how long the method may run (`ms`, `s`, `m`, `h`) before it is answered REQUEST_TIMEOUT; overrides the server's `request_timeout` |
+//! | `permission = "…"` | a permission the connection needs; repeat for several, all required (recorded in the metadata; not enforced yet: connections do not carry permissions yet) |
 //! | `blocking` | a plain `fn` that blocks: it runs on the blocking thread pool, on a clone of the service (so the service must be `Clone`; keep state in an `Arc`) |
 //!
 //! Names beginning with `rpc.` are reserved: the framework answers

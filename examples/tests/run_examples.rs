@@ -1,0 +1,167 @@
+//! Runs each example's binary on a free port and makes calls to it, the
+//! way its header says to use it.
+
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+/// A running example, killed when dropped.
+struct Running {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `cargo test` builds the examples next to the test binaries.
+fn example_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let target = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
+    target
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// Starts the example with `--addr 127.0.0.1:0` and waits for the line
+/// saying where it listens.
+fn start(name: &str) -> Running {
+    let mut child = Command::new(example_binary(name))
+        .args(["--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| {
+            panic!("run example {name}: {err} (`cargo test` builds the examples; alone, run `cargo build -p examples --examples` first)")
+        });
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("listening on ws://") {
+                let _ = tx.send(addr.parse::<SocketAddr>().expect("an address"));
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("example {name} did not say where it listens"));
+    Running { child, addr }
+}
+
+/// Sends one frame and returns the reply (`None` if nothing comes within
+/// half a second, as for a notification).
+async fn exchange(addr: SocketAddr, frames: &[Value]) -> Vec<Option<Value>> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}"))
+        .await
+        .expect("connect");
+    let mut replies = Vec::new();
+    for frame in frames {
+        ws.send(Message::Text(frame.to_string().into()))
+            .await
+            .expect("send");
+        let reply = tokio::time::timeout(Duration::from_millis(500), ws.next()).await;
+        replies.push(match reply {
+            Ok(Some(Ok(Message::Text(text)))) => Some(serde_json::from_str(&text).expect("JSON")),
+            _ => None,
+        });
+    }
+    replies
+}
+
+fn call(method: &str, params: Value, id: u64) -> Value {
+    json!({"jsonrpc": "2.0", "method": method, "params": params, "id": id})
+}
+
+#[tokio::test]
+async fn calculator() {
+    let example = start("calculator");
+    let replies = exchange(
+        example.addr,
+        &[
+            call("subtract", json!([42, 23]), 1),
+            call("math.divide", json!({"a": 1, "b": 4}), 2),
+            call("math.divide", json!([1, 0]), 3),
+            json!({"jsonrpc": "2.0", "method": "log", "params": ["hi"]}),
+            call("whoami", json!([]), 4),
+            json!({"jsonrpc": "2.0", "method": "rpc.discover", "id": 5}),
+        ],
+    )
+    .await;
+    assert_eq!(replies[0].as_ref().unwrap()["result"], 19);
+    assert_eq!(replies[1].as_ref().unwrap()["result"], 0.25);
+    assert_eq!(replies[2].as_ref().unwrap()["error"]["code"], 4000);
+    assert!(replies[3].is_none(), "a notification gets no reply");
+    assert!(
+        replies[4].as_ref().unwrap()["result"]
+            .as_str()
+            .unwrap()
+            .starts_with("you are 127.0.0.1")
+    );
+    assert_eq!(
+        replies[5].as_ref().unwrap()["result"]["info"]["title"],
+        "Calculator"
+    );
+}
+
+#[tokio::test]
+async fn spec_examples() {
+    let example = start("spec_examples");
+    let replies = exchange(
+        example.addr,
+        &[
+            call("subtract", json!([42, 23]), 1),
+            call("subtract", json!({"subtrahend": 23, "minuend": 42}), 2),
+            call("sum", json!([1, 2, 4]), 3),
+            json!({"jsonrpc": "2.0", "method": "update", "params": [1, 2, 3, 4, 5]}),
+            json!({"jsonrpc": "2.0", "method": "get_data", "id": 4}),
+            json!([
+                {"jsonrpc": "2.0", "method": "notify_sum", "params": [1, 2, 4]},
+                {"jsonrpc": "2.0", "method": "notify_hello", "params": [7]}
+            ]),
+        ],
+    )
+    .await;
+    assert_eq!(replies[0].as_ref().unwrap()["result"], 19);
+    assert_eq!(replies[1].as_ref().unwrap()["result"], 19);
+    assert_eq!(replies[2].as_ref().unwrap()["result"], 7.0);
+    assert!(replies[3].is_none());
+    assert_eq!(replies[4].as_ref().unwrap()["result"], json!(["hello", 5]));
+    assert!(
+        replies[5].is_none(),
+        "a batch of notifications gets no reply"
+    );
+}
+
+#[tokio::test]
+async fn ping() {
+    let example = start("ping");
+    let replies = exchange(
+        example.addr,
+        &[
+            call("ping", json!([]), 1),
+            call("mymodule.rpc.ping", json!([]), 2),
+            call("fail", json!([true]), 3),
+            json!({"jsonrpc": "2.0", "method": "heartbeat"}),
+            call("heartbeats", json!([]), 4),
+        ],
+    )
+    .await;
+    assert_eq!(replies[0].as_ref().unwrap()["result"], "pong");
+    assert_eq!(replies[1].as_ref().unwrap()["result"], "pong");
+    assert_eq!(replies[2].as_ref().unwrap()["error"]["code"], -32000);
+    assert!(replies[3].is_none());
+    assert_eq!(replies[4].as_ref().unwrap()["result"], 1);
+}
