@@ -6,24 +6,25 @@ use std::net::SocketAddr;
 /// The value of `--addr ADDR` (or `--addr=ADDR`), else `default`. `--help`
 /// prints the usage and exits.
 pub fn addr_from_args(default: &str) -> String {
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--help" || arg == "-h" {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => default.to_owned(),
+        ["--addr", addr] => (*addr).to_owned(),
+        [arg] if arg.starts_with("--addr=") => arg["--addr=".len()..].to_owned(),
+        ["--help" | "-h"] => {
             println!("usage: [--addr HOST:PORT]   (default {default}; port 0 picks a free one)");
             std::process::exit(0);
         }
-        if let Some(addr) = arg.strip_prefix("--addr=") {
-            return addr.to_owned();
+        _ => {
+            eprintln!("unexpected arguments {args:?}; try --help");
+            std::process::exit(2);
         }
-        if arg == "--addr" {
-            if let Some(addr) = args.next() {
-                return addr;
-            }
-        }
-        eprintln!("unknown argument {arg:?}; try --help");
-        std::process::exit(2);
     }
-    default.to_owned()
 }
 
 /// Prints the line tests and tools wait for: `listening on ws://ADDR`.
