@@ -1,7 +1,8 @@
-//! Running one valid call: the framework's own methods, the timeout, and
-//! panics.
+//! Running one valid call: the framework's own methods, permissions, the
+//! timeout, and panics.
 
 use std::any::Any;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
 use std::time::Duration;
@@ -10,47 +11,93 @@ use futures_util::FutureExt as _;
 use futures_util::future::{Either, select};
 
 use crate::error::{ErrorCode, RpcError};
-use crate::service::{Call, MethodResult, SerializedResult, Service};
+use crate::middleware::Endpoint;
+use crate::service::{Call, MethodFuture, MethodResult, SerializedResult, Service};
 use crate::timer::Timer;
 
 /// The method the framework answers itself: the service's OpenRPC document.
 pub(crate) const DISCOVER: &str = "rpc.discover";
 
-/// Runs one call under its timeout, turning a panic (while dispatching or
-/// while running) into INTERNAL_ERROR.
+/// The end of the middleware chain: the service's method, under its timeout.
+pub(crate) struct MethodEndpoint<'s, S: ?Sized, T> {
+    pub(crate) service: &'s S,
+    pub(crate) timer: &'s T,
+    pub(crate) default_timeout: Option<Duration>,
+}
+
+impl<S: Service + ?Sized, T: Timer> Endpoint for MethodEndpoint<'_, S, T> {
+    fn run<'b>(&'b self, call: Call<'b>) -> MethodFuture<'b> {
+        MethodFuture::from_result_future(run(self.service, call, self.timer, self.default_timeout))
+    }
+}
+
+/// Runs one call under its timeout. A method the connection lacks a
+/// permission for is answered exactly like an unknown one.
 pub(crate) async fn run<S: Service + ?Sized, T: Timer>(
     service: &S,
     call: Call<'_>,
     timer: &T,
     default_timeout: Option<Duration>,
 ) -> MethodResult {
+    let granted = call.connection.permissions();
     if call.method == DISCOVER {
-        return match service.openrpc() {
-            Some(doc) => SerializedResult::new(doc),
-            None => Err(RpcError::method_not_found()),
-        };
+        return discover(service, call);
     }
-    let timeout = service
-        .method(call.method)
-        .and_then(|info| info.timeout)
-        .or(default_timeout);
-    let future = match catch_unwind(AssertUnwindSafe(|| service.call(call))) {
-        Ok(future) => future,
-        Err(panic) => return Err(panicked(call.method, &*panic)),
-    };
-    let running = AssertUnwindSafe(future).catch_unwind();
-    let outcome = match timeout {
+    let info = service.method(call.method);
+    if let Some(info) = info {
+        if !granted.allows(info.permissions) {
+            return Err(RpcError::method_not_found());
+        }
+    }
+    let timeout = info.and_then(|info| info.timeout).or(default_timeout);
+    let running = guard(call.method, || service.call(call));
+    match timeout {
         None => running.await,
         Some(timeout) => {
             // Dropping the method's future when the timer wins cancels it.
             let sleep = pin!(timer.sleep(timeout));
-            match select(running, sleep).await {
-                Either::Left((outcome, _)) => outcome,
-                Either::Right(((), _)) => return Err(timed_out(timeout)),
+            match select(pin!(running), sleep).await {
+                Either::Left((result, _)) => result,
+                Either::Right(((), _)) => Err(timed_out(timeout)),
             }
         }
+    }
+}
+
+/// The OpenRPC document, listing only what this connection may call.
+fn discover<S: Service + ?Sized>(service: &S, call: Call<'_>) -> MethodResult {
+    let Some(doc) = service.openrpc() else {
+        return Err(RpcError::method_not_found());
     };
-    outcome.unwrap_or_else(|panic| Err(panicked(call.method, &*panic)))
+    let granted = call.connection.permissions();
+    let permitted = |name: &str| {
+        service
+            .method(name)
+            .is_none_or(|info| granted.allows(info.permissions))
+    };
+    if doc.methods.iter().all(|method| permitted(&method.name)) {
+        SerializedResult::new(doc)
+    } else {
+        SerializedResult::new(&doc.filtered(permitted))
+    }
+}
+
+/// Starts `method` (which may panic while dispatching) and runs its
+/// future (which may panic while running); a panic becomes INTERNAL_ERROR.
+pub(crate) fn guard<'a>(
+    method: &'a str,
+    start: impl FnOnce() -> MethodFuture<'a>,
+) -> impl Future<Output = MethodResult> + Send + 'a {
+    let started = catch_unwind(AssertUnwindSafe(start));
+    async move {
+        match started {
+            Ok(future) => AssertUnwindSafe(future)
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| Err(panicked(method, &*panic))),
+            Err(panic) => Err(panicked(method, &*panic)),
+        }
+    }
 }
 
 fn timed_out(timeout: Duration) -> RpcError {
@@ -64,5 +111,5 @@ fn panicked(method: &str, panic: &(dyn Any + Send)) -> RpcError {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(a panic payload that is not a string)");
-    RpcError::internal(format_args!("method `{method}` panicked: {message}"))
+    RpcError::internal(format_args!("`{method}` panicked: {message}"))
 }

@@ -50,13 +50,17 @@
 //! ```
 
 mod batch;
+mod connection;
 mod context;
 mod decode;
 mod dispatch;
 mod error;
+mod extensions;
+mod hooks;
 mod id;
 mod limits;
 mod metadata;
+mod middleware;
 mod openrpc;
 mod params;
 mod private;
@@ -66,11 +70,15 @@ mod response;
 mod service;
 mod timer;
 
-pub use context::{ConnectionInfo, Extensions, RpcContext};
+pub use connection::{ConnectionInfo, Permissions};
+pub use context::RpcContext;
 pub use error::{ErrorCode, RpcError};
+pub use extensions::Extensions;
+pub use hooks::{DisconnectReason, Hooks};
 pub use id::{Id, IdKind, OwnedId};
 pub use limits::Limits;
 pub use metadata::{MethodInfo, ParamInfo, SchemaFn, schema_for};
+pub use middleware::{Middleware, Next};
 pub use openrpc::{
     Components, ContentDescriptor, ErrorObject, OPENRPC_VERSION, OpenRpc, OpenRpcInfo,
     OpenRpcMethod,

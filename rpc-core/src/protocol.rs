@@ -1,20 +1,24 @@
 //! The transport-independent entry point: one frame in, zero or one reply out.
 
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use tracing::Instrument as _;
 
 use crate::batch::{self, SplitError};
-use crate::context::ConnectionInfo;
-use crate::dispatch;
+use crate::connection::ConnectionInfo;
+use crate::dispatch::{self, MethodEndpoint};
 use crate::error::RpcError;
+use crate::hooks::Hooks;
 use crate::id::Id;
 use crate::limits::{LimitExceeded, Limits};
+use crate::middleware::{Middleware, Next};
 use crate::request::{self, Rejected, Request};
 use crate::response::{self, Reply};
-use crate::service::{Call, Service};
+use crate::service::{Call, MethodResult, Service};
 use crate::timer::{NoTimer, Timer};
 
 /// The JSON-RPC 2.0 protocol engine. Every transport hands each incoming
@@ -55,13 +59,29 @@ use crate::timer::{NoTimer, Timer};
 /// let frame = r#"{"jsonrpc":"2.0","method":"nope"}"#;
 /// assert!(futures_executor::block_on(protocol.handle(&Echo, frame, &connection)).is_none());
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Protocol<T = NoTimer> {
     limits: Limits,
     expose_internal_errors: bool,
     log_params: bool,
     default_timeout: Option<Duration>,
     timer: T,
+    middleware: Vec<Arc<dyn Middleware>>,
+    hooks: Option<Arc<dyn Hooks>>,
+}
+
+impl<T: fmt::Debug> fmt::Debug for Protocol<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Protocol")
+            .field("limits", &self.limits)
+            .field("expose_internal_errors", &self.expose_internal_errors)
+            .field("log_params", &self.log_params)
+            .field("default_timeout", &self.default_timeout)
+            .field("timer", &self.timer)
+            .field("middleware", &self.middleware.len())
+            .field("hooks", &self.hooks.is_some())
+            .finish()
+    }
 }
 
 impl Protocol {
@@ -107,7 +127,36 @@ impl<T: Timer> Protocol<T> {
             log_params: self.log_params,
             default_timeout: self.default_timeout,
             timer,
+            middleware: self.middleware,
+            hooks: self.hooks,
         }
+    }
+
+    /// Adds a [`Middleware`] at the inner end of the chain (the first added
+    /// runs first).
+    #[must_use]
+    pub fn with_middleware(mut self, middleware: impl Middleware) -> Self {
+        self.middleware.push(Arc::new(middleware));
+        self
+    }
+
+    /// Adds an already shared [`Middleware`].
+    #[must_use]
+    pub fn with_shared_middleware(mut self, middleware: Arc<dyn Middleware>) -> Self {
+        self.middleware.push(middleware);
+        self
+    }
+
+    /// Sets the lifecycle [`Hooks`] that observe every call.
+    #[must_use]
+    pub fn with_hooks(mut self, hooks: Arc<dyn Hooks>) -> Self {
+        self.hooks = Some(hooks);
+        self
+    }
+
+    /// The lifecycle hooks, if any.
+    pub fn hooks(&self) -> Option<&Arc<dyn Hooks>> {
+        self.hooks.as_ref()
     }
 
     /// The timeout of methods that do not declare their own; `None` for no
@@ -247,9 +296,7 @@ impl<T: Timer> Protocol<T> {
             }
         }
         let call = Call::new(method, request.params, request.id, connection);
-        let result = dispatch::run(service, call, &self.timer, self.default_timeout)
-            .instrument(span.clone())
-            .await;
+        let result = self.observed(service, call).instrument(span.clone()).await;
         let _entered = span.enter();
         let Some(id) = request.id else {
             if let Err(error) = result {
@@ -264,6 +311,39 @@ impl<T: Timer> Protocol<T> {
                 self.error(error, id)
             }
         })
+    }
+
+    /// Runs a call, telling the hooks (if any) when it starts and ends.
+    async fn observed<S: Service + ?Sized>(&self, service: &S, call: Call<'_>) -> MethodResult {
+        let Some(hooks) = &self.hooks else {
+            return self.run(service, call).await;
+        };
+        quietly(|| hooks.call_started(&call));
+        let started = Instant::now();
+        let result = self.run(service, call).await;
+        let elapsed = started.elapsed();
+        match &result {
+            Ok(_) => quietly(|| hooks.call_completed(&call, elapsed)),
+            Err(error) => quietly(|| hooks.call_failed(&call, error.code(), elapsed)),
+        }
+        result
+    }
+
+    /// Runs a call through the middleware chain (if any) to the method.
+    async fn run<S: Service + ?Sized>(&self, service: &S, call: Call<'_>) -> MethodResult {
+        let endpoint = MethodEndpoint {
+            service,
+            timer: &self.timer,
+            default_timeout: self.default_timeout,
+        };
+        if self.middleware.is_empty() {
+            // No chain: nothing boxed, nothing added to the call's path.
+            return dispatch::run(service, call, &self.timer, self.default_timeout).await;
+        }
+        dispatch::guard(call.method, || {
+            Next::new(&self.middleware, &endpoint).run(call)
+        })
+        .await
     }
 
     /// The reply to a request that could not be run, if any.
@@ -306,6 +386,13 @@ fn batch_reply(replies: impl IntoIterator<Item = Vec<u8>>) -> Option<Reply> {
 /// A reply that is a single error with id null (a whole-message failure).
 fn lone_error(error: &RpcError) -> Reply {
     Reply::from_bytes(response::error(error, Id::NULL))
+}
+
+/// Runs a hook; a panicking one is logged, not propagated.
+fn quietly(hook: impl FnOnce()) {
+    if catch_unwind(AssertUnwindSafe(hook)).is_err() {
+        tracing::error!("a lifecycle hook panicked");
+    }
 }
 
 /// Sanitized errors are logged with their detail; others are the method's

@@ -9,7 +9,8 @@ use std::task::{Context, Poll};
 
 use serde::Serialize;
 
-use crate::context::{ConnectionInfo, RpcContext};
+use crate::connection::ConnectionInfo;
+use crate::context::RpcContext;
 use crate::error::RpcError;
 use crate::id::Id;
 use crate::metadata::MethodInfo;

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt as _, StreamExt as _};
-use rpc_core::{ConnectionInfo, ErrorCode, RpcError, Service};
-use tokio::net::TcpStream;
+use rpc_core::{ConnectionInfo, DisconnectReason, ErrorCode, RpcError, Service};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Interval, interval_at, sleep_until, timeout};
@@ -19,18 +19,21 @@ use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes
 use crate::server::Shared;
 use crate::shutdown;
 
-type Ws = WebSocketStream<TcpStream>;
-
 /// How long to wait for the client's half of the close handshake.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
+/// What a WebSocket can run on.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
+
 /// Serves one connection until it ends.
-pub(crate) async fn serve<S: Service>(
-    ws: Ws,
+pub(crate) async fn serve<S: Service, IO: Io>(
+    ws: WebSocketStream<IO>,
     shared: Arc<Shared<S>>,
     connection: Arc<ConnectionInfo>,
     shutdown: shutdown::Signal,
 ) {
+    shared.connected(&connection);
     let (sink, stream) = ws.split();
     let (outgoing, queue) = mpsc::channel(shared.config.outgoing_queue.max(1));
     let reader = Reader {
@@ -38,57 +41,35 @@ pub(crate) async fn serve<S: Service>(
         outgoing,
         in_flight: Arc::new(Semaphore::new(shared.config.max_pending_requests)),
         tasks: JoinSet::new(),
-        shared,
-        connection,
+        shared: Arc::clone(&shared),
+        connection: Arc::clone(&connection),
     };
     let (end, ()) = tokio::join!(reader.run(shutdown), write(sink, queue));
-    tracing::debug!(?end, "connection closed");
+    tracing::debug!(%end, "connection closed");
+    shared.disconnected(&connection, end);
 }
 
-/// Why a connection ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum End {
-    /// The client closed it, or it broke.
-    ClientGone,
-    /// The server is shutting down.
-    Shutdown,
-    /// It reached `max_connection_age`.
-    MaxAge,
-    /// It sent nothing for `idle_timeout`.
-    Idle,
-    /// It left `max_missed_pongs` pings unanswered.
-    Unresponsive,
-    /// It sent a message beyond `max_frame_size`.
-    TooLarge,
-    /// It sent a text frame that is not UTF-8.
-    InvalidUtf8,
-    /// It broke the WebSocket protocol.
-    ProtocolViolation,
+type End = DisconnectReason;
+
+/// Whether requests already received are answered before closing.
+fn drains(end: End) -> bool {
+    matches!(end, End::ServerShutdown | End::MaxAge | End::Idle)
 }
 
-impl End {
-    /// Whether requests already received are answered before closing.
-    fn drains(self) -> bool {
-        matches!(self, End::Shutdown | End::MaxAge | End::Idle)
-    }
-
-    /// The close frame to send, if the client is still there to read it.
-    fn close_frame(self) -> Option<CloseFrame> {
-        let (code, reason) = match self {
-            End::ClientGone => return None,
-            End::Shutdown => (CloseCode::Away, "server shutting down"),
-            End::MaxAge => (CloseCode::Normal, "maximum connection age reached"),
-            End::Idle => (CloseCode::Normal, "idle timeout"),
-            End::Unresponsive => (CloseCode::Away, "keepalive pings unanswered"),
-            End::TooLarge => (CloseCode::Size, "message too large"),
-            End::InvalidUtf8 => (CloseCode::Invalid, "text frame is not valid UTF-8"),
-            End::ProtocolViolation => (CloseCode::Protocol, "WebSocket protocol violation"),
-        };
-        Some(CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
-        })
-    }
+/// The close frame to send, if the client is still there to read it.
+fn close_frame(end: End) -> Option<CloseFrame> {
+    let code = match end {
+        End::ClientClosed => return None,
+        End::ServerShutdown | End::Unresponsive => CloseCode::Away,
+        End::MaxAge | End::Idle => CloseCode::Normal,
+        End::TooLarge => CloseCode::Size,
+        End::InvalidUtf8 => CloseCode::Invalid,
+        _ => CloseCode::Protocol,
+    };
+    Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from(end.to_string()),
+    })
 }
 
 /// A received message holding JSON-RPC.
@@ -97,8 +78,8 @@ enum Frame {
     Binary(Bytes),
 }
 
-struct Reader<S> {
-    stream: SplitStream<Ws>,
+struct Reader<S, IO> {
+    stream: SplitStream<WebSocketStream<IO>>,
     /// Replies, pings and the close frame, to the writer.
     outgoing: mpsc::Sender<Message>,
     /// One permit per request running.
@@ -108,10 +89,10 @@ struct Reader<S> {
     connection: Arc<ConnectionInfo>,
 }
 
-impl<S: Service> Reader<S> {
+impl<S: Service, IO: Io> Reader<S, IO> {
     async fn run(mut self, mut shutdown: shutdown::Signal) -> End {
         let end = self.read(&mut shutdown).await;
-        if end.drains() {
+        if drains(end) {
             // Every request already received gets its response.
             let tasks = &mut self.tasks;
             let drained = timeout(self.shared.config.drain_timeout, async {
@@ -123,7 +104,7 @@ impl<S: Service> Reader<S> {
             }
         }
         self.tasks.abort_all();
-        if let Some(frame) = end.close_frame() {
+        if let Some(frame) = close_frame(end) {
             let _ = self.outgoing.send(Message::Close(Some(frame))).await;
             drop(self.outgoing);
             // Let the client answer the close (the stream ends when it does).
@@ -150,18 +131,18 @@ impl<S: Service> Reader<S> {
             // Backpressure: read on only while a reply has room to go out.
             tokio::select! {
                 biased;
-                () = shutdown.fired() => return End::Shutdown,
+                () = shutdown.fired() => return End::ServerShutdown,
                 () = sleep_until_some(age_limit) => return End::MaxAge,
                 permit = self.outgoing.reserve() => match permit {
                     Ok(permit) => drop(permit),
-                    Err(_) => return End::ClientGone,
+                    Err(_) => return End::ClientClosed,
                 },
             }
             while self.tasks.try_join_next().is_some() {}
 
             tokio::select! {
                 biased;
-                () = shutdown.fired() => return End::Shutdown,
+                () = shutdown.fired() => return End::ServerShutdown,
                 () = sleep_until_some(age_limit) => return End::MaxAge,
                 () = sleep_until_some(idle_limit) => return End::Idle,
                 _ = tick_some(&mut pings) => {
@@ -170,7 +151,7 @@ impl<S: Service> Reader<S> {
                     }
                     missed_pongs += 1;
                     if self.outgoing.send(Message::Ping(Bytes::new())).await.is_err() {
-                        return End::ClientGone;
+                        return End::ClientClosed;
                     }
                 }
                 message = self.stream.next() => {
@@ -183,13 +164,13 @@ impl<S: Service> Reader<S> {
                         Some(Ok(Message::Pong(_))) => missed_pongs = 0,
                         // tungstenite answers pings itself.
                         Some(Ok(Message::Ping(_) | Message::Frame(_))) => {}
-                        Some(Ok(Message::Close(_))) | None => return End::ClientGone,
+                        Some(Ok(Message::Close(_))) | None => return End::ClientClosed,
                         Some(Err(WsError::Capacity(_))) => return End::TooLarge,
                         Some(Err(WsError::Utf8(_))) => return End::InvalidUtf8,
                         Some(Err(WsError::Protocol(_))) => return End::ProtocolViolation,
                         Some(Err(err)) => {
                             tracing::debug!(error = %err, "connection failed");
-                            return End::ClientGone;
+                            return End::ClientClosed;
                         }
                     }
                 }
@@ -238,7 +219,10 @@ fn text_message(reply: rpc_core::Reply) -> Message {
 
 /// Writes what the reader and the running requests queue, gathering what is
 /// already waiting into one write.
-async fn write(mut sink: SplitSink<Ws, Message>, mut queue: mpsc::Receiver<Message>) {
+async fn write<IO: Io>(
+    mut sink: SplitSink<WebSocketStream<IO>, Message>,
+    mut queue: mpsc::Receiver<Message>,
+) {
     'outer: while let Some(message) = queue.recv().await {
         let mut closing = matches!(message, Message::Close(_));
         if sink.feed(message).await.is_err() {

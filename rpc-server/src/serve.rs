@@ -9,13 +9,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rpc_core::{ConnectionInfo, Extensions, Service};
+use rpc_core::Service;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::timeout;
 
-use crate::config::ServerConfig;
 use crate::connection;
 use crate::server::Shared;
 use crate::shutdown;
@@ -42,7 +41,7 @@ use crate::transport::ws;
 /// }
 /// ```
 pub fn serve<S: Service>(addr: impl ToSocketAddrs, service: S) -> Serve<S> {
-    Serve::bind(addr, service, ServerConfig::default())
+    crate::Server::builder().serve(addr, service)
 }
 
 /// A bound server that runs when awaited (until it is shut down) or
@@ -50,15 +49,14 @@ pub fn serve<S: Service>(addr: impl ToSocketAddrs, service: S) -> Serve<S> {
 #[must_use = "a server does nothing until it is awaited or spawned"]
 pub struct Serve<S> {
     listener: io::Result<std::net::TcpListener>,
-    service: S,
-    config: ServerConfig,
+    shared: Shared<S>,
     stop: shutdown::Trigger,
     stopped: watch::Sender<bool>,
     signal: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
 impl<S: Service> Serve<S> {
-    pub(crate) fn bind(addr: impl ToSocketAddrs, service: S, config: ServerConfig) -> Self {
+    pub(crate) fn bind(addr: impl ToSocketAddrs, shared: Shared<S>) -> Self {
         let listener = std::net::TcpListener::bind(addr).and_then(|listener| {
             listener.set_nonblocking(true)?;
             Ok(listener)
@@ -66,8 +64,7 @@ impl<S: Service> Serve<S> {
         let (stop, _) = shutdown::channel();
         Self {
             listener,
-            service,
-            config,
+            shared,
             stop,
             stopped: watch::channel(false).0,
             signal: None,
@@ -121,7 +118,7 @@ impl<S: Service> IntoFuture for Serve<S> {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let listener = TcpListener::from_std(self.listener?)?;
-            let shared = Arc::new(Shared::new(self.service, self.config));
+            let shared = Arc::new(self.shared);
             let signal = self
                 .signal
                 .unwrap_or_else(|| Box::pin(std::future::pending()));
@@ -136,7 +133,7 @@ impl<S> fmt::Debug for Serve<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Serve")
             .field("listener", &self.listener)
-            .field("config", &self.config)
+            .field("shared", &self.shared)
             .finish_non_exhaustive()
     }
 }
@@ -238,24 +235,22 @@ async fn connect<S: Service>(
     // Replies are small and latency matters more than packet count.
     let _ = stream.set_nodelay(true);
     let slot = slots.try_acquire_owned().ok();
-    let handshake = ws::accept(stream, slot.is_some(), &shared.config);
-    let (ws, _handshake) = match timeout(shared.config.handshake_timeout, handshake).await {
-        Ok(Ok(accepted)) => accepted,
-        Ok(Err(err)) => {
-            tracing::debug!(%remote, error = %err, "handshake failed");
-            return;
-        }
-        Err(_) => {
-            tracing::debug!(%remote, "handshake timed out");
-            return;
-        }
+    let config = &shared.config;
+    let accepted = ws::accept(
+        stream,
+        remote,
+        slot.is_some(),
+        config,
+        shared.on_connect.as_ref(),
+    )
+    .await;
+    let (Some((ws, info)), Some(slot)) = (accepted, slot) else {
+        return;
     };
-    let Some(slot) = slot else { return };
     if shutdown.has_fired() {
         return;
     }
-    let info = Arc::new(ConnectionInfo::new(Some(remote), Extensions::new()));
-    tracing::debug!(%remote, id = info.id, "connection opened");
-    connection::serve(ws, shared, info, shutdown).await;
+    tracing::debug!(%remote, id = info.id(), "connection opened");
+    connection::serve(ws, Arc::clone(&shared), Arc::new(info), shutdown).await;
     drop(slot);
 }

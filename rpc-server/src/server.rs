@@ -1,12 +1,17 @@
 //! `Server::builder()`: every knob, then `serve`.
 
+use std::fmt;
+use std::future::Future;
 use std::net::ToSocketAddrs;
+use std::sync::Arc;
 use std::time::Duration;
 
-use rpc_core::{Limits, Protocol, Service};
+use rpc_core::{ConnectionInfo, DisconnectReason, Hooks, Limits, Middleware, Protocol, Service};
 
 use crate::config::ServerConfig;
+use crate::connect::{Admission, ConnectRequest, OnConnect, OnDisconnect, Rejection};
 use crate::serve::Serve;
+use crate::testing::TestClient;
 use crate::timer::TokioTimer;
 
 /// The JSON-RPC server. Start one with [`serve`](crate::serve) for the
@@ -42,11 +47,34 @@ impl Server {
     }
 }
 
-/// Sets up a [`Server`]; every setting is described on [`ServerConfig`].
-#[derive(Debug, Clone, Default)]
+/// Sets up a [`Server`]: the settings described on [`ServerConfig`], and
+/// the hooks and middleware.
+#[derive(Clone, Default)]
 #[must_use]
 pub struct ServerBuilder {
     config: ServerConfig,
+    extras: Extras,
+}
+
+/// What the builder holds besides plain settings.
+#[derive(Clone, Default)]
+pub(crate) struct Extras {
+    pub(crate) on_connect: Option<OnConnect>,
+    pub(crate) on_disconnect: Option<OnDisconnect>,
+    pub(crate) hooks: Option<Arc<dyn Hooks>>,
+    pub(crate) middleware: Vec<Arc<dyn Middleware>>,
+}
+
+impl fmt::Debug for ServerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("config", &self.config)
+            .field("on_connect", &self.extras.on_connect.is_some())
+            .field("on_disconnect", &self.extras.on_disconnect.is_some())
+            .field("hooks", &self.extras.hooks.is_some())
+            .field("middleware", &self.extras.middleware.len())
+            .finish()
+    }
 }
 
 macro_rules! setters {
@@ -109,37 +137,126 @@ impl ServerBuilder {
         log_params: bool;
     }
 
+    /// Runs `hook` when a client asks to connect, before the WebSocket
+    /// upgrade: it sees the handshake ([`ConnectRequest`]) and either
+    /// admits the client, granting permissions and storing typed values
+    /// ([`Admission`]), or refuses it with an HTTP status ([`Rejection`]),
+    /// in which case the connection is never upgraded.
+    ///
+    /// ```
+    /// use rpc_server::{Admission, Rejection, Server};
+    ///
+    /// struct User(String);
+    ///
+    /// let builder = Server::builder().on_connect(|request| async move {
+    ///     match request.bearer_token() {
+    ///         Some("s3cret") => Ok(Admission::new()
+    ///             .grant("reports.export")
+    ///             .insert(User("ada".to_owned()))),
+    ///         _ => Err(Rejection::unauthorized("a valid bearer token is required")),
+    ///     }
+    /// });
+    /// ```
+    pub fn on_connect<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(ConnectRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Admission, Rejection>> + Send + 'static,
+    {
+        self.extras.on_connect = Some(Arc::new(move |request| Box::pin(hook(request))));
+        self
+    }
+
+    /// Runs `hook` when a connection ends, with what is known of it and why
+    /// it ended.
+    pub fn on_disconnect<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&ConnectionInfo, DisconnectReason) + Send + Sync + 'static,
+    {
+        self.extras.on_disconnect = Some(Arc::new(hook));
+        self
+    }
+
+    /// Sets the lifecycle [`Hooks`]: call started, completed and failed;
+    /// client connected and disconnected.
+    pub fn hooks(mut self, hooks: impl Hooks) -> Self {
+        self.extras.hooks = Some(Arc::new(hooks));
+        self
+    }
+
+    /// Adds a [`Middleware`]; the first added is the outermost.
+    pub fn middleware(mut self, middleware: impl Middleware) -> Self {
+        self.extras.middleware.push(Arc::new(middleware));
+        self
+    }
+
     /// Binds `addr` and returns the server, ready to be awaited or spawned.
     /// A bind failure is reported by [`Serve::local_addr`] and by awaiting.
     pub fn serve<S: Service>(self, addr: impl ToSocketAddrs, service: S) -> Serve<S> {
-        Serve::bind(addr, service, self.config)
+        Serve::bind(addr, Shared::new(service, self.config, self.extras))
+    }
+
+    /// An in-memory [`TestClient`] for `service` with this configuration,
+    /// middleware and hooks.
+    pub fn test_client<S: Service>(self, service: S) -> TestClient<S> {
+        TestClient::from_shared(Shared::new(service, self.config, self.extras))
     }
 }
 
 /// What every connection of one server shares.
-#[derive(Debug)]
 pub(crate) struct Shared<S> {
     pub(crate) service: S,
     pub(crate) protocol: Protocol<TokioTimer>,
     pub(crate) config: ServerConfig,
+    pub(crate) on_connect: Option<OnConnect>,
+    pub(crate) on_disconnect: Option<OnDisconnect>,
 }
 
 impl<S: Service> Shared<S> {
-    pub(crate) fn new(service: S, config: ServerConfig) -> Self {
+    pub(crate) fn new(service: S, config: ServerConfig, extras: Extras) -> Self {
+        let mut protocol = Protocol::new()
+            .with_limits(config.limits.clone())
+            .expose_internal_errors(config.expose_internal_errors)
+            .log_params(config.log_params)
+            .with_default_timeout(config.request_timeout)
+            .with_timer(TokioTimer);
+        for middleware in extras.middleware {
+            protocol = protocol.with_shared_middleware(middleware);
+        }
+        if let Some(hooks) = extras.hooks {
+            protocol = protocol.with_hooks(hooks);
+        }
         Self {
             service,
-            protocol: protocol(&config),
+            protocol,
             config,
+            on_connect: extras.on_connect,
+            on_disconnect: extras.on_disconnect,
+        }
+    }
+
+    /// Tells the hooks a connection opened.
+    pub(crate) fn connected(&self, connection: &ConnectionInfo) {
+        if let Some(hooks) = self.protocol.hooks() {
+            hooks.client_connected(connection);
+        }
+    }
+
+    /// Tells the hooks and `on_disconnect` a connection ended.
+    pub(crate) fn disconnected(&self, connection: &ConnectionInfo, reason: DisconnectReason) {
+        if let Some(hooks) = self.protocol.hooks() {
+            hooks.client_disconnected(connection, reason);
+        }
+        if let Some(on_disconnect) = &self.on_disconnect {
+            on_disconnect(connection, reason);
         }
     }
 }
 
-/// The protocol engine as the server configures it.
-pub(crate) fn protocol(config: &ServerConfig) -> Protocol<TokioTimer> {
-    Protocol::new()
-        .with_limits(config.limits.clone())
-        .expose_internal_errors(config.expose_internal_errors)
-        .log_params(config.log_params)
-        .with_default_timeout(config.request_timeout)
-        .with_timer(TokioTimer)
+impl<S> fmt::Debug for Shared<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("protocol", &self.protocol)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }

@@ -51,13 +51,27 @@ impl<S: Service> TestClient<S> {
     }
 
     /// A client for `service` with `config`'s limits, timeouts and error
-    /// settings.
+    /// settings. For middleware and hooks too, use
+    /// [`ServerBuilder::test_client`](crate::ServerBuilder::test_client).
     pub fn with_config(service: S, config: ServerConfig) -> Self {
+        crate::Server::builder().config(config).test_client(service)
+    }
+
+    pub(crate) fn from_shared(shared: Shared<S>) -> Self {
         Self {
-            shared: Shared::new(service, config),
+            shared,
             connection: ConnectionInfo::detached(),
             next_id: AtomicU64::new(1),
         }
+    }
+
+    /// Calls as if over `connection`: its permissions, extensions and
+    /// handshake details reach the methods (to test what `on_connect`
+    /// grants).
+    #[must_use]
+    pub fn with_connection(mut self, connection: ConnectionInfo) -> Self {
+        self.connection = Arc::new(connection);
+        self
     }
 
     /// The service under test.

@@ -10,10 +10,11 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rpc_server::{RpcContext, RpcError, Service, rpc_service};
+use rpc_server::{ConnectionInfo, Permissions, RpcContext, RpcError, Service, rpc_service};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// A point on the plane.
 #[derive(Serialize, Deserialize, JsonSchema)]
@@ -201,8 +202,29 @@ fn schemas_are_draft_07() {
 }
 
 #[test]
-fn rpc_discover_answers_with_the_document() {
+fn rpc_discover_lists_only_what_the_connection_may_call() {
     let reply = common::call(&Canvas, "rpc.discover", None);
+    let names: Vec<_> = reply["result"]["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["render", "paint", "clear", "count"],
+        "shapes.move needs permissions"
+    );
+
+    let granted =
+        ConnectionInfo::new().with_permissions(Permissions::from_iter(["shapes.write", "admin"]));
+    let reply = common::handle_on(
+        &Canvas,
+        r#"{"jsonrpc":"2.0","method":"rpc.discover","id":1}"#,
+        Arc::new(granted),
+    )
+    .unwrap();
+    let reply: Value = serde_json::from_str(&reply).unwrap();
     assert_eq!(reply["result"], document());
 }
 

@@ -10,6 +10,15 @@ use serde_json::Value;
 /// Runs one frame through `service` on a tokio runtime, failing the test if
 /// it takes longer than 10 s.
 pub fn handle<S: Service>(service: &S, frame: &str) -> Option<String> {
+    handle_on(service, frame, ConnectionInfo::detached())
+}
+
+/// Like [`handle`], over a given connection (with its permissions, say).
+pub fn handle_on<S: Service>(
+    service: &S,
+    frame: &str,
+    connection: std::sync::Arc<ConnectionInfo>,
+) -> Option<String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -17,7 +26,6 @@ pub fn handle<S: Service>(service: &S, frame: &str) -> Option<String> {
         .expect("a runtime");
     runtime.block_on(async {
         let protocol = Protocol::new();
-        let connection = ConnectionInfo::detached();
         tokio::time::timeout(
             Duration::from_secs(10),
             protocol.handle(service, frame, &connection),

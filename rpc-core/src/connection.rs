@@ -1,0 +1,253 @@
+//! What a transport knows about one connection, and what its `on_connect`
+//! hook granted it.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use http::HeaderMap;
+
+use crate::extensions::Extensions;
+
+/// What a transport knows about one connection, shared by every call on it:
+/// where it comes from, its handshake (path, query, headers, cookies,
+/// subprotocol), and what the `on_connect` hook granted (permissions, typed
+/// extensions).
+///
+/// ```
+/// use rpc_core::{ConnectionInfo, Permissions};
+///
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("cookie", "session=abc; theme=dark".parse().unwrap());
+/// let info = ConnectionInfo::new()
+///     .with_path("/rpc")
+///     .with_query(Some("v=2".into()))
+///     .with_headers(headers)
+///     .with_permissions(Permissions::from_iter(["reports.read"]));
+/// assert_eq!(info.cookie("theme"), Some("dark"));
+/// assert_eq!(info.query(), Some("v=2"));
+/// assert!(info.permissions().allows(&["reports.read"]));
+/// assert!(!info.permissions().allows(&["reports.read", "admin"]));
+/// ```
+#[derive(Debug)]
+pub struct ConnectionInfo {
+    id: u64,
+    remote_addr: Option<SocketAddr>,
+    path: String,
+    query: Option<String>,
+    headers: HeaderMap,
+    subprotocol: Option<String>,
+    permissions: Permissions,
+    extensions: Extensions,
+}
+
+impl Default for ConnectionInfo {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ConnectionInfo {
+    /// A connection with a fresh, process-unique id and nothing else known.
+    pub fn new() -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            remote_addr: None,
+            path: "/".to_owned(),
+            query: None,
+            headers: HeaderMap::new(),
+            subprotocol: None,
+            permissions: Permissions::new(),
+            extensions: Extensions::new(),
+        }
+    }
+
+    /// A connection with no transport behind it (tests, the in-memory
+    /// harness).
+    pub fn detached() -> Arc<Self> {
+        Arc::new(Self::new())
+    }
+
+    /// Sets the peer's address.
+    #[must_use]
+    pub fn with_remote_addr(mut self, addr: SocketAddr) -> Self {
+        self.remote_addr = Some(addr);
+        self
+    }
+
+    /// Sets the request path of the handshake.
+    #[must_use]
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Sets the query string of the handshake (without `?`).
+    #[must_use]
+    pub fn with_query(mut self, query: Option<String>) -> Self {
+        self.query = query;
+        self
+    }
+
+    /// Sets the handshake's headers.
+    #[must_use]
+    pub fn with_headers(mut self, headers: HeaderMap) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// Sets the negotiated WebSocket subprotocol.
+    #[must_use]
+    pub fn with_subprotocol(mut self, subprotocol: Option<String>) -> Self {
+        self.subprotocol = subprotocol;
+        self
+    }
+
+    /// Sets the permissions granted to the connection.
+    #[must_use]
+    pub fn with_permissions(mut self, permissions: Permissions) -> Self {
+        self.permissions = permissions;
+        self
+    }
+
+    /// Sets the typed extensions.
+    #[must_use]
+    pub fn with_extensions(mut self, extensions: Extensions) -> Self {
+        self.extensions = extensions;
+        self
+    }
+
+    /// A process-unique number for the connection.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The peer's address, when the transport has one.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.remote_addr
+    }
+
+    /// The request path of the handshake (`/` when there was none).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The query string of the handshake, without `?`.
+    pub fn query(&self) -> Option<&str> {
+        self.query.as_deref()
+    }
+
+    /// The handshake's headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// One header's value, if present and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)?.to_str().ok()
+    }
+
+    /// A cookie's value from the handshake's `Cookie` headers.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies()
+            .find_map(|(key, value)| (key == name).then_some(value))
+    }
+
+    /// Every cookie from the handshake's `Cookie` headers, as name and
+    /// value.
+    pub fn cookies(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| {
+                let (name, value) = pair.split_once('=')?;
+                Some((name.trim(), value.trim().trim_matches('"')))
+            })
+    }
+
+    /// The negotiated WebSocket subprotocol.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
+    }
+
+    /// The permissions granted to the connection.
+    pub fn permissions(&self) -> &Permissions {
+        &self.permissions
+    }
+
+    /// Typed values stored for the connection.
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+}
+
+/// The permissions granted to a connection, checked against a method's
+/// `#[rpc(permission = "…")]`s (all of which it needs).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Permissions(BTreeSet<Box<str>>);
+
+impl Permissions {
+    /// No permissions.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Grants `permission`.
+    pub fn grant(&mut self, permission: impl Into<Box<str>>) {
+        self.0.insert(permission.into());
+    }
+
+    /// Whether `permission` was granted.
+    pub fn contains(&self, permission: &str) -> bool {
+        self.0.contains(permission)
+    }
+
+    /// Whether every one of `required` was granted.
+    pub fn allows(&self, required: &[&str]) -> bool {
+        required.iter().all(|permission| self.contains(permission))
+    }
+
+    /// The granted permissions, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|permission| &**permission)
+    }
+}
+
+impl<S: Into<Box<str>>> FromIterator<S> for Permissions {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        Self(iter.into_iter().map(Into::into).collect())
+    }
+}
+
+impl fmt::Debug for Permissions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_read_from_every_cookie_header() {
+        let mut headers = HeaderMap::new();
+        headers.append("cookie", "a=1; b = 2".parse().unwrap());
+        headers.append("cookie", "c=\"3\"".parse().unwrap());
+        let info = ConnectionInfo::new().with_headers(headers);
+        let cookies: Vec<_> = info.cookies().collect();
+        assert_eq!(cookies, [("a", "1"), ("b", "2"), ("c", "3")]);
+        assert_eq!(info.cookie("b"), Some("2"));
+        assert_eq!(info.cookie("d"), None);
+    }
+
+    #[test]
+    fn ids_are_unique() {
+        assert_ne!(ConnectionInfo::new().id(), ConnectionInfo::new().id());
+    }
+}

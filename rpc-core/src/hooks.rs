@@ -1,0 +1,103 @@
+//! Lifecycle hooks: cheap observers of calls and connections, for metrics
+//! and audit logs.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::connection::ConnectionInfo;
+use crate::error::ErrorCode;
+use crate::service::Call;
+
+/// Observes every call (notifications and batch elements included) and
+/// every connection. Each method has an empty default, so implement only
+/// what you need. Hooks run inline on the request path: keep them cheap
+/// (bump a counter, send to a channel). A panicking hook is logged and
+/// ignored.
+///
+/// A call that is valid and reaches dispatch gets exactly one
+/// `call_started` and then exactly one of `call_completed` or
+/// `call_failed`.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use std::time::Duration;
+/// use rpc_core::{Call, ErrorCode, Hooks};
+///
+/// #[derive(Default)]
+/// struct Metrics {
+///     ok: AtomicU64,
+///     failed: AtomicU64,
+/// }
+///
+/// impl Hooks for Metrics {
+///     fn call_completed(&self, _call: &Call<'_>, _elapsed: Duration) {
+///         self.ok.fetch_add(1, Ordering::Relaxed);
+///     }
+///     fn call_failed(&self, _call: &Call<'_>, _code: ErrorCode, _elapsed: Duration) {
+///         self.failed.fetch_add(1, Ordering::Relaxed);
+///     }
+/// }
+/// ```
+pub trait Hooks: Send + Sync + 'static {
+    /// A call is about to run.
+    fn call_started(&self, call: &Call<'_>) {
+        let _ = call;
+    }
+
+    /// A call finished with a result (for a notification, without error).
+    fn call_completed(&self, call: &Call<'_>, elapsed: Duration) {
+        let _ = (call, elapsed);
+    }
+
+    /// A call finished with an error.
+    fn call_failed(&self, call: &Call<'_>, code: ErrorCode, elapsed: Duration) {
+        let _ = (call, code, elapsed);
+    }
+
+    /// A client connected (after its handshake was accepted).
+    fn client_connected(&self, connection: &ConnectionInfo) {
+        let _ = connection;
+    }
+
+    /// A client's connection ended.
+    fn client_disconnected(&self, connection: &ConnectionInfo, reason: DisconnectReason) {
+        let _ = (connection, reason);
+    }
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The client closed it, or it broke.
+    ClientClosed,
+    /// The server is shutting down.
+    ServerShutdown,
+    /// It reached the maximum connection age.
+    MaxAge,
+    /// It sent nothing for the idle timeout.
+    Idle,
+    /// It left keepalive pings unanswered.
+    Unresponsive,
+    /// It sent a message beyond the hard frame cap.
+    TooLarge,
+    /// It sent a text frame that is not UTF-8.
+    InvalidUtf8,
+    /// It broke the WebSocket protocol.
+    ProtocolViolation,
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::ClientClosed => "the client closed the connection",
+            Self::ServerShutdown => "server shutting down",
+            Self::MaxAge => "maximum connection age reached",
+            Self::Idle => "idle timeout",
+            Self::Unresponsive => "keepalive pings unanswered",
+            Self::TooLarge => "message too large",
+            Self::InvalidUtf8 => "text frame is not valid UTF-8",
+            Self::ProtocolViolation => "WebSocket protocol violation",
+        })
+    }
+}

@@ -1,0 +1,168 @@
+//! The `on_connect` hook: admit a client (granting permissions and typed
+//! extensions) or refuse it with an HTTP status before the upgrade.
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use http::{HeaderMap, StatusCode};
+use rpc_core::{ConnectionInfo, DisconnectReason, Extensions, Permissions};
+
+/// What `on_connect` sees of a client asking to connect: its address and
+/// its handshake request.
+#[derive(Debug)]
+pub struct ConnectRequest {
+    /// Reuses the connection's accessors (cookies, headers, …).
+    info: ConnectionInfo,
+}
+
+impl ConnectRequest {
+    pub(crate) fn new(
+        remote_addr: SocketAddr,
+        path: &str,
+        query: Option<&str>,
+        headers: HeaderMap,
+    ) -> Self {
+        Self {
+            info: ConnectionInfo::new()
+                .with_remote_addr(remote_addr)
+                .with_path(path)
+                .with_query(query.map(str::to_owned))
+                .with_headers(headers),
+        }
+    }
+
+    /// The client's address.
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.info
+            .remote_addr()
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    /// The request path.
+    pub fn path(&self) -> &str {
+        self.info.path()
+    }
+
+    /// The query string, without `?`.
+    pub fn query(&self) -> Option<&str> {
+        self.info.query()
+    }
+
+    /// A query parameter's raw (still percent-encoded) value.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query()?
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find_map(|(key, value)| (key == name).then_some(value))
+    }
+
+    /// The request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        self.info.headers()
+    }
+
+    /// One header's value, if present and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.info.header(name)
+    }
+
+    /// A cookie's value.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.info.cookie(name)
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header.
+    pub fn bearer_token(&self) -> Option<&str> {
+        let value = self.header("authorization")?;
+        let (scheme, token) = value.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    }
+
+    pub(crate) fn into_info(self) -> ConnectionInfo {
+        self.info
+    }
+}
+
+/// What `on_connect` grants an admitted connection: permissions (checked
+/// against `#[rpc(permission = "…")]`) and typed values handlers read from
+/// their `RpcContext`.
+#[derive(Debug, Default)]
+#[must_use]
+pub struct Admission {
+    pub(crate) permissions: Permissions,
+    pub(crate) extensions: Extensions,
+}
+
+impl Admission {
+    /// Admits the client with nothing granted.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Grants a permission.
+    pub fn grant(mut self, permission: impl Into<Box<str>>) -> Self {
+        self.permissions.grant(permission);
+        self
+    }
+
+    /// Stores a typed value for the connection (the authenticated user,
+    /// say), read back with `ctx.extensions().get::<T>()`.
+    pub fn insert<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.extensions.insert(value);
+        self
+    }
+}
+
+/// A refusal: the client gets this HTTP status and message, and the
+/// connection is never upgraded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub(crate) status: StatusCode,
+    pub(crate) message: String,
+}
+
+impl Rejection {
+    /// A refusal with any status.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// 401 Unauthorized: who are you?
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+
+    /// 403 Forbidden: you may not.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, message)
+    }
+
+    /// The status sent.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.status, self.message)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+/// The stored `on_connect` hook.
+pub(crate) type OnConnect = Arc<
+    dyn Fn(ConnectRequest) -> Pin<Box<dyn Future<Output = Result<Admission, Rejection>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// The stored `on_disconnect` hook.
+pub(crate) type OnDisconnect = Arc<dyn Fn(&ConnectionInfo, DisconnectReason) + Send + Sync>;
