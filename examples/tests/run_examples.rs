@@ -15,6 +15,21 @@ use tokio_tungstenite::tungstenite::Message;
 struct Running {
     child: Child,
     addr: SocketAddr,
+    /// Its standard output, line by line.
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Running {
+    /// Waits for an output line containing `needle`.
+    fn wait_for_line(&self, needle: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(10)) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("no output line containing {needle:?}"),
+            }
+        }
+    }
 }
 
 impl Drop for Running {
@@ -47,24 +62,44 @@ fn start(name: &str) -> Running {
             panic!("run example {name}: {err} (`cargo test` builds the examples; alone, run `cargo build -p examples --examples` first)")
         });
     let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (tx, lines) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("listening on ws://") {
-                let _ = tx.send(addr.parse::<SocketAddr>().expect("an address"));
-            }
+            let _ = tx.send(line);
         }
     });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .unwrap_or_else(|_| panic!("example {name} did not say where it listens"));
-    Running { child, addr }
+    let addr = loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("example {name} did not say where it listens"));
+        if let Some(addr) = line.strip_prefix("listening on ws://") {
+            break addr.parse::<SocketAddr>().expect("an address");
+        }
+    };
+    Running { child, addr, lines }
 }
 
-/// Sends one frame and returns the reply (`None` if nothing comes within
-/// half a second, as for a notification).
+/// Sends each frame and collects the replies (`None` if nothing comes
+/// within half a second, as for a notification).
 async fn exchange(addr: SocketAddr, frames: &[Value]) -> Vec<Option<Value>> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}"))
+    exchange_as(addr, None, frames).await
+}
+
+/// [`exchange`], connecting with `Authorization: Bearer <token>`.
+async fn exchange_as(
+    addr: SocketAddr,
+    token: Option<&str>,
+    frames: &[Value],
+) -> Vec<Option<Value>> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let mut request = format!("ws://{addr}")
+        .into_client_request()
+        .expect("a request");
+    if let Some(token) = token {
+        let value = format!("Bearer {token}").parse().expect("a header value");
+        request.headers_mut().insert("authorization", value);
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async(request)
         .await
         .expect("connect");
     let mut replies = Vec::new();
@@ -164,4 +199,68 @@ async fn ping() {
     assert_eq!(replies[2].as_ref().unwrap()["error"]["code"], -32000);
     assert!(replies[3].is_none());
     assert_eq!(replies[4].as_ref().unwrap()["result"], 1);
+}
+
+#[tokio::test]
+async fn seed_tour() {
+    let example = start("seed_tour");
+    // No token: refused before the upgrade.
+    match tokio_tungstenite::connect_async(format!("ws://{}", example.addr)).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 401)
+        }
+        other => panic!("expected 401, got {other:?}"),
+    }
+    let discover = json!({"jsonrpc": "2.0", "method": "rpc.discover", "id": 9});
+    let guest = exchange_as(
+        example.addr,
+        Some("guest-token"),
+        &[
+            call("ping", json!([]), 1),
+            call("mymodule.rpc.ping", json!({"fake_an_error": true}), 2),
+            call("get_user_info", json!([]), 3),
+            call("export_report", json!([2026]), 4),
+            discover.clone(),
+        ],
+    )
+    .await;
+    assert_eq!(guest[0].as_ref().unwrap()["result"], "pong");
+    assert_eq!(
+        guest[1].as_ref().unwrap()["error"],
+        json!({"code": -32000, "message": "fake_error", "data": ["fake_error"]})
+    );
+    let info = &guest[2].as_ref().unwrap()["result"];
+    assert_eq!(info["username"], "guest");
+    assert_eq!(info["rpc_id"], "3");
+    assert_eq!(guest[3].as_ref().unwrap()["error"]["code"], -32601);
+    let methods = |reply: &Value| -> Vec<String> {
+        reply["result"]["methods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(!methods(guest[4].as_ref().unwrap()).contains(&"export_report".to_owned()));
+    example.wait_for_line("counters:");
+
+    let admin = exchange_as(
+        example.addr,
+        Some("admin-token"),
+        &[call("export_report", json!([2026]), 1), discover],
+    )
+    .await;
+    assert_eq!(admin[0].as_ref().unwrap()["result"], "report for 2026");
+    assert!(methods(admin[1].as_ref().unwrap()).contains(&"export_report".to_owned()));
+    // The logging middleware and the counting hooks saw it all.
+    example.wait_for_line("call export_report -> ok");
+    let counters = example.wait_for_line("counters:");
+    assert!(
+        counters.contains("connected=2 disconnected=2"),
+        "{counters}"
+    );
+    assert!(
+        counters.contains("started=7 completed=5 failed=2"),
+        "{counters}"
+    );
 }

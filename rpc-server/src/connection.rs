@@ -12,6 +12,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Interval, interval_at, sleep_until, timeout};
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
@@ -167,6 +168,10 @@ impl<S: Service, IO: Io> Reader<S, IO> {
                         Some(Ok(Message::Close(_))) | None => return End::ClientClosed,
                         Some(Err(WsError::Capacity(_))) => return End::TooLarge,
                         Some(Err(WsError::Utf8(_))) => return End::InvalidUtf8,
+                        // Gone without a close frame: a client that went away.
+                        Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
+                            return End::ClientClosed;
+                        }
                         Some(Err(WsError::Protocol(_))) => return End::ProtocolViolation,
                         Some(Err(err)) => {
                             tracing::debug!(error = %err, "connection failed");

@@ -72,3 +72,61 @@ async fn the_server_configuration_applies() {
     assert_eq!(err.message(), "Internal error");
     assert!(err.data().is_none());
 }
+
+struct Guarded;
+
+#[rpc_service]
+impl Guarded {
+    #[rpc(permission = "admin")]
+    fn secret(&self, ctx: &rpc_server::RpcContext) -> String {
+        ctx.extensions()
+            .get::<&'static str>()
+            .copied()
+            .unwrap_or("nobody")
+            .to_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_connection_can_be_given_permissions_and_extensions() {
+    use rpc_server::{ConnectionInfo, Extensions, Permissions};
+    let anonymous = TestClient::new(Guarded);
+    assert_eq!(
+        anonymous
+            .call::<String>("secret", ())
+            .await
+            .unwrap_err()
+            .code()
+            .code(),
+        -32601
+    );
+    let mut extensions = Extensions::new();
+    extensions.insert("ada");
+    let admin = TestClient::new(Guarded).with_connection(
+        ConnectionInfo::new()
+            .with_permissions(Permissions::from_iter(["admin"]))
+            .with_extensions(extensions),
+    );
+    assert_eq!(admin.call::<String>("secret", ()).await.unwrap(), "ada");
+}
+
+#[tokio::test]
+async fn a_builder_test_client_runs_the_middleware() {
+    use rpc_server::{Call, MethodFuture, Middleware, Next, Server};
+    struct Deny;
+    impl Middleware for Deny {
+        fn handle<'a>(&'a self, _call: Call<'a>, _next: Next<'a>) -> MethodFuture<'a> {
+            MethodFuture::err(RpcError::new(4030, "denied"))
+        }
+    }
+    let client = Server::builder().middleware(Deny).test_client(Svc);
+    assert_eq!(
+        client
+            .call::<i64>("add", (1, 2))
+            .await
+            .unwrap_err()
+            .code()
+            .code(),
+        4030
+    );
+}
