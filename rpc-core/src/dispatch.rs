@@ -50,18 +50,23 @@ pub(crate) async fn run<S: Service + ?Sized, T: Timer>(
         }
     }
     let timeout = info.and_then(|info| info.timeout).or(default_timeout);
-    let running = guard(call.method, || service.call(call));
-    match timeout {
+    let future = match catch_unwind(AssertUnwindSafe(|| service.call(call))) {
+        Ok(future) => future,
+        Err(panic) => return Err(panicked(call.method, &*panic)),
+    };
+    let running = AssertUnwindSafe(future).catch_unwind();
+    let outcome = match timeout {
         None => running.await,
         Some(timeout) => {
             // Dropping the method's future when the timer wins cancels it.
             let sleep = pin!(timer.sleep(timeout));
-            match select(pin!(running), sleep).await {
-                Either::Left((result, _)) => result,
-                Either::Right(((), _)) => Err(timed_out(timeout)),
+            match select(running, sleep).await {
+                Either::Left((outcome, _)) => outcome,
+                Either::Right(((), _)) => return Err(timed_out(timeout)),
             }
         }
-    }
+    };
+    outcome.unwrap_or_else(|panic| Err(panicked(call.method, &*panic)))
 }
 
 /// The OpenRPC document, listing only what this connection may call.

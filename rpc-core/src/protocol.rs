@@ -296,7 +296,17 @@ impl<T: Timer> Protocol<T> {
             }
         }
         let call = Call::new(method, request.params, request.id, connection);
-        let result = self.observed(service, call).instrument(span.clone()).await;
+        let result = if self.hooks.is_none() && self.middleware.is_empty() {
+            // The plain path: no chain, no hooks, nothing added to the call.
+            dispatch::run(service, call, &self.timer, self.default_timeout)
+                .instrument(span.clone())
+                .await
+        } else {
+            // Boxed so the plain path's future stays small.
+            Box::pin(self.observed(service, call))
+                .instrument(span.clone())
+                .await
+        };
         let _entered = span.enter();
         let Some(id) = request.id else {
             if let Err(error) = result {

@@ -1,0 +1,76 @@
+//! The cost of the protocol pipeline for one small call, with nothing
+//! configured, with lifecycle hooks, and with one middleware: what hooks
+//! and middleware add, and (against an older checkout) that a plain call
+//! did not get slower.
+//!
+//! Run with: cargo bench -p rpc-server --bench pipeline
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use rpc_server::{
+    Call, ConnectionInfo, ErrorCode, Hooks, MethodFuture, Middleware, Next, Protocol, rpc_service,
+};
+
+struct Calc;
+
+#[rpc_service]
+impl Calc {
+    async fn add(&self, a: i64, b: i64) -> i64 {
+        a + b
+    }
+}
+
+struct Noop;
+
+impl Hooks for Noop {
+    fn call_started(&self, call: &Call<'_>) {
+        black_box(call.method);
+    }
+    fn call_completed(&self, call: &Call<'_>, elapsed: Duration) {
+        black_box((call.method, elapsed));
+    }
+    fn call_failed(&self, call: &Call<'_>, code: ErrorCode, elapsed: Duration) {
+        black_box((call.method, code, elapsed));
+    }
+}
+
+struct PassThrough;
+
+impl Middleware for PassThrough {
+    fn handle<'a>(&'a self, call: Call<'a>, next: Next<'a>) -> MethodFuture<'a> {
+        next.run(call)
+    }
+}
+
+const FRAME: &str = r#"{"jsonrpc":"2.0","method":"add","params":[20,22],"id":7}"#;
+
+fn pipeline(c: &mut Criterion) {
+    let connection = ConnectionInfo::detached();
+    let mut group = c.benchmark_group("pipeline");
+    let configurations = [
+        ("plain", Protocol::new()),
+        (
+            "hooks",
+            Protocol::new().with_hooks(std::sync::Arc::new(Noop)),
+        ),
+        ("middleware", Protocol::new().with_middleware(PassThrough)),
+    ];
+    for (name, protocol) in configurations {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let reply = futures_executor::block_on(protocol.handle(
+                    &Calc,
+                    black_box(FRAME),
+                    &connection,
+                ));
+                black_box(reply)
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, pipeline);
+criterion_main!(benches);
