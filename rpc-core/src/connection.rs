@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use http::HeaderMap;
 
 use crate::extensions::Extensions;
+use crate::peer::Peer;
 
 /// What a transport knows about one connection, shared by every call on it:
 /// where it comes from, its handshake (path, query, headers, cookies,
@@ -41,6 +42,7 @@ pub struct ConnectionInfo {
     subprotocol: Option<String>,
     permissions: Permissions,
     extensions: Extensions,
+    peer: Option<Peer>,
 }
 
 impl Default for ConnectionInfo {
@@ -62,6 +64,7 @@ impl ConnectionInfo {
             subprotocol: None,
             permissions: Permissions::new(),
             extensions: Extensions::new(),
+            peer: None,
         }
     }
 
@@ -117,6 +120,13 @@ impl ConnectionInfo {
     #[must_use]
     pub fn with_extensions(mut self, extensions: Extensions) -> Self {
         self.extensions = extensions;
+        self
+    }
+
+    /// Sets the handle to the other side of the connection.
+    #[must_use]
+    pub fn with_peer(mut self, peer: Peer) -> Self {
+        self.peer = Some(peer);
         self
     }
 
@@ -183,6 +193,12 @@ impl ConnectionInfo {
     /// Typed values stored for the connection.
     pub fn extensions(&self) -> &Extensions {
         &self.extensions
+    }
+
+    /// The other side of the connection, when the transport is two-way
+    /// (WebSocket); `None` over HTTP or in memory.
+    pub fn peer(&self) -> Option<&Peer> {
+        self.peer.as_ref()
     }
 }
 

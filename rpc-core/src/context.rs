@@ -8,6 +8,7 @@ use http::HeaderMap;
 use crate::connection::ConnectionInfo;
 use crate::extensions::Extensions;
 use crate::id::{Id, OwnedId};
+use crate::peer::Peer;
 
 /// The context of one call, given to a method that takes `&RpcContext`.
 ///
@@ -89,5 +90,26 @@ impl RpcContext {
     /// Typed values stored for the connection by its `on_connect` hook.
     pub fn extensions(&self) -> &Extensions {
         self.connection.extensions()
+    }
+
+    /// The other side of the connection, to notify or call it; `None` when
+    /// the transport is one-way (HTTP, the in-memory harness).
+    pub fn peer(&self) -> Option<&Peer> {
+        self.connection.peer()
+    }
+
+    /// Joins the connection to a named group (for `notify_group`); it
+    /// leaves every group when it closes. Does nothing without a peer.
+    pub fn join(&self, group: &str) {
+        if let Some(peer) = self.peer() {
+            peer.join(group);
+        }
+    }
+
+    /// Leaves a named group.
+    pub fn leave(&self, group: &str) {
+        if let Some(peer) = self.peer() {
+            peer.leave(group);
+        }
     }
 }

@@ -85,6 +85,8 @@ pub enum DisconnectReason {
     InvalidUtf8,
     /// It broke the WebSocket protocol.
     ProtocolViolation,
+    /// It read its messages too slowly to keep up with a group broadcast.
+    TooSlow,
 }
 
 impl fmt::Display for DisconnectReason {
@@ -98,6 +100,7 @@ impl fmt::Display for DisconnectReason {
             Self::TooLarge => "message too large",
             Self::InvalidUtf8 => "text frame is not valid UTF-8",
             Self::ProtocolViolation => "WebSocket protocol violation",
+            Self::TooSlow => "too slow to keep up",
         })
     }
 }

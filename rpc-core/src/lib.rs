@@ -63,6 +63,7 @@ mod metadata;
 mod middleware;
 mod openrpc;
 mod params;
+mod peer;
 mod private;
 mod protocol;
 mod request;
@@ -84,6 +85,9 @@ pub use openrpc::{
     OpenRpcMethod,
 };
 pub use params::Params;
+pub use peer::{
+    CallError, Peer, PeerFuture, PeerLink, Response, params_json, parse_response, request_frame,
+};
 pub use protocol::Protocol;
 pub use request::Request;
 pub use response::Reply;

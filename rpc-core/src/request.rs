@@ -124,7 +124,7 @@ fn invalid_json(err: serde_json::Error) -> Rejected<'static> {
     }
 }
 
-fn is_version_2(raw: &RawValue) -> bool {
+pub(crate) fn is_version_2(raw: &RawValue) -> bool {
     raw.get() == "\"2.0\"" || decode_str(raw).is_some_and(|v| v == "2.0")
 }
 
@@ -148,20 +148,23 @@ fn decode_str(raw: &RawValue) -> Option<Cow<'_, str>> {
     de.deserialize_str(Str).ok()
 }
 
-/// The members of a request object, each kept as raw JSON so that a bad
+/// The members of a message object, each kept as raw JSON so that a bad
 /// member never hides the others (the id above all).
 #[derive(Default)]
-struct Members<'a> {
-    jsonrpc: Option<&'a RawValue>,
-    method: Option<&'a RawValue>,
-    params: Option<&'a RawValue>,
-    id: Option<&'a RawValue>,
-    duplicate: bool,
+pub(crate) struct Members<'a> {
+    pub(crate) jsonrpc: Option<&'a RawValue>,
+    pub(crate) method: Option<&'a RawValue>,
+    pub(crate) params: Option<&'a RawValue>,
+    pub(crate) id: Option<&'a RawValue>,
+    /// Members of a response, which a peer receives.
+    pub(crate) result: Option<&'a RawValue>,
+    pub(crate) error: Option<&'a RawValue>,
+    pub(crate) duplicate: bool,
 }
 
 /// Reads the members of a JSON object; `Ok(None)` if `json` is valid JSON
 /// but not an object.
-fn read_members(json: &str) -> Result<Option<Members<'_>>, serde_json::Error> {
+pub(crate) fn read_members(json: &str) -> Result<Option<Members<'_>>, serde_json::Error> {
     let starts_object = json
         .trim_start_matches([' ', '\t', '\n', '\r'])
         .starts_with('{');
@@ -201,6 +204,8 @@ impl<'de> Visitor<'de> for MembersVisitor {
                 Member::Method => &mut members.method,
                 Member::Params => &mut members.params,
                 Member::Id => &mut members.id,
+                Member::Result => &mut members.result,
+                Member::Error => &mut members.error,
                 Member::Other => {
                     map.next_value::<IgnoredAny>()?;
                     continue;
@@ -218,6 +223,8 @@ enum Member {
     Method,
     Params,
     Id,
+    Result,
+    Error,
     /// Members the specification does not define are ignored.
     Other,
 }
@@ -236,6 +243,8 @@ impl<'de> serde::Deserialize<'de> for Member {
                     "method" => Member::Method,
                     "params" => Member::Params,
                     "id" => Member::Id,
+                    "result" => Member::Result,
+                    "error" => Member::Error,
                     _ => Member::Other,
                 })
             }

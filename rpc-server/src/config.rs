@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use rpc_core::Limits;
 
+use crate::groups::SlowMemberPolicy;
+
 /// The server's configuration. Every field has a default ([`ServerConfig::default`])
 /// and a setter on [`ServerBuilder`](crate::ServerBuilder); each can also be
 /// read from an environment variable ([`ServerConfig::from_env`]).
@@ -24,6 +26,8 @@ use rpc_core::Limits;
 /// | [`outgoing_queue`](Self::outgoing_queue) | 64 | `RPC_OUTGOING_QUEUE` |
 /// | [`request_timeout`](Self::request_timeout) | 60 s | `RPC_REQUEST_TIMEOUT` |
 /// | [`handshake_timeout`](Self::handshake_timeout) | 10 s | `RPC_HANDSHAKE_TIMEOUT` |
+/// | [`peer_call_timeout`](Self::peer_call_timeout) | 60 s | `RPC_PEER_CALL_TIMEOUT` |
+/// | [`slow_member_policy`](Self::slow_member_policy) | `disconnect` | `RPC_SLOW_MEMBER_POLICY` (`disconnect` or `drop-message`) |
 /// | [`ping_interval`](Self::ping_interval) | 30 s | `RPC_PING_INTERVAL` |
 /// | [`max_missed_pongs`](Self::max_missed_pongs) | 3 | `RPC_MAX_MISSED_PONGS` |
 /// | [`idle_timeout`](Self::idle_timeout) | off | `RPC_IDLE_TIMEOUT` |
@@ -61,6 +65,11 @@ pub struct ServerConfig {
     pub request_timeout: Option<Duration>,
     /// How long a client has to complete the WebSocket handshake.
     pub handshake_timeout: Duration,
+    /// How long a call from the server to a client (`Peer::call`) waits
+    /// for the client's response.
+    pub peer_call_timeout: Duration,
+    /// What a group broadcast does to a member too slow to take it.
+    pub slow_member_policy: SlowMemberPolicy,
     /// How often to ping a client; `None` to never ping.
     pub ping_interval: Option<Duration>,
     /// Pings left unanswered before the connection is closed.
@@ -96,6 +105,8 @@ impl Default for ServerConfig {
             outgoing_queue: 64,
             request_timeout: Some(Duration::from_secs(60)),
             handshake_timeout: Duration::from_secs(10),
+            peer_call_timeout: Duration::from_secs(60),
+            slow_member_policy: SlowMemberPolicy::Disconnect,
             ping_interval: Some(Duration::from_secs(30)),
             max_missed_pongs: 3,
             idle_timeout: None,
@@ -166,6 +177,18 @@ impl ServerConfig {
         env.size("RPC_OUTGOING_QUEUE", &mut config.outgoing_queue)?;
         env.optional_duration("RPC_REQUEST_TIMEOUT", &mut config.request_timeout)?;
         env.duration("RPC_HANDSHAKE_TIMEOUT", &mut config.handshake_timeout)?;
+        env.duration("RPC_PEER_CALL_TIMEOUT", &mut config.peer_call_timeout)?;
+        let policy = |v: &str| match v {
+            "disconnect" => Some(SlowMemberPolicy::Disconnect),
+            "drop-message" => Some(SlowMemberPolicy::DropMessage),
+            _ => None,
+        };
+        env.read(
+            "RPC_SLOW_MEMBER_POLICY",
+            "disconnect or drop-message",
+            policy,
+            &mut config.slow_member_policy,
+        )?;
         env.optional_duration("RPC_PING_INTERVAL", &mut config.ping_interval)?;
         let mut missed = config.max_missed_pongs as usize;
         env.size("RPC_MAX_MISSED_PONGS", &mut missed)?;

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use http::{HeaderMap, StatusCode};
-use rpc_core::{ConnectionInfo, DisconnectReason, Extensions, Permissions};
+use rpc_core::{ConnectionInfo, DisconnectReason, Extensions, Peer, Permissions};
 
 /// What `on_connect` sees of a client asking to connect: its address and
 /// its handshake request.
@@ -16,6 +16,7 @@ use rpc_core::{ConnectionInfo, DisconnectReason, Extensions, Permissions};
 pub struct ConnectRequest {
     /// Reuses the connection's accessors (cookies, headers, …).
     info: ConnectionInfo,
+    peer: Peer,
 }
 
 impl ConnectRequest {
@@ -24,6 +25,7 @@ impl ConnectRequest {
         path: &str,
         query: Option<&str>,
         headers: HeaderMap,
+        peer: Peer,
     ) -> Self {
         Self {
             info: ConnectionInfo::new()
@@ -31,7 +33,14 @@ impl ConnectRequest {
                 .with_path(path)
                 .with_query(query.map(str::to_owned))
                 .with_headers(headers),
+            peer,
         }
+    }
+
+    /// The connection-to-be's [`Peer`]: keep it to notify or call the
+    /// client once it is connected (messages queued before then wait).
+    pub fn peer(&self) -> Peer {
+        self.peer.clone()
     }
 
     /// The client's address.
@@ -79,10 +88,6 @@ impl ConnectRequest {
         let value = self.header("authorization")?;
         let (scheme, token) = value.split_once(' ')?;
         scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-    }
-
-    pub(crate) fn into_info(self) -> ConnectionInfo {
-        self.info
     }
 }
 

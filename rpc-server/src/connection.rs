@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt as _, StreamExt as _};
-use rpc_core::{ConnectionInfo, DisconnectReason, ErrorCode, RpcError, Service};
+use rpc_core::{ConnectionInfo, DisconnectReason, ErrorCode, RpcError, Service, parse_response};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Interval, interval_at, sleep_until, timeout};
 use tokio_tungstenite::WebSocketStream;
@@ -17,8 +17,10 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
 
+use crate::peer::ServerLink;
 use crate::server::Shared;
 use crate::shutdown;
+use crate::transport::ws;
 
 /// How long to wait for the client's half of the close handshake.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
@@ -28,15 +30,22 @@ pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
 
 /// Serves one connection until it ends.
-pub(crate) async fn serve<S: Service, IO: Io>(
-    ws: WebSocketStream<IO>,
+pub(crate) async fn serve<S: Service>(
+    accepted: ws::Connection,
     shared: Arc<Shared<S>>,
-    connection: Arc<ConnectionInfo>,
     shutdown: shutdown::Signal,
 ) {
+    let ws::Connection {
+        ws,
+        info,
+        link,
+        outgoing,
+        queue,
+    } = accepted;
+    let connection = Arc::new(info);
     shared.connected(&connection);
     let (sink, stream) = ws.split();
-    let (outgoing, queue) = mpsc::channel(shared.config.outgoing_queue.max(1));
+    let (stop_writer, writer_stopped) = oneshot::channel();
     let reader = Reader {
         stream,
         outgoing,
@@ -44,8 +53,18 @@ pub(crate) async fn serve<S: Service, IO: Io>(
         tasks: JoinSet::new(),
         shared: Arc::clone(&shared),
         connection: Arc::clone(&connection),
+        link: Arc::clone(&link),
     };
-    let (end, ()) = tokio::join!(reader.run(shutdown), write(sink, queue));
+    let writer = tokio::spawn(write(sink, queue, writer_stopped));
+    let end = reader.run(shutdown).await;
+    // Queued replies and the close frame go first; then the writer stops
+    // even though peers may still hold the queue's sender. A client that
+    // does not read cannot hold it up for long.
+    let _ = stop_writer.send(());
+    let aborter = writer.abort_handle();
+    if timeout(CLOSE_GRACE, writer).await.is_err() {
+        aborter.abort();
+    }
     tracing::debug!(%end, "connection closed");
     shared.disconnected(&connection, end);
 }
@@ -80,6 +99,8 @@ enum Frame {
 }
 
 struct Reader<S, IO> {
+    /// Responses to the server's own calls go here, not to the protocol.
+    link: Arc<ServerLink>,
     stream: SplitStream<WebSocketStream<IO>>,
     /// Replies, pings and the close frame, to the writer.
     outgoing: mpsc::Sender<Message>,
@@ -105,8 +126,12 @@ impl<S: Service, IO: Io> Reader<S, IO> {
             }
         }
         self.tasks.abort_all();
+        // Out of every group, and calls to the client fail, from now on.
+        self.link.close();
         if let Some(frame) = close_frame(end) {
-            let _ = self.outgoing.send(Message::Close(Some(frame))).await;
+            // A client that stopped reading may never make room for it.
+            let close = self.outgoing.send(Message::Close(Some(frame)));
+            let _ = timeout(CLOSE_GRACE, close).await;
             drop(self.outgoing);
             // Let the client answer the close (the stream ends when it does).
             let stream = &mut self.stream;
@@ -144,6 +169,7 @@ impl<S: Service, IO: Io> Reader<S, IO> {
             tokio::select! {
                 biased;
                 () = shutdown.fired() => return End::ServerShutdown,
+                () = self.link.kick.notified() => return End::TooSlow,
                 () = sleep_until_some(age_limit) => return End::MaxAge,
                 () = sleep_until_some(idle_limit) => return End::Idle,
                 _ = tick_some(&mut pings) => {
@@ -184,8 +210,21 @@ impl<S: Service, IO: Io> Reader<S, IO> {
     }
 
     /// Runs one frame on its own task, or answers SERVER_OVERLOADED when
-    /// `max_pending_requests` are already running.
+    /// `max_pending_requests` are already running. A response to one of the
+    /// server's own calls goes to that call instead.
     async fn dispatch(&mut self, frame: Frame) {
+        if self.link.expects_responses() {
+            let text = match &frame {
+                Frame::Text(text) => Some(text.as_str()),
+                Frame::Binary(bytes) => std::str::from_utf8(bytes).ok(),
+            };
+            if let Some(response) = text.and_then(parse_response) {
+                if !self.link.resolve(response) {
+                    tracing::debug!("a response to no pending call was ignored");
+                }
+                return;
+            }
+        }
         let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
             let bytes = match &frame {
                 Frame::Text(text) => text.as_bytes(),
@@ -227,8 +266,15 @@ fn text_message(reply: rpc_core::Reply) -> Message {
 async fn write<IO: Io>(
     mut sink: SplitSink<WebSocketStream<IO>, Message>,
     mut queue: mpsc::Receiver<Message>,
+    mut stop: oneshot::Receiver<()>,
 ) {
-    'outer: while let Some(message) = queue.recv().await {
+    'outer: loop {
+        let message = tokio::select! {
+            biased;
+            message = queue.recv() => message,
+            _ = &mut stop => None,
+        };
+        let Some(message) = message else { break };
         let mut closing = matches!(message, Message::Close(_));
         if sink.feed(message).await.is_err() {
             break;

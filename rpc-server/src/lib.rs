@@ -270,20 +270,24 @@
 //! parameter and result and shared definitions under `#/components/schemas`.
 
 pub use rpc_core::{
-    Call, ConnectionInfo, DisconnectReason, ErrorCode, Extensions, Hooks, Id, IdKind, Limits,
-    MethodFuture, MethodInfo, MethodResult, Middleware, Next, OpenRpc, OpenRpcInfo, ParamInfo,
-    Params, Permissions, Protocol, Reply, RpcContext, RpcError, SerializedResult, Service,
+    Call, CallError, ConnectionInfo, DisconnectReason, ErrorCode, Extensions, Hooks, Id, IdKind,
+    Limits, MethodFuture, MethodInfo, MethodResult, Middleware, Next, OpenRpc, OpenRpcInfo,
+    ParamInfo, Params, Peer, Permissions, Protocol, Reply, RpcContext, RpcError, SerializedResult,
+    Service,
 };
 pub use rpc_macros::rpc_service;
 
 pub use config::{ConfigError, ServerConfig};
 pub use connect::{Admission, ConnectRequest, Rejection};
+pub use groups::{GroupBackend, LocalGroups, Member, SlowMemberPolicy};
 pub use serve::{Serve, ServerHandle, serve};
 pub use server::{Server, ServerBuilder};
 
 mod config;
 mod connect;
 mod connection;
+mod groups;
+mod peer;
 mod private;
 mod serve;
 mod server;

@@ -9,13 +9,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rpc_core::Service;
+use rpc_core::{CallError, Service, params_json, request_frame};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::connection;
+use crate::groups::GroupBackend;
 use crate::server::Shared;
 use crate::shutdown;
 use crate::transport::ws;
@@ -96,6 +98,7 @@ impl<S: Service> Serve<S> {
             local_addr: self.local_addr()?,
             stop: self.stop.clone(),
             stopped: self.stopped.subscribe(),
+            groups: Arc::clone(&self.shared.groups),
         })
     }
 
@@ -138,12 +141,22 @@ impl<S> fmt::Debug for Serve<S> {
     }
 }
 
-/// Stops a running server and waits for it; cheap to clone.
-#[derive(Debug, Clone)]
+/// Stops a running server and waits for it, and broadcasts to its groups;
+/// cheap to clone.
+#[derive(Clone)]
 pub struct ServerHandle {
     local_addr: SocketAddr,
     stop: shutdown::Trigger,
     stopped: watch::Receiver<bool>,
+    groups: Arc<dyn GroupBackend>,
+}
+
+impl fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ServerHandle {
@@ -163,6 +176,24 @@ impl ServerHandle {
     pub async fn stopped(&self) {
         let mut stopped = self.stopped.clone();
         let _ = stopped.wait_for(|stopped| *stopped).await;
+    }
+
+    /// Sends a notification to every current member of `group`, from
+    /// outside any handler; the payload is serialized once. Returns how many
+    /// members it was queued for.
+    pub fn notify_group(
+        &self,
+        group: &str,
+        method: &str,
+        params: impl serde::Serialize,
+    ) -> Result<usize, CallError> {
+        let frame = request_frame(method, params_json(&params)?.as_deref(), None);
+        Ok(self.groups.broadcast(group, &Utf8Bytes::from(frame)))
+    }
+
+    /// How many connections are in `group`.
+    pub fn group_size(&self, group: &str) -> usize {
+        self.groups.len(group)
     }
 
     /// [`shutdown`](Self::shutdown), then [`stopped`](Self::stopped).
@@ -242,15 +273,16 @@ async fn connect<S: Service>(
         slot.is_some(),
         config,
         shared.on_connect.as_ref(),
+        &shared.groups,
     )
     .await;
-    let (Some((ws, info)), Some(slot)) = (accepted, slot) else {
+    let (Some(accepted), Some(slot)) = (accepted, slot) else {
         return;
     };
     if shutdown.has_fired() {
         return;
     }
-    tracing::debug!(%remote, id = info.id(), "connection opened");
-    connection::serve(ws, Arc::clone(&shared), Arc::new(info), shutdown).await;
+    tracing::debug!(%remote, id = accepted.info.id(), "connection opened");
+    connection::serve(accepted, Arc::clone(&shared), shutdown).await;
     drop(slot);
 }

@@ -10,6 +10,7 @@ use rpc_core::{ConnectionInfo, DisconnectReason, Hooks, Limits, Middleware, Prot
 
 use crate::config::ServerConfig;
 use crate::connect::{Admission, ConnectRequest, OnConnect, OnDisconnect, Rejection};
+use crate::groups::{GroupBackend, LocalGroups};
 use crate::serve::Serve;
 use crate::testing::TestClient;
 use crate::timer::TokioTimer;
@@ -63,6 +64,7 @@ pub(crate) struct Extras {
     pub(crate) on_disconnect: Option<OnDisconnect>,
     pub(crate) hooks: Option<Arc<dyn Hooks>>,
     pub(crate) middleware: Vec<Arc<dyn Middleware>>,
+    pub(crate) groups: Option<Arc<dyn GroupBackend>>,
 }
 
 impl fmt::Debug for ServerBuilder {
@@ -117,6 +119,10 @@ impl ServerBuilder {
         request_timeout: Option<Duration>;
         /// Sets [`ServerConfig::handshake_timeout`].
         handshake_timeout: Duration;
+        /// Sets [`ServerConfig::peer_call_timeout`].
+        peer_call_timeout: Duration;
+        /// Sets [`ServerConfig::slow_member_policy`].
+        slow_member_policy: crate::groups::SlowMemberPolicy;
         /// Sets [`ServerConfig::ping_interval`].
         ping_interval: Option<Duration>;
         /// Sets [`ServerConfig::max_missed_pongs`].
@@ -183,6 +189,13 @@ impl ServerBuilder {
         self
     }
 
+    /// Keeps group membership in `backend` instead of in this process
+    /// ([`LocalGroups`] with [`ServerConfig::slow_member_policy`]).
+    pub fn groups(mut self, backend: impl GroupBackend) -> Self {
+        self.extras.groups = Some(Arc::new(backend));
+        self
+    }
+
     /// Adds a [`Middleware`]; the first added is the outermost.
     pub fn middleware(mut self, middleware: impl Middleware) -> Self {
         self.extras.middleware.push(Arc::new(middleware));
@@ -209,6 +222,7 @@ pub(crate) struct Shared<S> {
     pub(crate) config: ServerConfig,
     pub(crate) on_connect: Option<OnConnect>,
     pub(crate) on_disconnect: Option<OnDisconnect>,
+    pub(crate) groups: Arc<dyn GroupBackend>,
 }
 
 impl<S: Service> Shared<S> {
@@ -225,12 +239,16 @@ impl<S: Service> Shared<S> {
         if let Some(hooks) = extras.hooks {
             protocol = protocol.with_hooks(hooks);
         }
+        let groups = extras
+            .groups
+            .unwrap_or_else(|| Arc::new(LocalGroups::new(config.slow_member_policy)));
         Self {
             service,
             protocol,
             config,
             on_connect: extras.on_connect,
             on_disconnect: extras.on_disconnect,
+            groups,
         }
     }
 

@@ -11,16 +11,21 @@ use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
-use rpc_core::ConnectionInfo;
+use std::sync::Arc;
+
+use rpc_core::{ConnectionInfo, Peer};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::timeout;
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::config::ServerConfig;
 use crate::connect::{ConnectRequest, OnConnect};
+use crate::groups::GroupBackend;
+use crate::peer::ServerLink;
 
 /// The JSON-RPC subprotocol names clients in other ecosystems offer.
 pub(crate) const SUBPROTOCOLS: [&str; 2] = ["jsonrpc2.0", "jsonrpc-2.0"];
@@ -42,6 +47,16 @@ struct Accepted {
     info: ConnectionInfo,
 }
 
+/// An upgraded connection, ready to serve.
+pub(crate) struct Connection {
+    pub(crate) ws: WebSocketStream<WsIo>,
+    pub(crate) info: ConnectionInfo,
+    /// Its link back to the client, and the queue the link feeds.
+    pub(crate) link: Arc<ServerLink>,
+    pub(crate) outgoing: mpsc::Sender<Message>,
+    pub(crate) queue: mpsc::Receiver<Message>,
+}
+
 /// Runs the server side of the handshake on a fresh TCP connection, within
 /// the handshake timeout. `admit` false refuses the client with 503 (too
 /// many connections). Returns the WebSocket and what is known of the
@@ -52,19 +67,44 @@ pub(crate) async fn accept(
     admit: bool,
     config: &ServerConfig,
     on_connect: Option<&OnConnect>,
-) -> Option<(WebSocketStream<WsIo>, ConnectionInfo)> {
+    groups: &Arc<dyn GroupBackend>,
+) -> Option<Connection> {
+    // The connection's queue and link exist before the upgrade, so that
+    // `on_connect` can already hold a `Peer`.
+    let (outgoing, queue) = mpsc::channel(config.outgoing_queue.max(1));
+    let id_source = ConnectionInfo::new();
+    let link = Arc::new(ServerLink::new(
+        id_source.id(),
+        outgoing.clone(),
+        config.peer_call_timeout,
+        config.max_pending_requests,
+        Arc::clone(groups),
+    ));
+    let peer = Peer::new(Arc::clone(&link) as Arc<dyn rpc_core::PeerLink>);
     let (accepted_tx, accepted_rx) = oneshot::channel();
     // hyper wants a `Fn` service; the one upgrade takes the sender.
     let accepted_tx = Mutex::new(Some(accepted_tx));
     let on_connect = on_connect.cloned();
+    let id_source = Mutex::new(Some(id_source));
     let service = service_fn(move |request: Request<Incoming>| {
         let on_connect = on_connect.clone();
+        let peer = peer.clone();
         let accepted_tx = accepted_tx.lock().ok().and_then(|mut tx| tx.take());
+        let info = id_source.lock().ok().and_then(|mut info| info.take());
         async move {
-            let response = match accepted_tx {
-                Some(accepted_tx) => upgrade(request, remote, admit, on_connect, accepted_tx).await,
+            let response = match (accepted_tx, info) {
+                (Some(accepted_tx), Some(info)) => {
+                    let handshake = Handshake {
+                        remote,
+                        admit,
+                        on_connect,
+                        peer,
+                        info,
+                    };
+                    upgrade(request, handshake, accepted_tx).await
+                }
                 // One upgrade per connection.
-                None => plain(
+                _ => plain(
                     StatusCode::BAD_REQUEST,
                     "one WebSocket upgrade per connection",
                 ),
@@ -89,7 +129,13 @@ pub(crate) async fn accept(
             Some(websocket_config(config)),
         )
         .await;
-        Some((ws, info))
+        Some(Connection {
+            ws,
+            info,
+            link: Arc::clone(&link),
+            outgoing,
+            queue,
+        })
     };
     match timeout(config.handshake_timeout, handshake).await {
         Ok(accepted) => accepted,
@@ -100,15 +146,31 @@ pub(crate) async fn accept(
     }
 }
 
+/// What the upgrade needs to know besides the request.
+struct Handshake {
+    remote: SocketAddr,
+    /// False when the server is at `max_connections`.
+    admit: bool,
+    on_connect: Option<OnConnect>,
+    peer: Peer,
+    /// The connection's info, with its id, to fill in.
+    info: ConnectionInfo,
+}
+
 /// Answers one HTTP request on a new connection: 101 if it is a valid
 /// WebSocket upgrade that `on_connect` admits.
 async fn upgrade(
     mut request: Request<Incoming>,
-    remote: SocketAddr,
-    admit: bool,
-    on_connect: Option<OnConnect>,
+    handshake: Handshake,
     accepted: oneshot::Sender<Accepted>,
 ) -> Response<Full<Bytes>> {
+    let Handshake {
+        remote,
+        admit,
+        on_connect,
+        peer,
+        info,
+    } = handshake;
     let headers = request.headers();
     let is_upgrade = request.method() == Method::GET
         && header_has_token(headers, header::CONNECTION, "upgrade")
@@ -144,10 +206,16 @@ async fn upgrade(
     let subprotocol = choose_subprotocol(headers).map(str::to_owned);
 
     let uri = request.uri();
-    let connect = || ConnectRequest::new(remote, uri.path(), uri.query(), headers.clone());
-    let mut info = connect().into_info().with_subprotocol(subprotocol.clone());
+    let mut info = info
+        .with_remote_addr(remote)
+        .with_path(uri.path())
+        .with_query(uri.query().map(str::to_owned))
+        .with_headers(headers.clone())
+        .with_subprotocol(subprotocol.clone())
+        .with_peer(peer.clone());
     if let Some(on_connect) = on_connect {
-        match on_connect(connect()).await {
+        let request = ConnectRequest::new(remote, uri.path(), uri.query(), headers.clone(), peer);
+        match on_connect(request).await {
             Ok(admission) => {
                 info = info
                     .with_permissions(admission.permissions)

@@ -1,0 +1,173 @@
+//! The server's side of a `Peer`: notifications and calls to one client
+//! over its connection, and its group memberships.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rpc_core::{CallError, PeerFuture, PeerLink, Response, request_frame};
+use serde_json::value::RawValue;
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+
+use crate::groups::{GroupBackend, Member};
+
+type Waiting = oneshot::Sender<Result<Box<RawValue>, CallError>>;
+
+/// One connection's link to its client.
+pub(crate) struct ServerLink {
+    connection_id: u64,
+    outgoing: mpsc::Sender<Message>,
+    /// Calls to the client waiting for their responses, by our request id.
+    /// Only responses are matched here: the client's own requests never
+    /// are, so equal ids from both sides cannot mix.
+    waiting: Mutex<HashMap<u64, Waiting>>,
+    next_id: AtomicU64,
+    call_timeout: Duration,
+    max_waiting: usize,
+    groups: Arc<dyn GroupBackend>,
+    joined: Mutex<BTreeSet<String>>,
+    /// Rung when a broadcast found this client too slow.
+    pub(crate) kick: Arc<Notify>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl ServerLink {
+    pub(crate) fn new(
+        connection_id: u64,
+        outgoing: mpsc::Sender<Message>,
+        call_timeout: Duration,
+        max_waiting: usize,
+        groups: Arc<dyn GroupBackend>,
+    ) -> Self {
+        Self {
+            connection_id,
+            outgoing,
+            waiting: Mutex::default(),
+            next_id: AtomicU64::new(1),
+            call_timeout,
+            max_waiting,
+            groups,
+            joined: Mutex::default(),
+            kick: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Whether any call to the client awaits a response (so incoming frames
+    /// are worth checking for one).
+    pub(crate) fn expects_responses(&self) -> bool {
+        !lock(&self.waiting).is_empty()
+    }
+
+    /// Hands a response to the call waiting for it; false if none was.
+    pub(crate) fn resolve(&self, response: Response<'_>) -> bool {
+        let Some(waiting) = response
+            .numeric_id()
+            .and_then(|id| lock(&self.waiting).remove(&id))
+        else {
+            return false;
+        };
+        let outcome = match response.outcome {
+            Ok(result) => Ok(result.to_owned()),
+            Err(error) => Err(CallError::Remote(error)),
+        };
+        let _ = waiting.send(outcome);
+        true
+    }
+
+    /// The connection ended: fail waiting calls at once and leave every
+    /// group.
+    pub(crate) fn close(&self) {
+        lock(&self.waiting).clear();
+        self.groups.leave_all(self.connection_id);
+        lock(&self.joined).clear();
+    }
+}
+
+impl PeerLink for ServerLink {
+    fn send(&self, frame: String) -> PeerFuture<'_, Result<(), CallError>> {
+        Box::pin(async move {
+            self.outgoing
+                .send(Message::Text(Utf8Bytes::from(frame)))
+                .await
+                .map_err(|_| CallError::Closed)
+        })
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> PeerFuture<'_, Result<Box<RawValue>, CallError>> {
+        let method = method.to_owned();
+        Box::pin(async move {
+            if self.outgoing.is_closed() {
+                return Err(CallError::Closed);
+            }
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            let (tx, rx) = oneshot::channel();
+            {
+                let mut waiting = lock(&self.waiting);
+                if waiting.len() >= self.max_waiting {
+                    return Err(CallError::Overloaded);
+                }
+                waiting.insert(id, tx);
+            }
+            let frame = request_frame(&method, params.as_deref(), Some(id));
+            if self
+                .outgoing
+                .send(Message::Text(Utf8Bytes::from(frame)))
+                .await
+                .is_err()
+            {
+                lock(&self.waiting).remove(&id);
+                return Err(CallError::Closed);
+            }
+            match tokio::time::timeout(self.call_timeout, rx).await {
+                Ok(Ok(outcome)) => outcome,
+                // The connection closed and dropped the waiting sender.
+                Ok(Err(_)) => Err(CallError::Closed),
+                Err(_) => {
+                    lock(&self.waiting).remove(&id);
+                    Err(CallError::Timeout(self.call_timeout))
+                }
+            }
+        })
+    }
+
+    fn is_closed(&self) -> bool {
+        self.outgoing.is_closed()
+    }
+
+    fn join(&self, group: &str) {
+        if self.is_closed() {
+            return;
+        }
+        let member = Member::new(
+            self.connection_id,
+            self.outgoing.clone(),
+            Arc::clone(&self.kick),
+        );
+        self.groups.join(group, member);
+        lock(&self.joined).insert(group.to_owned());
+    }
+
+    fn leave(&self, group: &str) {
+        self.groups.leave(group, self.connection_id);
+        lock(&self.joined).remove(group);
+    }
+
+    fn groups(&self) -> Vec<String> {
+        lock(&self.joined).iter().cloned().collect()
+    }
+
+    fn broadcast(&self, group: &str, frame: String) -> usize {
+        self.groups.broadcast(group, &Utf8Bytes::from(frame))
+    }
+}

@@ -1,0 +1,301 @@
+//! Server push over real sockets: notifications and calls to one client,
+//! groups and broadcasts.
+
+#[path = "common/ws.rs"]
+mod ws;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rpc_server::{CallError, Peer, RpcContext, RpcError, Server, ServerHandle, rpc_service};
+use serde_json::{Value, json};
+use ws::{Client, Received, within};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+#[derive(Clone, Default)]
+struct Push {
+    /// A peer kept by `remember`, to use after its client has gone.
+    kept: Arc<Mutex<Option<Peer>>>,
+}
+
+#[rpc_service]
+impl Push {
+    async fn poke_me(&self, ctx: &RpcContext, text: String) -> bool {
+        let peer = ctx.peer().expect("WebSocket connections have a peer");
+        peer.notify("poked", [text]).await.is_ok()
+    }
+
+    /// Calls the client's `double` and returns what it said.
+    async fn ask_back(&self, ctx: &RpcContext, n: i64) -> Result<i64, RpcError> {
+        let peer = ctx.peer().expect("a peer");
+        Ok(peer.call::<i64>("double", [n]).await?)
+    }
+
+    async fn ask_back_raw(&self, ctx: &RpcContext) -> String {
+        match ctx.peer().expect("a peer").call::<Value>("fails", ()).await {
+            Err(CallError::Remote(error)) => format!("remote {}", error.code()),
+            Err(CallError::Timeout(_)) => "timeout".to_owned(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    fn remember(&self, ctx: &RpcContext) {
+        *self.kept.lock().unwrap() = ctx.peer().cloned();
+    }
+
+    fn join(&self, ctx: &RpcContext, room: String) -> Vec<String> {
+        ctx.join(&room);
+        ctx.peer().map(Peer::groups).unwrap_or_default()
+    }
+
+    fn leave(&self, ctx: &RpcContext, room: String) {
+        ctx.leave(&room);
+    }
+
+    fn say(&self, ctx: &RpcContext, room: String, text: String) -> Result<usize, RpcError> {
+        let peer = ctx.peer().expect("a peer");
+        Ok(peer.notify_group(&room, "said", json!({"room": room, "text": text}))?)
+    }
+}
+
+fn start(builder: rpc_server::ServerBuilder, service: Push) -> ServerHandle {
+    builder.serve("127.0.0.1:0", service).spawn().unwrap()
+}
+
+/// Answers the server's calls the way a client serving methods would:
+/// `double` doubles, anything else is unknown. Returns the first text
+/// that is not one of the server's calls.
+async fn serve_calls_until_reply(client: &mut Client) -> Value {
+    loop {
+        let Received::Text(text) = client.receive().await else {
+            panic!("closed while waiting");
+        };
+        let message: Value = serde_json::from_str(&text).unwrap();
+        if message.get("method").is_none() {
+            return message;
+        }
+        let id = message["id"].clone();
+        let reply = match message["method"].as_str() {
+            Some("double") => {
+                json!({"jsonrpc": "2.0", "result": message["params"][0].as_i64().unwrap() * 2, "id": id})
+            }
+            _ => {
+                json!({"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": id})
+            }
+        };
+        client.send(&reply.to_string()).await;
+    }
+}
+
+#[tokio::test]
+async fn a_notification_reaches_the_right_connection() {
+    within(LIMIT, async {
+        let server = start(Server::builder(), Push::default());
+        let mut ada = Client::connect(server.local_addr()).await;
+        let mut bob = Client::connect(server.local_addr()).await;
+        ada.send(r#"{"jsonrpc":"2.0","method":"poke_me","params":["hi ada"],"id":1}"#)
+            .await;
+        let first = ada.receive_json().await;
+        let second = ada.receive_json().await;
+        let (note, reply) = if first.get("method").is_some() {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        assert_eq!(
+            note,
+            json!({"jsonrpc": "2.0", "method": "poked", "params": ["hi ada"]})
+        );
+        assert_eq!(reply["result"], true);
+        // Bob got nothing: his next message is the reply to his own call.
+        assert_eq!(bob.call("join", json!(["x"]), 7).await["id"], 7);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_server_to_client_call_gets_the_clients_answer_and_ids_never_mix() {
+    within(LIMIT, async {
+        let server = start(Server::builder(), Push::default());
+        let mut client = Client::connect(server.local_addr()).await;
+        // The client's request id 1 and the server's first call (id 1 too)
+        // are tracked separately.
+        client
+            .send(r#"{"jsonrpc":"2.0","method":"ask_back","params":[21],"id":1}"#)
+            .await;
+        let reply = serve_calls_until_reply(&mut client).await;
+        assert_eq!(reply, json!({"jsonrpc": "2.0", "result": 42, "id": 1}));
+        // The client's error comes back as an error.
+        client
+            .send(r#"{"jsonrpc":"2.0","method":"ask_back_raw","id":2}"#)
+            .await;
+        let reply = serve_calls_until_reply(&mut client).await;
+        assert_eq!(reply["result"], "remote -32601");
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_call_the_client_never_answers_times_out() {
+    within(LIMIT, async {
+        let server = start(
+            Server::builder().peer_call_timeout(Duration::from_millis(200)),
+            Push::default(),
+        );
+        let mut client = Client::connect(server.local_addr()).await;
+        client
+            .send(r#"{"jsonrpc":"2.0","method":"ask_back_raw","id":1}"#)
+            .await;
+        // Receive the server's call and ignore it.
+        let call = client.receive_json().await;
+        assert_eq!(call["method"], "fails");
+        assert_eq!(client.receive_json().await["result"], "timeout");
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_peer_kept_after_its_client_left_says_closed() {
+    within(LIMIT, async {
+        let service = Push::default();
+        let kept = Arc::clone(&service.kept);
+        let server = start(Server::builder(), service);
+        let mut client = Client::connect(server.local_addr()).await;
+        client.call("remember", json!([]), 1).await;
+        drop(client);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let peer = kept.lock().unwrap().clone().expect("remembered");
+        assert!(peer.is_closed());
+        assert!(matches!(
+            peer.notify("late", ()).await,
+            Err(CallError::Closed)
+        ));
+        assert!(matches!(
+            peer.call::<Value>("late", ()).await,
+            Err(CallError::Closed)
+        ));
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn group_membership_follows_joins_leaves_and_disconnects() {
+    within(LIMIT, async {
+        let server = start(Server::builder(), Push::default());
+        let mut ada = Client::connect(server.local_addr()).await;
+        let mut bob = Client::connect(server.local_addr()).await;
+        assert_eq!(
+            ada.call("join", json!(["room"]), 1).await["result"],
+            json!(["room"])
+        );
+        assert_eq!(
+            bob.call("join", json!(["room"]), 1).await["result"],
+            json!(["room"])
+        );
+        assert_eq!(server.group_size("room"), 2);
+
+        // Both members get a message sent by one of them, once.
+        bob.send(r#"{"jsonrpc":"2.0","method":"say","params":["room","hello"],"id":2}"#)
+            .await;
+        let mut bob_got = [bob.receive_json().await, bob.receive_json().await];
+        bob_got.sort_by_key(|m| m.get("id").is_some());
+        assert_eq!(bob_got[0]["params"]["text"], "hello");
+        assert_eq!(bob_got[1]["result"], 2);
+        assert_eq!(ada.receive_json().await["params"]["text"], "hello");
+
+        ada.call("leave", json!(["room"]), 3).await;
+        assert_eq!(server.group_size("room"), 1);
+        drop(bob);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            server.group_size("room"),
+            0,
+            "a closed connection leaves its groups"
+        );
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_to_a_thousand_members_arrives_once_at_each() {
+    within(LIMIT, async {
+        let server = start(Server::builder(), Push::default());
+        let addr = server.local_addr();
+        let mut members = Vec::new();
+        for _ in 0..1_000 {
+            members.push(tokio::spawn(async move {
+                let mut client = Client::connect(addr).await;
+                client.call("join", json!(["all"]), 1).await;
+                client
+            }));
+        }
+        let mut clients = Vec::new();
+        for member in members {
+            clients.push(member.await.unwrap());
+        }
+        assert_eq!(server.group_size("all"), 1_000);
+        let reached = server.notify_group("all", "news", json!({"n": 1})).unwrap();
+        assert_eq!(reached, 1_000);
+        let receivers: Vec<_> = clients
+            .into_iter()
+            .map(|mut client| {
+                tokio::spawn(async move {
+                    let news = client.receive_json().await;
+                    assert_eq!(
+                        news,
+                        json!({"jsonrpc": "2.0", "method": "news", "params": {"n": 1}})
+                    );
+                    // Exactly once: the next message is the reply to this call.
+                    assert_eq!(client.call("leave", json!(["all"]), 2).await["id"], 2);
+                })
+            })
+            .collect();
+        for receiver in receivers {
+            receiver.await.unwrap();
+        }
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_slow_member_is_dropped_and_does_not_hold_up_the_others() {
+    within(LIMIT, async {
+        let server = start(Server::builder().outgoing_queue(4), Push::default());
+        let mut slow = Client::connect(server.local_addr()).await;
+        let mut fast = Client::connect(server.local_addr()).await;
+        slow.call("join", json!(["room"]), 1).await;
+        fast.call("join", json!(["room"]), 1).await;
+        let big = "x".repeat(64 * 1024);
+        // The slow member never reads; its queue (and socket buffers) fill.
+        for n in 0..200 {
+            server
+                .notify_group("room", "blob", json!([n, big]))
+                .unwrap();
+            let got = fast.receive_json().await;
+            assert_eq!(
+                got["params"][0], n,
+                "the fast member gets every message in order"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            server.group_size("room"),
+            1,
+            "the slow member was disconnected"
+        );
+        // When it finally reads, it finds the connection closed: with a
+        // close frame saying why, if there was room left to send one.
+        if let Some(frame) = slow.closed().await {
+            assert_eq!(frame.reason.as_str(), "too slow to keep up");
+        }
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
