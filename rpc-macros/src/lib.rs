@@ -10,6 +10,7 @@
 mod ast;
 mod attr;
 mod check;
+mod client;
 mod errors;
 mod expand;
 
@@ -33,4 +34,24 @@ pub fn rpc_service(args: TokenStream, input: TokenStream) -> TokenStream {
         }
     };
     expand::rpc_service(args.into(), item).into()
+}
+
+/// Generates `<Trait>Client`, a typed client for the trait's methods: each
+/// calls the server by position (or notifies it, with
+/// `#[rpc(notification)]`) and returns `Result<T, CallError>`. Use it
+/// through `rpc-client`, which re-exports it.
+#[proc_macro_attribute]
+pub fn rpc_client(args: TokenStream, input: TokenStream) -> TokenStream {
+    let item = match syn::parse::<syn::ItemTrait>(input.clone()) {
+        Ok(item) => item,
+        Err(err) => {
+            let mut output = input;
+            output.extend(TokenStream::from(
+                syn::Error::new(err.span(), "#[rpc_client] goes on a trait definition")
+                    .to_compile_error(),
+            ));
+            return output;
+        }
+    };
+    client::rpc_client(args.into(), item).into()
 }

@@ -1,0 +1,209 @@
+//! Every client setting, and what the client serves to the server.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use rpc_core::{Call, MethodFuture, Params, RpcError, Service};
+
+use crate::backoff::Reconnect;
+use crate::client::{Client, Shared};
+use crate::error::ConnectError;
+use crate::session;
+
+type Handler = Arc<dyn Fn(Params<'_>) + Send + Sync>;
+type ReconnectHook = Arc<dyn Fn(Client) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// The settings a connection task runs with.
+#[derive(Clone)]
+pub(crate) struct Settings {
+    pub(crate) url: String,
+    pub(crate) headers: HeaderMap,
+    pub(crate) request_timeout: Duration,
+    pub(crate) max_pending_requests: usize,
+    pub(crate) ping_interval: Option<Duration>,
+    pub(crate) max_missed_pongs: u32,
+    pub(crate) reconnect: Option<Reconnect>,
+    pub(crate) outgoing_queue: usize,
+    pub(crate) on_reconnect: Option<ReconnectHook>,
+}
+
+/// Sets up a [`Client`].
+///
+/// | setting | default |
+/// |---|---|
+/// | [`request_timeout`](Self::request_timeout) | 60 s |
+/// | [`max_pending_requests`](Self::max_pending_requests) | 1,000 (one more fails at once with `CallError::Overloaded`) |
+/// | [`ping_interval`](Self::ping_interval) | 30 s; the connection is declared dead after [`max_missed_pongs`](Self::max_missed_pongs) (3) pings unanswered |
+/// | [`reconnect`](Self::reconnect) | on: 100 ms doubling to 30 s, with jitter, no attempt limit |
+#[must_use]
+pub struct ClientBuilder {
+    settings: Settings,
+    handlers: HashMap<String, Handler>,
+    service: Option<Arc<dyn Service>>,
+    /// A setting that could not be applied, reported by `connect`.
+    invalid: Option<String>,
+}
+
+impl ClientBuilder {
+    pub(crate) fn new(url: &str) -> Self {
+        Self {
+            settings: Settings {
+                url: url.to_owned(),
+                headers: HeaderMap::new(),
+                request_timeout: Duration::from_secs(60),
+                max_pending_requests: 1_000,
+                ping_interval: Some(Duration::from_secs(30)),
+                max_missed_pongs: 3,
+                reconnect: Some(Reconnect::default()),
+                outgoing_queue: 64,
+                on_reconnect: None,
+            },
+            handlers: HashMap::new(),
+            service: None,
+            invalid: None,
+        }
+    }
+
+    /// Adds a header to the handshake (`Authorization`, say). An invalid
+    /// name or value is reported by [`connect`](Self::connect).
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            (Ok(name), Ok(value)) => {
+                self.settings.headers.append(name, value);
+            }
+            _ => {
+                self.invalid = Some(format!("invalid header {name:?}: {value:?}"));
+            }
+        }
+        self
+    }
+
+    /// How long a call waits for its response.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.request_timeout = timeout;
+        self
+    }
+
+    /// How many calls may wait for responses at once.
+    pub fn max_pending_requests(mut self, max: usize) -> Self {
+        self.settings.max_pending_requests = max;
+        self
+    }
+
+    /// How often to ping the server; `None` to never.
+    pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
+        self.settings.ping_interval = interval;
+        self
+    }
+
+    /// Consecutive unanswered pings after which the connection is dead.
+    pub fn max_missed_pongs(mut self, missed: u32) -> Self {
+        self.settings.max_missed_pongs = missed;
+        self
+    }
+
+    /// How to reconnect when the connection drops.
+    pub fn reconnect(mut self, policy: Reconnect) -> Self {
+        self.settings.reconnect = Some(policy);
+        self
+    }
+
+    /// Never reconnect: once the connection drops the client is closed.
+    pub fn no_reconnect(mut self) -> Self {
+        self.settings.reconnect = None;
+        self
+    }
+
+    /// Runs `hook` after each successful reconnect (to re-join groups, say).
+    pub fn on_reconnect<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Client) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.settings.on_reconnect = Some(Arc::new(move |client| Box::pin(hook(client))));
+        self
+    }
+
+    /// Serves `service` (a `#[rpc_service]` impl) to the server: its calls
+    /// to this client are answered by it.
+    pub fn serve(mut self, service: impl Service) -> Self {
+        self.service = Some(Arc::new(service));
+        self
+    }
+
+    /// Runs `handler` for each notification named `method` from the server.
+    pub fn on_notification<F>(mut self, method: &str, handler: F) -> Self
+    where
+        F: Fn(Params<'_>) + Send + Sync + 'static,
+    {
+        self.handlers.insert(method.to_owned(), Arc::new(handler));
+        self
+    }
+
+    /// Connects. The first connection must succeed; later drops are
+    /// reconnected as configured.
+    pub async fn connect(self) -> Result<Client, ConnectError> {
+        if let Some(invalid) = self.invalid {
+            return Err(ConnectError::invalid(invalid));
+        }
+        let service = Arc::new(Incoming {
+            handlers: self.handlers,
+            service: self.service,
+        });
+        let shared = Arc::new(Shared::new(self.settings, service));
+        let ws = session::open(&shared.settings).await?;
+        let client = Client { shared };
+        session::start(client.clone(), ws);
+        // Calls may go out once the connection task has taken over.
+        let mut state = client.watch_state();
+        let _ = state
+            .wait_for(|state| *state != crate::client::ConnectionState::Connecting)
+            .await;
+        Ok(client)
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("url", &self.settings.url)
+            .field("request_timeout", &self.settings.request_timeout)
+            .field("max_pending_requests", &self.settings.max_pending_requests)
+            .field("ping_interval", &self.settings.ping_interval)
+            .field("reconnect", &self.settings.reconnect)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What answers the server: notification handlers first, then the served
+/// service; anything else is an unknown method.
+struct Incoming {
+    handlers: HashMap<String, Handler>,
+    service: Option<Arc<dyn Service>>,
+}
+
+impl Service for Incoming {
+    fn call<'a>(&'a self, call: Call<'a>) -> MethodFuture<'a> {
+        if let Some(handler) = self.handlers.get(call.method) {
+            handler(call.params);
+            return MethodFuture::ok(&());
+        }
+        match &self.service {
+            Some(service) => service.call(call),
+            None => MethodFuture::err(RpcError::method_not_found()),
+        }
+    }
+
+    fn method(&self, name: &str) -> Option<&rpc_core::MethodInfo> {
+        self.service.as_ref()?.method(name)
+    }
+
+    fn openrpc(&self) -> Option<&rpc_core::OpenRpc> {
+        self.service.as_ref()?.openrpc()
+    }
+}

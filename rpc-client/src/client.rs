@@ -1,0 +1,335 @@
+//! The client handle: calls, notifications, batches, state.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use futures_util::future::join_all;
+use rpc_core::{CallError, Protocol, Response, Service, params_json, request_frame};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+
+use crate::builder::ClientBuilder;
+use crate::error::ConnectError;
+
+/// A call's outcome: the raw result, or why there is none.
+type Outcome = Result<Box<RawValue>, CallError>;
+type Waiting = oneshot::Sender<Outcome>;
+
+/// Where the client's connection stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionState {
+    /// The first connection is being set up.
+    Connecting,
+    /// Connected: calls go out.
+    Connected,
+    /// The connection dropped; waiting before reconnect attempt `attempt`
+    /// (from 0). Calls fail at once with [`CallError::Closed`].
+    Reconnecting {
+        /// Which attempt comes next.
+        attempt: u32,
+    },
+    /// Closed for good (by [`Client::close`], or reconnecting gave up).
+    Closed,
+}
+
+/// A JSON-RPC client over one WebSocket connection (re-established when it
+/// drops, unless configured not to). Cheap to clone; clones share the
+/// connection.
+///
+/// ```no_run
+/// use rpc_client::Client;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = Client::connect("ws://127.0.0.1:9000").await?;
+/// let difference: i64 = client.call("subtract", (42, 23)).await?;
+/// let quotient: f64 = client.call("math.divide", serde_json::json!({"a": 1, "b": 4})).await?;
+/// client.notify("log", ["hello"]).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// What the client handle and its connection task share.
+pub(crate) struct Shared {
+    pub(crate) settings: crate::builder::Settings,
+    /// Calls waiting for their responses, by request id.
+    waiting: Mutex<HashMap<u64, Waiting>>,
+    next_id: AtomicU64,
+    /// The current connection's outgoing queue; `None` while disconnected.
+    outgoing: Mutex<Option<mpsc::Sender<Message>>>,
+    pub(crate) state: watch::Sender<ConnectionState>,
+    /// Set by [`Client::close`].
+    pub(crate) closing: watch::Sender<bool>,
+    /// Runs the server's calls and notifications to this client.
+    pub(crate) protocol: Protocol,
+    pub(crate) service: Arc<dyn Service>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    pub(crate) fn new(settings: crate::builder::Settings, service: Arc<dyn Service>) -> Self {
+        Self {
+            settings,
+            waiting: Mutex::default(),
+            next_id: AtomicU64::new(1),
+            outgoing: Mutex::default(),
+            state: watch::Sender::new(ConnectionState::Connecting),
+            closing: watch::Sender::new(false),
+            protocol: Protocol::new(),
+            service,
+        }
+    }
+
+    pub(crate) fn attach(&self, outgoing: mpsc::Sender<Message>) {
+        *lock(&self.outgoing) = Some(outgoing);
+    }
+
+    /// The connection is gone: new calls fail, and waiting ones fail now.
+    pub(crate) fn detach(&self) {
+        *lock(&self.outgoing) = None;
+        lock(&self.waiting).clear();
+    }
+
+    pub(crate) fn resolve(&self, response: Response<'_>) -> bool {
+        let Some(waiting) = response
+            .numeric_id()
+            .and_then(|id| lock(&self.waiting).remove(&id))
+        else {
+            return false;
+        };
+        let outcome = match response.outcome {
+            Ok(result) => Ok(result.to_owned()),
+            Err(error) => Err(CallError::Remote(error)),
+        };
+        let _ = waiting.send(outcome);
+        true
+    }
+
+    pub(crate) fn expects_responses(&self) -> bool {
+        !lock(&self.waiting).is_empty()
+    }
+
+    fn sender(&self) -> Result<mpsc::Sender<Message>, CallError> {
+        lock(&self.outgoing).clone().ok_or(CallError::Closed)
+    }
+
+    /// Registers a call; fails when the pending-request cap is reached.
+    fn register(&self) -> Result<(u64, oneshot::Receiver<Outcome>), CallError> {
+        let mut waiting = lock(&self.waiting);
+        if waiting.len() >= self.settings.max_pending_requests {
+            return Err(CallError::Overloaded);
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        waiting.insert(id, tx);
+        Ok((id, rx))
+    }
+
+    fn forget(&self, id: u64) {
+        lock(&self.waiting).remove(&id);
+    }
+
+    async fn wait(
+        &self,
+        id: u64,
+        rx: oneshot::Receiver<Outcome>,
+    ) -> Result<Box<RawValue>, CallError> {
+        let limit = self.settings.request_timeout;
+        match tokio::time::timeout(limit, rx).await {
+            Ok(Ok(outcome)) => outcome,
+            // The connection dropped: its waiting calls fail at once.
+            Ok(Err(_)) => Err(CallError::Closed),
+            Err(_) => {
+                self.forget(id);
+                Err(CallError::Timeout(limit))
+            }
+        }
+    }
+}
+
+impl Client {
+    /// Connects to `url` (`ws://…`) with the default settings.
+    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        Self::builder(url).connect().await
+    }
+
+    /// A builder for every setting.
+    pub fn builder(url: &str) -> ClientBuilder {
+        ClientBuilder::new(url)
+    }
+
+    /// Calls `method` and decodes its result. `params` must serialize to an
+    /// array (by position) or an object (by name); `()` sends none.
+    ///
+    /// Fails at once with [`CallError::Closed`] while disconnected and with
+    /// [`CallError::Overloaded`] when too many calls are waiting; with
+    /// [`CallError::Timeout`] after the request timeout; with
+    /// [`CallError::Remote`] when the server answered with an error.
+    pub async fn call<R: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: impl Serialize,
+    ) -> Result<R, CallError> {
+        let raw = self.call_raw(method, params_json(&params)?).await?;
+        serde_json::from_str(raw.get()).map_err(|err| CallError::Codec(err.to_string()))
+    }
+
+    /// Calls `method` with already serialized params and returns the raw
+    /// result.
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        params: Option<Box<RawValue>>,
+    ) -> Result<Box<RawValue>, CallError> {
+        let shared = &self.shared;
+        let sender = shared.sender()?;
+        let (id, rx) = shared.register()?;
+        let frame = request_frame(method, params.as_deref(), Some(id));
+        if sender
+            .send(Message::Text(Utf8Bytes::from(frame)))
+            .await
+            .is_err()
+        {
+            shared.forget(id);
+            return Err(CallError::Closed);
+        }
+        shared.wait(id, rx).await
+    }
+
+    /// Sends a notification (no response).
+    pub async fn notify(&self, method: &str, params: impl Serialize) -> Result<(), CallError> {
+        let frame = request_frame(method, params_json(&params)?.as_deref(), None);
+        self.send_frame(frame).await
+    }
+
+    /// Sends every request of `batch` in one frame; returns each call's
+    /// outcome in order (notifications have none).
+    pub async fn batch(
+        &self,
+        batch: Batch,
+    ) -> Result<Vec<Result<Box<RawValue>, CallError>>, CallError> {
+        let shared = &self.shared;
+        let sender = shared.sender()?;
+        let mut frames = Vec::with_capacity(batch.entries.len());
+        let mut waits = Vec::new();
+        for entry in batch.entries {
+            let id = if entry.notification {
+                None
+            } else {
+                let (id, rx) = match shared.register() {
+                    Ok(registered) => registered,
+                    Err(err) => {
+                        waits.iter().for_each(|(id, _)| shared.forget(*id));
+                        return Err(err);
+                    }
+                };
+                waits.push((id, rx));
+                Some(id)
+            };
+            frames.push(request_frame(&entry.method, entry.params.as_deref(), id));
+        }
+        let frame = format!("[{}]", frames.join(","));
+        if sender
+            .send(Message::Text(Utf8Bytes::from(frame)))
+            .await
+            .is_err()
+        {
+            waits.iter().for_each(|(id, _)| shared.forget(*id));
+            return Err(CallError::Closed);
+        }
+        Ok(join_all(waits.into_iter().map(|(id, rx)| shared.wait(id, rx))).await)
+    }
+
+    pub(crate) async fn send_raw(&self, frame: String) -> Result<(), CallError> {
+        self.send_frame(frame).await
+    }
+
+    async fn send_frame(&self, frame: String) -> Result<(), CallError> {
+        let sender = self.shared.sender()?;
+        sender
+            .send(Message::Text(Utf8Bytes::from(frame)))
+            .await
+            .map_err(|_| CallError::Closed)
+    }
+
+    /// The connection's state now.
+    pub fn state(&self) -> ConnectionState {
+        *self.shared.state.borrow()
+    }
+
+    /// Watches the connection's state.
+    pub fn watch_state(&self) -> watch::Receiver<ConnectionState> {
+        self.shared.state.subscribe()
+    }
+
+    /// Closes the connection for good (no reconnect); waiting calls fail.
+    pub async fn close(&self) {
+        self.shared.closing.send_replace(true);
+        let mut state = self.watch_state();
+        let _ = state
+            .wait_for(|state| *state == ConnectionState::Closed)
+            .await;
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("url", &self.shared.settings.url)
+            .field("state", &self.state())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Several requests sent in one frame with [`Client::batch`].
+#[derive(Debug, Default)]
+pub struct Batch {
+    entries: Vec<BatchEntry>,
+}
+
+#[derive(Debug)]
+struct BatchEntry {
+    method: String,
+    params: Option<Box<RawValue>>,
+    notification: bool,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a call.
+    pub fn call(mut self, method: &str, params: impl Serialize) -> Result<Self, CallError> {
+        self.entries.push(BatchEntry {
+            method: method.to_owned(),
+            params: params_json(&params)?,
+            notification: false,
+        });
+        Ok(self)
+    }
+
+    /// Adds a notification.
+    pub fn notify(mut self, method: &str, params: impl Serialize) -> Result<Self, CallError> {
+        self.entries.push(BatchEntry {
+            method: method.to_owned(),
+            params: params_json(&params)?,
+            notification: true,
+        });
+        Ok(self)
+    }
+}

@@ -1,0 +1,220 @@
+//! The connection task: one WebSocket session at a time, reconnecting
+//! between them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use rpc_core::{ConnectionInfo, Peer, parse_response};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, interval_at};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::builder::Settings;
+use crate::client::{Client, ConnectionState};
+use crate::error::ConnectError;
+use crate::link::ClientLink;
+
+pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens one WebSocket connection.
+pub(crate) async fn open(settings: &Settings) -> Result<Ws, ConnectError> {
+    let mut request = settings
+        .url
+        .as_str()
+        .into_client_request()
+        .map_err(|err| ConnectError::new(&err))?;
+    request.headers_mut().extend(settings.headers.clone());
+    let (ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .map_err(|err| ConnectError::new(&err))?;
+    Ok(ws)
+}
+
+/// Starts the task that owns the connection.
+pub(crate) fn start(client: Client, first: Ws) {
+    tokio::spawn(run(client, first));
+}
+
+async fn run(client: Client, first: Ws) {
+    let shared = Arc::clone(&client.shared);
+    let mut closing = shared.closing.subscribe();
+    let mut ws = first;
+    let mut reconnected = false;
+    loop {
+        let closed_by_us = session(&client, ws, reconnected).await;
+        shared.detach();
+        if closed_by_us || *closing.borrow() {
+            break;
+        }
+        let Some(policy) = shared.settings.reconnect.clone() else {
+            break;
+        };
+        let mut next = None;
+        for attempt in 0.. {
+            if policy.max_attempts.is_some_and(|max| attempt >= max) {
+                break;
+            }
+            shared
+                .state
+                .send_replace(ConnectionState::Reconnecting { attempt });
+            tokio::select! {
+                () = closed(&mut closing) => break,
+                () = tokio::time::sleep(policy.delay(attempt)) => {}
+            }
+            match open(&shared.settings).await {
+                Ok(opened) => {
+                    next = Some(opened);
+                    break;
+                }
+                Err(err) => tracing::debug!(attempt, error = %err, "reconnect failed"),
+            }
+        }
+        match next {
+            Some(opened) => {
+                ws = opened;
+                reconnected = true;
+            }
+            None => break,
+        }
+    }
+    shared.detach();
+    shared.state.send_replace(ConnectionState::Closed);
+}
+
+/// Serves one connection until it breaks; true if the client closed it.
+async fn session(client: &Client, ws: Ws, reconnected: bool) -> bool {
+    let shared = &client.shared;
+    let settings = &shared.settings;
+    let (mut sink, mut stream) = ws.split();
+    let (outgoing, mut queue) = mpsc::channel::<Message>(settings.outgoing_queue);
+    shared.attach(outgoing.clone());
+    shared.state.send_replace(ConnectionState::Connected);
+    if reconnected {
+        if let Some(hook) = &settings.on_reconnect {
+            tokio::spawn(hook(client.clone()));
+        }
+    }
+    // The client's side of the connection, for methods it serves.
+    let peer = Peer::new(Arc::new(ClientLink::new(client.clone())));
+    let connection = Arc::new(ConnectionInfo::new().with_peer(peer));
+
+    let writer = tokio::spawn(async move {
+        while let Some(message) = queue.recv().await {
+            let closing = matches!(message, Message::Close(_));
+            if sink.send(message).await.is_err() || closing {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+
+    let mut closing = shared.closing.subscribe();
+    let mut pings = settings
+        .ping_interval
+        .map(|every| interval_at(Instant::now() + every, every));
+    let mut missed = 0;
+    let closed_by_us = loop {
+        tokio::select! {
+            biased;
+            () = closed(&mut closing) => {
+                let _ = outgoing.send(Message::Close(None)).await;
+                break true;
+            }
+            () = tick(&mut pings) => {
+                if missed >= settings.max_missed_pongs {
+                    tracing::debug!("server stopped answering pings");
+                    break false;
+                }
+                missed += 1;
+                if outgoing.send(Message::Ping(Bytes::new())).await.is_err() {
+                    break false;
+                }
+            }
+            message = stream.next() => match message {
+                Some(Ok(Message::Text(text))) => incoming(client, &connection, &outgoing, text),
+                Some(Ok(Message::Binary(bytes))) => {
+                    if let Ok(text) = Utf8Bytes::try_from(bytes) {
+                        incoming(client, &connection, &outgoing, text);
+                    }
+                }
+                Some(Ok(Message::Pong(_))) => missed = 0,
+                Some(Ok(Message::Ping(_) | Message::Frame(_))) => {}
+                Some(Ok(Message::Close(_)) | Err(_)) | None => break false,
+            },
+        }
+    };
+    shared.detach();
+    drop(outgoing);
+    let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
+    closed_by_us
+}
+
+/// A frame from the server: responses to our calls, or the server's own
+/// calls and notifications for the served methods.
+fn incoming(
+    client: &Client,
+    connection: &Arc<ConnectionInfo>,
+    outgoing: &mpsc::Sender<Message>,
+    text: Utf8Bytes,
+) {
+    let shared = &client.shared;
+    if shared.expects_responses() {
+        if let Some(response) = parse_response(&text) {
+            shared.resolve(response);
+            return;
+        }
+        if text.trim_start().starts_with('[') && resolve_batch(client, &text) {
+            return;
+        }
+    }
+    let shared = Arc::clone(shared);
+    let connection = Arc::clone(connection);
+    let outgoing = outgoing.clone();
+    tokio::spawn(async move {
+        let reply = shared
+            .protocol
+            .handle(&*shared.service, &text, &connection)
+            .await;
+        if let Some(reply) = reply {
+            let _ = outgoing
+                .send(Message::Text(Utf8Bytes::from(reply.into_string())))
+                .await;
+        }
+    });
+}
+
+/// Resolves a batch of responses; false if the array held anything else.
+fn resolve_batch(client: &Client, text: &str) -> bool {
+    let Ok(elements) = serde_json::from_str::<Vec<&serde_json::value::RawValue>>(text) else {
+        return false;
+    };
+    let responses: Vec<_> = elements
+        .iter()
+        .filter_map(|e| parse_response(e.get()))
+        .collect();
+    if responses.len() != elements.len() {
+        return false;
+    }
+    for response in responses {
+        client.shared.resolve(response);
+    }
+    true
+}
+
+async fn tick(interval: &mut Option<tokio::time::Interval>) {
+    match interval {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Completes once [`Client::close`] was called.
+async fn closed(closing: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = closing.wait_for(|closing| *closing).await;
+}
