@@ -1,4 +1,5 @@
-//! What the examples share: reading `--addr`, and saying where they listen.
+//! What the examples share: reading `--addr` (or `--url`), and saying
+//! where they listen.
 //! The examples themselves are in `examples/`.
 
 use std::net::SocketAddr;
@@ -6,18 +7,26 @@ use std::net::SocketAddr;
 /// The value of `--addr ADDR` (or `--addr=ADDR`), else `default`. `--help`
 /// prints the usage and exits.
 pub fn addr_from_args(default: &str) -> String {
+    flag_from_args("--addr", "HOST:PORT (port 0 picks a free one)", default)
+}
+
+/// The value of `FLAG VALUE` (or `FLAG=VALUE`), else `default`: the one
+/// flag an example takes. `--help` prints the usage and exits.
+pub fn flag_from_args(flag: &str, placeholder: &str, default: &str) -> String {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
         [] => default.to_owned(),
-        ["--addr", addr] => (*addr).to_owned(),
-        [arg] if arg.starts_with("--addr=") => arg["--addr=".len()..].to_owned(),
+        [name, value] if *name == flag => (*value).to_owned(),
+        [arg]
+            if arg
+                .strip_prefix(flag)
+                .is_some_and(|rest| rest.starts_with('=')) =>
+        {
+            arg[flag.len() + 1..].to_owned()
+        }
         ["--help" | "-h"] => {
-            println!("usage: [--addr HOST:PORT]   (default {default}; port 0 picks a free one)");
+            println!("usage: [{flag} {placeholder}]   (default {default})");
             std::process::exit(0);
         }
         _ => {

@@ -264,3 +264,96 @@ async fn seed_tour() {
         "{counters}"
     );
 }
+
+/// Runs an example to completion (within 30 s) and returns its output.
+fn run_to_end(name: &str, args: &[&str]) -> String {
+    let mut child = Command::new(example_binary(name))
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("run example {name}: {err}"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            let mut output = String::new();
+            std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut output)
+                .expect("read output");
+            assert!(status.success(), "example {name} failed: {output}");
+            return output;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("example {name} did not finish within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn chat() {
+    use rpc_client::Client;
+    let example = start("chat");
+    let url = format!("ws://{}", example.addr);
+    let mut members = Vec::new();
+    for name in ["ada", "bob", "cy"] {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+        let client = Client::builder(&url)
+            .on_notification("message", move |params| {
+                let _ = tx.send(params.parse().expect("a message"));
+            })
+            .connect()
+            .await
+            .expect("connect");
+        client
+            .call::<usize>("join", json!({"room": "lobby", "name": name}))
+            .await
+            .expect("join");
+        members.push((client, rx));
+    }
+    let reached: usize = members[0]
+        .0
+        .call("say", json!({"room": "lobby", "text": "hi all"}))
+        .await
+        .expect("say");
+    assert_eq!(reached, 3);
+    for (_, inbox) in &mut members {
+        // Skip the "joined" announcements; the message arrives exactly once.
+        let mut got = Vec::new();
+        while let Ok(Some(message)) =
+            tokio::time::timeout(Duration::from_millis(500), inbox.recv()).await
+        {
+            if message["text"] == "hi all" {
+                got.push(message);
+            }
+        }
+        assert_eq!(
+            got,
+            [json!({"room": "lobby", "from": "ada", "text": "hi all"})]
+        );
+    }
+}
+
+#[test]
+fn bidirectional() {
+    let output = run_to_end("bidirectional", &["--addr", "127.0.0.1:0"]);
+    assert!(
+        output.contains("server said: Hello, the client!"),
+        "{output}"
+    );
+}
+
+#[test]
+fn typed_client() {
+    let calculator = start("calculator");
+    let url = format!("ws://{}", calculator.addr);
+    let output = run_to_end("typed_client", &["--url", &url]);
+    for line in [
+        "42 - 23 = 19",
+        "2 + 3 = 5",
+        "1 / 4 = 0.25",
+        "1 / 0 fails: division by zero (4000)",
+    ] {
+        assert!(output.contains(line), "{line:?} missing from {output}");
+    }
+    calculator.wait_for_line("client says: typed client was here");
+}

@@ -71,9 +71,14 @@ pub(crate) async fn serve<S: Service>(
 
 type End = DisconnectReason;
 
-/// Whether requests already received are answered before closing.
+/// Whether requests already received run to the end before the connection
+/// is released (bounded by the drain timeout). When the client closed, its
+/// replies go nowhere, but its notifications' effects still happen.
 fn drains(end: End) -> bool {
-    matches!(end, End::ServerShutdown | End::MaxAge | End::Idle)
+    matches!(
+        end,
+        End::ServerShutdown | End::MaxAge | End::Idle | End::ClientClosed
+    )
 }
 
 /// The close frame to send, if the client is still there to read it.
