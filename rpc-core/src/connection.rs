@@ -35,6 +35,7 @@ use crate::peer::Peer;
 #[derive(Debug)]
 pub struct ConnectionInfo {
     id: u64,
+    transport: Transport,
     remote_addr: Option<SocketAddr>,
     path: String,
     query: Option<String>,
@@ -57,6 +58,7 @@ impl ConnectionInfo {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            transport: Transport::Memory,
             remote_addr: None,
             path: "/".to_owned(),
             query: None,
@@ -72,6 +74,13 @@ impl ConnectionInfo {
     /// harness).
     pub fn detached() -> Arc<Self> {
         Arc::new(Self::new())
+    }
+
+    /// Sets the transport the connection runs on.
+    #[must_use]
+    pub fn with_transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
     }
 
     /// Sets the peer's address.
@@ -133,6 +142,11 @@ impl ConnectionInfo {
     /// A process-unique number for the connection.
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// The transport the connection runs on.
+    pub fn transport(&self) -> Transport {
+        self.transport
     }
 
     /// The peer's address, when the transport has one.
@@ -200,6 +214,19 @@ impl ConnectionInfo {
     pub fn peer(&self) -> Option<&Peer> {
         self.peer.as_ref()
     }
+}
+
+/// What a connection runs on; `#[rpc(transport = "…")]` restricts a method
+/// to one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Transport {
+    /// A WebSocket connection (two-way: it has a [`Peer`]).
+    WebSocket,
+    /// One HTTP request.
+    Http,
+    /// The in-memory harness, or anything else without a socket.
+    Memory,
 }
 
 /// The permissions granted to a connection, checked against a method's

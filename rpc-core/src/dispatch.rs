@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures_util::FutureExt as _;
 use futures_util::future::{Either, select};
 
+use crate::connection::ConnectionInfo;
 use crate::error::{ErrorCode, RpcError};
 use crate::middleware::Endpoint;
 use crate::service::{Call, MethodFuture, MethodResult, SerializedResult, Service};
@@ -39,13 +40,12 @@ pub(crate) async fn run<S: Service + ?Sized, T: Timer>(
     timer: &T,
     default_timeout: Option<Duration>,
 ) -> MethodResult {
-    let granted = call.connection.permissions();
     if call.method == DISCOVER {
-        return discover(service, call);
+        return discover(service, call.connection);
     }
     let info = service.method(call.method);
     if let Some(info) = info {
-        if !granted.allows(info.permissions) {
+        if !info.allows(call.connection) {
             return Err(RpcError::method_not_found());
         }
     }
@@ -70,15 +70,17 @@ pub(crate) async fn run<S: Service + ?Sized, T: Timer>(
 }
 
 /// The OpenRPC document, listing only what this connection may call.
-fn discover<S: Service + ?Sized>(service: &S, call: Call<'_>) -> MethodResult {
+pub(crate) fn discover<S: Service + ?Sized>(
+    service: &S,
+    connection: &ConnectionInfo,
+) -> MethodResult {
     let Some(doc) = service.openrpc() else {
         return Err(RpcError::method_not_found());
     };
-    let granted = call.connection.permissions();
     let permitted = |name: &str| {
         service
             .method(name)
-            .is_none_or(|info| granted.allows(info.permissions))
+            .is_none_or(|info| info.allows(connection))
     };
     if doc.methods.iter().all(|method| permitted(&method.name)) {
         SerializedResult::new(doc)

@@ -71,7 +71,7 @@ mod response;
 mod service;
 mod timer;
 
-pub use connection::{ConnectionInfo, Permissions};
+pub use connection::{ConnectionInfo, Permissions, Transport};
 pub use context::RpcContext;
 pub use error::{ErrorCode, RpcError};
 pub use extensions::Extensions;

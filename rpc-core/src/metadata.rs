@@ -6,6 +6,8 @@ use std::time::Duration;
 use schemars::generate::SchemaGenerator;
 use schemars::{JsonSchema, Schema};
 
+use crate::connection::Transport;
+
 /// Produces the JSON Schema of one parameter or result type.
 pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
 
@@ -38,6 +40,8 @@ pub struct MethodInfo {
     pub timeout: Option<Duration>,
     /// Whether the method is marked `#[deprecated]`.
     pub deprecated: bool,
+    /// The only transport the method may be called over; `None` for any.
+    pub transport: Option<Transport>,
 }
 
 impl MethodInfo {
@@ -53,7 +57,27 @@ impl MethodInfo {
             permissions: &[],
             timeout: None,
             deprecated: false,
+            transport: None,
         }
+    }
+
+    /// Restricts the method to one transport.
+    pub const fn only_over(mut self, transport: Transport) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Whether a connection may call the method: it has every permission
+    /// and runs on the method's transport (the in-memory harness may call
+    /// anything).
+    pub fn allows(&self, connection: &crate::connection::ConnectionInfo) -> bool {
+        let transport_ok = match self.transport {
+            None => true,
+            Some(only) => {
+                only == connection.transport() || connection.transport() == Transport::Memory
+            }
+        };
+        transport_ok && connection.permissions().allows(self.permissions)
     }
 
     /// Sets the parameters.
@@ -116,6 +140,7 @@ impl fmt::Debug for MethodInfo {
             .field("permissions", &self.permissions)
             .field("timeout", &self.timeout)
             .field("deprecated", &self.deprecated)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }

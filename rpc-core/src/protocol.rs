@@ -172,6 +172,19 @@ impl<T: Timer> Protocol<T> {
         &self.limits
     }
 
+    /// The service's OpenRPC document as JSON, listing only the methods
+    /// `connection` may call (what `rpc.discover` answers); `None` if the
+    /// service has no document.
+    pub fn discover<S: Service + ?Sized>(
+        &self,
+        service: &S,
+        connection: &ConnectionInfo,
+    ) -> Option<Vec<u8>> {
+        dispatch::discover(service, connection)
+            .ok()
+            .map(|result| result.json().to_vec())
+    }
+
     /// Handles one frame of bytes (a binary WebSocket frame, an HTTP body):
     /// like [`Protocol::handle`], and a frame that is not UTF-8 is a Parse
     /// error.

@@ -24,6 +24,14 @@ pub(crate) struct MethodAttrs {
     pub(crate) timeout_ms: Option<u64>,
     pub(crate) permissions: Vec<LitStr>,
     pub(crate) blocking: Option<Span>,
+    pub(crate) transport: Option<Transport>,
+}
+
+/// `#[rpc(transport = "ws" | "http")]`.
+#[derive(Clone, Copy)]
+pub(crate) enum Transport {
+    WebSocket,
+    Http,
 }
 
 pub(crate) fn service_attrs(args: TokenStream, errors: &Errors) -> ServiceAttrs {
@@ -84,13 +92,26 @@ pub(crate) fn method_attrs(attrs: &[Attribute], errors: &Errors) -> MethodAttrs 
                 }
                 parsed.permissions.push(permission);
                 Ok(())
+            } else if meta.path.is_ident("transport") {
+                let literal: LitStr = meta.value()?.parse()?;
+                let transport = match literal.value().as_str() {
+                    "ws" | "websocket" => Transport::WebSocket,
+                    "http" => Transport::Http,
+                    other => {
+                        return Err(syn::Error::new(
+                            literal.span(),
+                            format!("unknown transport {other:?}: expected \"ws\" or \"http\""),
+                        ));
+                    }
+                };
+                set_once(&mut parsed.transport, &meta, transport)
             } else if meta.path.is_ident("blocking") {
                 parsed.blocking = Some(meta.path.segments[0].ident.span());
                 Ok(())
             } else {
                 Err(unknown_key(
                     &meta,
-                    &["name", "notification", "timeout", "permission", "blocking"],
+                    &["name", "notification", "timeout", "permission", "blocking", "transport"],
                 ))
             }
         });

@@ -259,6 +259,13 @@ fn method_info(method: &Method<'_>, index: usize) -> (TokenStream, TokenStream) 
     if method.deprecated {
         info.extend(quote!(.deprecated()));
     }
+    match method.attrs.transport {
+        Some(attr::Transport::WebSocket) => {
+            info.extend(quote!(.only_over(#rt::Transport::WebSocket)));
+        }
+        Some(attr::Transport::Http) => info.extend(quote!(.only_over(#rt::Transport::Http))),
+        None => {}
+    }
     (param_table, info)
 }
 

@@ -26,6 +26,7 @@ use crate::groups::SlowMemberPolicy;
 /// | [`outgoing_queue`](Self::outgoing_queue) | 64 | `RPC_OUTGOING_QUEUE` |
 /// | [`request_timeout`](Self::request_timeout) | 60 s | `RPC_REQUEST_TIMEOUT` |
 /// | [`handshake_timeout`](Self::handshake_timeout) | 10 s | `RPC_HANDSHAKE_TIMEOUT` |
+/// | [`keep_alive_timeout`](Self::keep_alive_timeout) | 30 s | `RPC_KEEP_ALIVE_TIMEOUT` |
 /// | [`peer_call_timeout`](Self::peer_call_timeout) | 60 s | `RPC_PEER_CALL_TIMEOUT` |
 /// | [`slow_member_policy`](Self::slow_member_policy) | `disconnect` | `RPC_SLOW_MEMBER_POLICY` (`disconnect` or `drop-message`) |
 /// | [`ping_interval`](Self::ping_interval) | 30 s | `RPC_PING_INTERVAL` |
@@ -63,8 +64,12 @@ pub struct ServerConfig {
     /// How long a method may run unless it declares `#[rpc(timeout)]`;
     /// `None` for no limit.
     pub request_timeout: Option<Duration>,
-    /// How long a client has to complete the WebSocket handshake.
+    /// How long a client has to send its first request (the WebSocket
+    /// handshake, or an HTTP request) and each request's headers.
     pub handshake_timeout: Duration,
+    /// How long an HTTP keep-alive connection may sit idle between
+    /// requests.
+    pub keep_alive_timeout: Duration,
     /// How long a call from the server to a client (`Peer::call`) waits
     /// for the client's response.
     pub peer_call_timeout: Duration,
@@ -105,6 +110,7 @@ impl Default for ServerConfig {
             outgoing_queue: 64,
             request_timeout: Some(Duration::from_secs(60)),
             handshake_timeout: Duration::from_secs(10),
+            keep_alive_timeout: Duration::from_secs(30),
             peer_call_timeout: Duration::from_secs(60),
             slow_member_policy: SlowMemberPolicy::Disconnect,
             ping_interval: Some(Duration::from_secs(30)),
@@ -177,6 +183,7 @@ impl ServerConfig {
         env.size("RPC_OUTGOING_QUEUE", &mut config.outgoing_queue)?;
         env.optional_duration("RPC_REQUEST_TIMEOUT", &mut config.request_timeout)?;
         env.duration("RPC_HANDSHAKE_TIMEOUT", &mut config.handshake_timeout)?;
+        env.duration("RPC_KEEP_ALIVE_TIMEOUT", &mut config.keep_alive_timeout)?;
         env.duration("RPC_PEER_CALL_TIMEOUT", &mut config.peer_call_timeout)?;
         let policy = |v: &str| match v {
             "disconnect" => Some(SlowMemberPolicy::Disconnect),

@@ -16,7 +16,7 @@ use rpc_core::{ConnectionInfo, DisconnectReason, Extensions, Peer, Permissions};
 pub struct ConnectRequest {
     /// Reuses the connection's accessors (cookies, headers, …).
     info: ConnectionInfo,
-    peer: Peer,
+    peer: Option<Peer>,
 }
 
 impl ConnectRequest {
@@ -25,7 +25,7 @@ impl ConnectRequest {
         path: &str,
         query: Option<&str>,
         headers: HeaderMap,
-        peer: Peer,
+        peer: Option<Peer>,
     ) -> Self {
         Self {
             info: ConnectionInfo::new()
@@ -37,10 +37,17 @@ impl ConnectRequest {
         }
     }
 
-    /// The connection-to-be's [`Peer`]: keep it to notify or call the
-    /// client once it is connected (messages queued before then wait).
-    pub fn peer(&self) -> Peer {
+    /// The connection-to-be's [`Peer`], for a WebSocket (`None` for an
+    /// HTTP request): keep it to notify or call the client once it is
+    /// connected. Messages sent before then wait in its queue, so send them
+    /// from a spawned task, not from `on_connect` itself.
+    pub fn peer(&self) -> Option<Peer> {
         self.peer.clone()
+    }
+
+    /// Whether this is a WebSocket upgrade (else one HTTP request).
+    pub fn is_websocket(&self) -> bool {
+        self.peer.is_some()
     }
 
     /// The client's address.

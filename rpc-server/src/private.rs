@@ -4,7 +4,7 @@
 pub use rpc_core::__private::*;
 pub use rpc_core::{
     Call, MethodFuture, MethodInfo, MethodResult, OpenRpc, OpenRpcInfo, ParamInfo, RpcError,
-    Service, schema_for,
+    Service, Transport, schema_for,
 };
 
 /// Fails to compile unless a service with `blocking` methods is `Clone`.

@@ -20,7 +20,7 @@ use crate::connection;
 use crate::groups::GroupBackend;
 use crate::server::Shared;
 use crate::shutdown;
-use crate::transport::ws;
+use crate::transport;
 
 /// Serves `service` on `addr` with the default configuration.
 ///
@@ -255,7 +255,7 @@ async fn accept_loop<S: Service>(
     Ok(())
 }
 
-/// Handshake, then serve, one connection.
+/// Serves one TCP connection: HTTP, or the WebSocket it upgrades to.
 async fn connect<S: Service>(
     stream: TcpStream,
     remote: SocketAddr,
@@ -266,14 +266,12 @@ async fn connect<S: Service>(
     // Replies are small and latency matters more than packet count.
     let _ = stream.set_nodelay(true);
     let slot = slots.try_acquire_owned().ok();
-    let config = &shared.config;
-    let accepted = ws::accept(
+    let accepted = transport::serve_tcp(
         stream,
         remote,
         slot.is_some(),
-        config,
-        shared.on_connect.as_ref(),
-        &shared.groups,
+        Arc::clone(&shared),
+        shutdown.clone(),
     )
     .await;
     let (Some(accepted), Some(slot)) = (accepted, slot) else {

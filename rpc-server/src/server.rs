@@ -119,6 +119,8 @@ impl ServerBuilder {
         request_timeout: Option<Duration>;
         /// Sets [`ServerConfig::handshake_timeout`].
         handshake_timeout: Duration;
+        /// Sets [`ServerConfig::keep_alive_timeout`].
+        keep_alive_timeout: Duration;
         /// Sets [`ServerConfig::peer_call_timeout`].
         peer_call_timeout: Duration;
         /// Sets [`ServerConfig::slow_member_policy`].

@@ -1,22 +1,17 @@
 //! The WebSocket handshake, over hyper: the upgrade checks, the connection
 //! limit, `on_connect`, subprotocols, then the tungstenite stream.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Mutex;
 
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::service::service_fn;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use std::sync::Arc;
 
-use rpc_core::{ConnectionInfo, Peer};
-use tokio::net::TcpStream;
+use rpc_core::{ConnectionInfo, Peer, Transport};
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::timeout;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -41,12 +36,6 @@ pub(crate) fn websocket_config(config: &ServerConfig) -> WebSocketConfig {
         .max_frame_size(Some(config.max_frame_size))
 }
 
-/// What the HTTP side hands over once it has answered 101.
-struct Accepted {
-    upgrade: OnUpgrade,
-    info: ConnectionInfo,
-}
-
 /// An upgraded connection, ready to serve.
 pub(crate) struct Connection {
     pub(crate) ws: WebSocketStream<WsIo>,
@@ -57,72 +46,20 @@ pub(crate) struct Connection {
     pub(crate) queue: mpsc::Receiver<Message>,
 }
 
-/// Runs the server side of the handshake on a fresh TCP connection, within
-/// the handshake timeout. `admit` false refuses the client with 503 (too
-/// many connections). Returns the WebSocket and what is known of the
-/// connection, or `None` if the client was refused or went away.
-pub(crate) async fn accept(
-    stream: TcpStream,
-    remote: SocketAddr,
-    admit: bool,
-    config: &ServerConfig,
-    on_connect: Option<&OnConnect>,
-    groups: &Arc<dyn GroupBackend>,
-) -> Option<Connection> {
-    // The connection's queue and link exist before the upgrade, so that
-    // `on_connect` can already hold a `Peer`.
-    let (outgoing, queue) = mpsc::channel(config.outgoing_queue.max(1));
-    let id_source = ConnectionInfo::new();
-    let link = Arc::new(ServerLink::new(
-        id_source.id(),
-        outgoing.clone(),
-        config.peer_call_timeout,
-        config.max_pending_requests,
-        Arc::clone(groups),
-    ));
-    let peer = Peer::new(Arc::clone(&link) as Arc<dyn rpc_core::PeerLink>);
-    let (accepted_tx, accepted_rx) = oneshot::channel();
-    // hyper wants a `Fn` service; the one upgrade takes the sender.
-    let accepted_tx = Mutex::new(Some(accepted_tx));
-    let on_connect = on_connect.cloned();
-    let id_source = Mutex::new(Some(id_source));
-    let service = service_fn(move |request: Request<Incoming>| {
-        let on_connect = on_connect.clone();
-        let peer = peer.clone();
-        let accepted_tx = accepted_tx.lock().ok().and_then(|mut tx| tx.take());
-        let info = id_source.lock().ok().and_then(|mut info| info.take());
-        async move {
-            let response = match (accepted_tx, info) {
-                (Some(accepted_tx), Some(info)) => {
-                    let handshake = Handshake {
-                        remote,
-                        admit,
-                        on_connect,
-                        peer,
-                        info,
-                    };
-                    upgrade(request, handshake, accepted_tx).await
-                }
-                // One upgrade per connection.
-                _ => plain(
-                    StatusCode::BAD_REQUEST,
-                    "one WebSocket upgrade per connection",
-                ),
-            };
-            Ok::<_, Infallible>(response)
-        }
-    });
-    let http = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), service)
-        .with_upgrades();
-    let handshake = async {
-        // The HTTP side finishes once it has handed the connection over (or
-        // the client left).
-        if let Err(err) = http.await {
-            tracing::debug!(%remote, error = %err, "handshake failed");
-        }
-        let Accepted { upgrade, info } = accepted_rx.await.ok()?;
-        let upgraded = upgrade.await.ok()?;
+/// What the upgrade hands over once it has answered 101: everything but
+/// the WebSocket itself.
+pub(crate) struct Accepted {
+    upgrade: OnUpgrade,
+    info: ConnectionInfo,
+    link: Arc<ServerLink>,
+    outgoing: mpsc::Sender<Message>,
+    queue: mpsc::Receiver<Message>,
+}
+
+impl Accepted {
+    /// Waits for hyper to hand over the connection, and wraps it.
+    pub(crate) async fn into_connection(self, config: &ServerConfig) -> Option<Connection> {
+        let upgraded = self.upgrade.await.ok()?;
         let ws = WebSocketStream::from_raw_socket(
             TokioIo::new(upgraded),
             Role::Server,
@@ -131,56 +68,48 @@ pub(crate) async fn accept(
         .await;
         Some(Connection {
             ws,
-            info,
-            link: Arc::clone(&link),
-            outgoing,
-            queue,
+            info: self.info,
+            link: self.link,
+            outgoing: self.outgoing,
+            queue: self.queue,
         })
-    };
-    match timeout(config.handshake_timeout, handshake).await {
-        Ok(accepted) => accepted,
-        Err(_) => {
-            tracing::debug!(%remote, "handshake timed out");
-            None
-        }
     }
 }
 
-/// What the upgrade needs to know besides the request.
-struct Handshake {
-    remote: SocketAddr,
-    /// False when the server is at `max_connections`.
-    admit: bool,
-    on_connect: Option<OnConnect>,
-    peer: Peer,
-    /// The connection's info, with its id, to fill in.
-    info: ConnectionInfo,
+/// Whether a request asks for a WebSocket upgrade.
+pub(crate) fn is_upgrade<B>(request: &Request<B>) -> bool {
+    let headers = request.headers();
+    request.method() == Method::GET
+        && header_has_token(headers, header::CONNECTION, "upgrade")
+        && header_has_token(headers, header::UPGRADE, "websocket")
 }
 
-/// Answers one HTTP request on a new connection: 101 if it is a valid
-/// WebSocket upgrade that `on_connect` admits.
-async fn upgrade(
+/// What a connection shares with its upgrade.
+pub(crate) struct Upgrade<'a> {
+    pub(crate) remote: SocketAddr,
+    /// False when the server is at `max_connections`: refused with 503.
+    pub(crate) admit: bool,
+    pub(crate) config: &'a ServerConfig,
+    pub(crate) on_connect: Option<&'a OnConnect>,
+    pub(crate) groups: &'a Arc<dyn GroupBackend>,
+}
+
+/// Answers a WebSocket upgrade request: 101 if it is valid and
+/// `on_connect` admits it (the rest is handed over through `accepted`),
+/// else the refusal.
+pub(crate) async fn upgrade(
     mut request: Request<Incoming>,
-    handshake: Handshake,
+    context: Upgrade<'_>,
     accepted: oneshot::Sender<Accepted>,
 ) -> Response<Full<Bytes>> {
-    let Handshake {
+    let Upgrade {
         remote,
         admit,
+        config,
         on_connect,
-        peer,
-        info,
-    } = handshake;
+        groups,
+    } = context;
     let headers = request.headers();
-    let is_upgrade = request.method() == Method::GET
-        && header_has_token(headers, header::CONNECTION, "upgrade")
-        && header_has_token(headers, header::UPGRADE, "websocket");
-    if !is_upgrade {
-        return plain(
-            StatusCode::BAD_REQUEST,
-            "expected a WebSocket upgrade request",
-        );
-    }
     if headers
         .get(header::SEC_WEBSOCKET_VERSION)
         .map(HeaderValue::as_bytes)
@@ -205,6 +134,18 @@ async fn upgrade(
     }
     let subprotocol = choose_subprotocol(headers).map(str::to_owned);
 
+    // The connection's queue and link exist before the upgrade, so that
+    // `on_connect` can already hold a `Peer`.
+    let (outgoing, queue) = mpsc::channel(config.outgoing_queue.max(1));
+    let info = ConnectionInfo::new().with_transport(Transport::WebSocket);
+    let link = Arc::new(ServerLink::new(
+        info.id(),
+        outgoing.clone(),
+        config.peer_call_timeout,
+        config.max_pending_requests,
+        Arc::clone(groups),
+    ));
+    let peer = Peer::new(Arc::clone(&link) as Arc<dyn rpc_core::PeerLink>);
     let uri = request.uri();
     let mut info = info
         .with_remote_addr(remote)
@@ -214,7 +155,8 @@ async fn upgrade(
         .with_subprotocol(subprotocol.clone())
         .with_peer(peer.clone());
     if let Some(on_connect) = on_connect {
-        let request = ConnectRequest::new(remote, uri.path(), uri.query(), headers.clone(), peer);
+        let request =
+            ConnectRequest::new(remote, uri.path(), uri.query(), headers.clone(), Some(peer));
         match on_connect(request).await {
             Ok(admission) => {
                 info = info
@@ -228,8 +170,18 @@ async fn upgrade(
         }
     }
     let upgrade = hyper::upgrade::on(&mut request);
-    if accepted.send(Accepted { upgrade, info }).is_err() {
-        return plain(StatusCode::SERVICE_UNAVAILABLE, "server shutting down");
+    let handed_over = accepted.send(Accepted {
+        upgrade,
+        info,
+        link,
+        outgoing,
+        queue,
+    });
+    if handed_over.is_err() {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "one WebSocket upgrade per connection",
+        );
     }
 
     let mut response = Response::new(Full::new(Bytes::new()));
@@ -247,7 +199,8 @@ async fn upgrade(
     response
 }
 
-fn plain(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+/// A plain-text response.
+pub(crate) fn plain(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(message.to_owned())));
     *response.status_mut() = status;
     response.headers_mut().insert(

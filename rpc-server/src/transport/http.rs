@@ -1,0 +1,154 @@
+//! JSON-RPC over plain HTTP on the WebSocket's port: `POST /` for calls,
+//! `GET /openrpc.json` for the API description, `GET /health`.
+
+use std::net::SocketAddr;
+
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use rpc_core::{ConnectionInfo, ErrorCode, RpcError, Service, Transport};
+
+use crate::connect::ConnectRequest;
+use crate::server::Shared;
+use crate::transport::ws::plain;
+
+/// Answers one plain HTTP request. `admit` false (the server is at
+/// `max_connections`) answers 503; `draining` says a shutdown is under way.
+pub(crate) async fn handle<S: Service>(
+    request: Request<Incoming>,
+    remote: SocketAddr,
+    admit: bool,
+    draining: bool,
+    shared: &Shared<S>,
+) -> Response<Full<Bytes>> {
+    match (request.method(), request.uri().path()) {
+        (&Method::GET, "/health") if draining => plain(StatusCode::SERVICE_UNAVAILABLE, "draining"),
+        (&Method::GET, "/health") => plain(StatusCode::OK, "ok"),
+        _ if !admit => plain(StatusCode::SERVICE_UNAVAILABLE, "too many connections"),
+        (&Method::GET, "/openrpc.json") => {
+            let connection = match admitted(&request, remote, shared).await {
+                Ok(connection) => connection,
+                Err(refusal) => return refusal,
+            };
+            match shared.protocol.discover(&shared.service, &connection) {
+                Some(document) => json(StatusCode::OK, document),
+                None => plain(
+                    StatusCode::NOT_FOUND,
+                    "this service has no OpenRPC document",
+                ),
+            }
+        }
+        (&Method::POST, "/") => call(request, remote, shared).await,
+        (_, "/") => {
+            let mut response = plain(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "JSON-RPC calls are POSTed to /",
+            );
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            response
+        }
+        _ => plain(StatusCode::NOT_FOUND, "not found"),
+    }
+}
+
+/// `POST /`: the body is one JSON-RPC message (a call, a notification or a
+/// batch); the reply is the body of a 200, or a 204 when there is none.
+async fn call<S: Service>(
+    request: Request<Incoming>,
+    remote: SocketAddr,
+    shared: &Shared<S>,
+) -> Response<Full<Bytes>> {
+    if !is_json(&request) {
+        return plain(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "JSON-RPC bodies are sent as Content-Type: application/json",
+        );
+    }
+    let connection = match admitted(&request, remote, shared).await {
+        Ok(connection) => connection,
+        Err(refusal) => return refusal,
+    };
+    let limit = shared.config.limits.max_message_size;
+    let body = match Limited::new(request.into_body(), limit).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(err) if err.is::<http_body_util::LengthLimitError>() => {
+            let error = RpcError::from_code(ErrorCode::REQUEST_TOO_LARGE)
+                .with_data(&format!("message exceeds {limit} bytes"));
+            let body = format!(
+                r#"{{"jsonrpc":"2.0","error":{},"id":null}}"#,
+                serde_json::to_string(&error).unwrap_or_default()
+            );
+            return json(StatusCode::PAYLOAD_TOO_LARGE, body.into_bytes());
+        }
+        Err(_) => {
+            return plain(
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read",
+            );
+        }
+    };
+    let connection = std::sync::Arc::new(connection);
+    match shared
+        .protocol
+        .handle_bytes(&shared.service, &body, &connection)
+        .await
+    {
+        Some(reply) => json(StatusCode::OK, reply.into_bytes()),
+        None => {
+            let mut response = Response::new(Full::new(Bytes::new()));
+            *response.status_mut() = StatusCode::NO_CONTENT;
+            response
+        }
+    }
+}
+
+/// Runs `on_connect` for this request (the same authentication as for a
+/// WebSocket), and builds what the methods will see of the "connection".
+async fn admitted<S: Service>(
+    request: &Request<Incoming>,
+    remote: SocketAddr,
+    shared: &Shared<S>,
+) -> Result<ConnectionInfo, Response<Full<Bytes>>> {
+    let uri = request.uri();
+    let headers = request.headers();
+    let mut info = ConnectionInfo::new()
+        .with_transport(Transport::Http)
+        .with_remote_addr(remote)
+        .with_path(uri.path())
+        .with_query(uri.query().map(str::to_owned))
+        .with_headers(headers.clone());
+    if let Some(on_connect) = &shared.on_connect {
+        let connect = ConnectRequest::new(remote, uri.path(), uri.query(), headers.clone(), None);
+        match on_connect(connect).await {
+            Ok(admission) => {
+                info = info
+                    .with_permissions(admission.permissions)
+                    .with_extensions(admission.extensions);
+            }
+            Err(rejection) => return Err(plain(rejection.status, &rejection.message)),
+        }
+    }
+    Ok(info)
+}
+
+/// `application/json` (any parameters, such as a charset).
+fn is_json<B>(request: &Request<B>) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn json(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
