@@ -21,6 +21,9 @@ use tokio::time::timeout;
 use crate::server::Shared;
 use crate::shutdown;
 
+/// How often a draining HTTP connection checks whether it is idle.
+const DRAIN_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Serves one TCP connection: HTTP requests until the client leaves, or the
 /// WebSocket it upgrades to, which is returned to be served.
 pub(crate) async fn serve_tcp<S: Service>(
@@ -81,8 +84,19 @@ pub(crate) async fn serve_tcp<S: Service>(
     let mut connection = pin!(connection);
     // The first request must come within the handshake timeout; later, an
     // idle keep-alive connection is closed after the keep-alive timeout.
-    let mut idle_limit = config.handshake_timeout;
+    // Once the server drains: requests still arriving are answered (health
+    // checks get 503), and the connection closes as soon as it is idle.
+    let mut drain_deadline = None;
     loop {
+        let idle_limit = if activity.served_any() {
+            config.keep_alive_timeout
+        } else {
+            config.handshake_timeout
+        };
+        let next_check = match drain_deadline {
+            Some(_) => tokio::time::Instant::now() + DRAIN_POLL,
+            None => activity.idle_since() + idle_limit,
+        };
         tokio::select! {
             result = connection.as_mut() => {
                 if let Err(err) = result {
@@ -90,20 +104,19 @@ pub(crate) async fn serve_tcp<S: Service>(
                 }
                 break;
             }
-            () = shutdown.fired() => {
-                // Answer what is in flight, then close.
-                connection.as_mut().graceful_shutdown();
-                let _ = timeout(config.drain_timeout, connection.as_mut()).await;
-                return None;
+            () = activity.changed.notified() => {}
+            () = shutdown.fired(), if drain_deadline.is_none() => {
+                drain_deadline = Some(tokio::time::Instant::now() + config.drain_timeout);
             }
-            () = tokio::time::sleep_until(activity.idle_since() + idle_limit) => {
-                if activity.is_idle_for(idle_limit) {
+            () = tokio::time::sleep_until(next_check) => {
+                if let Some(deadline) = drain_deadline {
+                    if activity.is_idle() || tokio::time::Instant::now() >= deadline {
+                        return None;
+                    }
+                } else if activity.is_idle_for(idle_limit) {
                     // Nothing in flight: just hang up.
                     tracing::debug!(%remote, "idle HTTP connection closed");
                     return None;
-                }
-                if activity.served_any() {
-                    idle_limit = config.keep_alive_timeout;
                 }
             }
         }
@@ -118,9 +131,18 @@ pub(crate) async fn serve_tcp<S: Service>(
         .flatten()
 }
 
-/// When a connection last had a request, and how many it has running.
+/// How busy an HTTP connection is, for closing it when idle.
 struct Activity {
-    state: Mutex<(usize, tokio::time::Instant, bool)>,
+    state: Mutex<ActivityState>,
+    /// Rung when a request ends, so the idle deadline is recomputed.
+    changed: tokio::sync::Notify,
+}
+
+struct ActivityState {
+    running: usize,
+    /// When the last request ended (or the connection opened).
+    idle_since: tokio::time::Instant,
+    served_any: bool,
 }
 
 /// Marks a request as running until dropped.
@@ -129,11 +151,16 @@ struct Busy(Arc<Activity>);
 impl Activity {
     fn new() -> Self {
         Self {
-            state: Mutex::new((0, tokio::time::Instant::now(), false)),
+            state: Mutex::new(ActivityState {
+                running: 0,
+                idle_since: tokio::time::Instant::now(),
+                served_any: false,
+            }),
+            changed: tokio::sync::Notify::new(),
         }
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, (usize, tokio::time::Instant, bool)> {
+    fn state(&self) -> std::sync::MutexGuard<'_, ActivityState> {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -141,29 +168,36 @@ impl Activity {
 
     fn begin(self: &Arc<Self>) -> Busy {
         let mut state = self.state();
-        state.0 += 1;
-        state.2 = true;
+        state.running += 1;
+        state.served_any = true;
         Busy(Arc::clone(self))
     }
 
     fn idle_since(&self) -> tokio::time::Instant {
-        self.state().1
+        self.state().idle_since
+    }
+
+    fn is_idle(&self) -> bool {
+        self.state().running == 0
     }
 
     fn is_idle_for(&self, limit: std::time::Duration) -> bool {
         let state = self.state();
-        state.0 == 0 && state.1.elapsed() >= limit
+        state.running == 0 && state.idle_since.elapsed() >= limit
     }
 
     fn served_any(&self) -> bool {
-        self.state().2
+        self.state().served_any
     }
 }
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        let mut state = self.0.state();
-        state.0 -= 1;
-        state.1 = tokio::time::Instant::now();
+        {
+            let mut state = self.0.state();
+            state.running -= 1;
+            state.idle_since = tokio::time::Instant::now();
+        }
+        self.0.changed.notify_one();
     }
 }
