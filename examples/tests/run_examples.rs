@@ -357,3 +357,44 @@ fn typed_client() {
     }
     calculator.wait_for_line("client says: typed client was here");
 }
+
+#[tokio::test]
+async fn http() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let example = start("http");
+    // What the header's curl line does.
+    let body = r#"{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":1}"#;
+    let request = format!(
+        "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(example.addr)
+        .await
+        .expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        response.ends_with(r#"{"jsonrpc":"2.0","result":19,"id":1}"#),
+        "{response}"
+    );
+
+    let mut stream = tokio::net::TcpStream::connect(example.addr)
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"GET /openrpc.json HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    assert!(
+        response.contains(r#""title":"Calculator over WebSocket and HTTP""#),
+        "{response}"
+    );
+
+    // And the same port speaks WebSocket.
+    let replies = exchange(example.addr, &[call("transport", json!([]), 1)]).await;
+    assert_eq!(replies[0].as_ref().unwrap()["result"], "websocket");
+}

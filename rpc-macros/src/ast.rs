@@ -44,6 +44,8 @@ pub(crate) enum Arg<'a> {
     Context,
     /// `Params`: the raw params, whole.
     RawParams,
+    /// `Peer`: the other side of a WebSocket connection.
+    Peer,
     /// An argument whose pattern is not a plain name (already reported).
     Invalid,
 }
@@ -123,6 +125,10 @@ impl<'a> Method<'a> {
         })
     }
 
+    pub(crate) fn takes_peer(&self) -> bool {
+        self.args.iter().any(|arg| matches!(arg, Arg::Peer))
+    }
+
     pub(crate) fn is_async(&self) -> bool {
         self.func.sig.asyncness.is_some()
     }
@@ -135,6 +141,9 @@ impl<'a> Arg<'a> {
         }
         if last_segment_is(ty, "Params") {
             return Arg::RawParams;
+        }
+        if last_segment_is(ty, "Peer") {
+            return Arg::Peer;
         }
         match pat {
             Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => Arg::Json {

@@ -98,6 +98,14 @@ pub(crate) fn service(service: &Service<'_>, errors: &Errors) {
             errors.spanned(&sig.inputs, "a method takes `&RpcContext` at most once");
         }
 
+        if method.takes_peer()
+            && matches!(method.attrs.transport, Some(crate::attr::Transport::Http))
+        {
+            errors.spanned(
+                &sig.inputs,
+                "a method that takes a `Peer` is WebSocket-only; it cannot be `transport = \"http\"`",
+            );
+        }
         if let Some(span) = method.attrs.blocking {
             if method.is_async() {
                 errors.push(syn::Error::new(

@@ -156,6 +156,17 @@ fn dispatch_arm(service: &Service<'_>, method: &Method<'_>) -> TokenStream {
                 quote!(&__rpc_ctx)
             }
             Arg::RawParams => quote!(__rpc_call.params),
+            Arg::Peer => {
+                setup.extend(quote! {
+                    let __rpc_peer = match __rpc_call.connection.peer() {
+                        ::core::option::Option::Some(peer) => ::core::clone::Clone::clone(peer),
+                        ::core::option::Option::None => {
+                            return #rt::MethodFuture::err(#rt::RpcError::method_not_found());
+                        }
+                    };
+                });
+                quote!(__rpc_peer)
+            }
             Arg::Invalid => unreachable_arg(),
         })
         .collect();
@@ -259,7 +270,13 @@ fn method_info(method: &Method<'_>, index: usize) -> (TokenStream, TokenStream) 
     if method.deprecated {
         info.extend(quote!(.deprecated()));
     }
-    match method.attrs.transport {
+    // A method that takes a `Peer` needs a two-way connection.
+    let transport = if method.takes_peer() {
+        Some(attr::Transport::WebSocket)
+    } else {
+        method.attrs.transport
+    };
+    match transport {
         Some(attr::Transport::WebSocket) => {
             info.extend(quote!(.only_over(#rt::Transport::WebSocket)));
         }

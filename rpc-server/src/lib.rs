@@ -273,7 +273,7 @@ pub use rpc_core::{
     Call, CallError, ConnectionInfo, DisconnectReason, ErrorCode, Extensions, Hooks, Id, IdKind,
     Limits, MethodFuture, MethodInfo, MethodResult, Middleware, Next, OpenRpc, OpenRpcInfo,
     ParamInfo, Params, Peer, Permissions, Protocol, Reply, RpcContext, RpcError, SerializedResult,
-    Service,
+    Service, Transport,
 };
 pub use rpc_macros::rpc_service;
 

@@ -369,3 +369,41 @@ async fn keep_alive_connections_count_toward_max_connections_and_idle_ones_close
     })
     .await;
 }
+
+struct Pushy;
+
+#[rpc_service]
+impl Pushy {
+    /// Takes the client's `Peer`: WebSocket-only by nature.
+    async fn ping_me(&self, peer: rpc_server::Peer) -> bool {
+        peer.notify("pinged", ()).await.is_ok()
+    }
+}
+
+#[tokio::test]
+async fn a_method_taking_a_peer_is_websocket_only() {
+    use rpc_server::{Service, Transport};
+    assert_eq!(
+        Pushy.method("ping_me").unwrap().transport,
+        Some(Transport::WebSocket)
+    );
+    within(LIMIT, async {
+        let server = Server::builder()
+            .serve("127.0.0.1:0", Pushy)
+            .spawn()
+            .unwrap();
+        let addr = server.local_addr();
+        let over_http = post(addr, r#"{"jsonrpc":"2.0","method":"ping_me","id":1}"#).await;
+        assert_eq!(over_http.json()["error"]["code"], -32601);
+        let mut client = Client::connect(addr).await;
+        client
+            .send(r#"{"jsonrpc":"2.0","method":"ping_me","id":1}"#)
+            .await;
+        let mut got = [client.receive_json().await, client.receive_json().await];
+        got.sort_by_key(|m| m.get("id").is_some());
+        assert_eq!(got[0]["method"], "pinged");
+        assert_eq!(got[1]["result"], true);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
