@@ -30,6 +30,10 @@ pub(crate) struct Settings {
     pub(crate) reconnect: Option<Reconnect>,
     pub(crate) outgoing_queue: usize,
     pub(crate) on_reconnect: Option<ReconnectHook>,
+    /// Certificate authorities trusted for `wss://` besides the webpki
+    /// roots.
+    #[cfg(feature = "tls")]
+    pub(crate) extra_roots: Vec<tokio_rustls::rustls::pki_types::CertificateDer<'static>>,
 }
 
 /// Sets up a [`Client`].
@@ -62,6 +66,8 @@ impl ClientBuilder {
                 reconnect: Some(Reconnect::default()),
                 outgoing_queue: 64,
                 on_reconnect: None,
+                #[cfg(feature = "tls")]
+                extra_roots: Vec::new(),
             },
             handlers: HashMap::new(),
             service: None,
@@ -79,6 +85,21 @@ impl ClientBuilder {
             _ => {
                 self.invalid = Some(format!("invalid header {name:?}: {value:?}"));
             }
+        }
+        self
+    }
+
+    /// Trusts the certificate authorities in `pem` for `wss://` (a private
+    /// CA, or a self-signed server certificate), besides the webpki roots.
+    /// Unreadable PEM is reported by [`connect`](Self::connect).
+    #[cfg(feature = "tls")]
+    pub fn tls_root_certificates(mut self, pem: &[u8]) -> Self {
+        use tokio_rustls::rustls::pki_types::CertificateDer;
+        use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+        match CertificateDer::pem_slice_iter(pem).collect::<Result<Vec<_>, _>>() {
+            Ok(certs) if !certs.is_empty() => self.settings.extra_roots.extend(certs),
+            Ok(_) => self.invalid = Some("no certificate in the PEM given as TLS roots".to_owned()),
+            Err(err) => self.invalid = Some(format!("unreadable TLS root certificates: {err}")),
         }
         self
     }

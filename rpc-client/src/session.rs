@@ -28,10 +28,45 @@ pub(crate) async fn open(settings: &Settings) -> Result<Ws, ConnectError> {
         .into_client_request()
         .map_err(|err| ConnectError::new(&err))?;
     request.headers_mut().extend(settings.headers.clone());
+    #[cfg(feature = "tls")]
+    if !settings.extra_roots.is_empty() {
+        let connector = tls_connector(settings)?;
+        let (ws, _) =
+            tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector))
+                .await
+                .map_err(|err| ConnectError::new(&err))?;
+        return Ok(ws);
+    }
     let (ws, _) = tokio_tungstenite::connect_async(request)
         .await
         .map_err(|err| ConnectError::new(&err))?;
     Ok(ws)
+}
+
+/// rustls trusting the webpki roots and the configured extra ones.
+#[cfg(feature = "tls")]
+fn tls_connector(settings: &Settings) -> Result<tokio_tungstenite::Connector, ConnectError> {
+    use tokio_rustls::rustls;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots().iter().cloned());
+    for cert in &settings.extra_roots {
+        roots
+            .add(cert.clone())
+            .map_err(|err| ConnectError::invalid(format!("TLS root certificate: {err}")))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|err| ConnectError::invalid(err.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_tungstenite::Connector::Rustls(Arc::new(config)))
+}
+
+/// The webpki roots tokio-tungstenite uses by default.
+#[cfg(feature = "tls")]
+fn webpki_roots() -> &'static [tokio_rustls::rustls::pki_types::TrustAnchor<'static>] {
+    webpki_roots::TLS_SERVER_ROOTS
 }
 
 /// Starts the task that owns the connection.

@@ -7,6 +7,8 @@ use std::time::Duration;
 use rpc_core::Limits;
 
 use crate::groups::SlowMemberPolicy;
+#[cfg(feature = "tls")]
+use crate::tls::TlsConfig;
 
 /// The server's configuration. Every field has a default ([`ServerConfig::default`])
 /// and a setter on [`ServerBuilder`](crate::ServerBuilder); each can also be
@@ -38,6 +40,7 @@ use crate::groups::SlowMemberPolicy;
 /// | [`write_buffer_size`](Self::write_buffer_size) | 8 KiB | `RPC_WRITE_BUFFER_SIZE` |
 /// | [`expose_internal_errors`](Self::expose_internal_errors) | false | `RPC_EXPOSE_INTERNAL_ERRORS` |
 /// | [`log_params`](Self::log_params) | false | `RPC_LOG_PARAMS` |
+/// | `tls` (feature `tls`) | off | `RPC_TLS_CERT` and `RPC_TLS_KEY` (PEM file paths, both or neither) |
 ///
 /// Durations are written `250ms`, `30s`, `5m` or `1h`; an optional one can
 /// also be `off`. Sizes are a number of bytes. Booleans are `true` or
@@ -98,6 +101,10 @@ pub struct ServerConfig {
     /// Log each call's params at `debug` level (they may hold personal
     /// data). (channels-rpc's `LOG_RPC_PARAMS`; off by default.)
     pub log_params: bool,
+    /// Terminate TLS with this certificate and key: `wss://` and
+    /// `https://` on the same port.
+    #[cfg(feature = "tls")]
+    pub tls: Option<TlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -122,6 +129,8 @@ impl Default for ServerConfig {
             write_buffer_size: 8 * 1024,
             expose_internal_errors: false,
             log_params: false,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -210,6 +219,10 @@ impl ServerConfig {
             &mut config.expose_internal_errors,
         )?;
         env.flag("RPC_LOG_PARAMS", &mut config.log_params)?;
+        #[cfg(feature = "tls")]
+        {
+            config.tls = env.tls()?;
+        }
         Ok(config)
     }
 }
@@ -268,6 +281,24 @@ impl Env<'_> {
             parse,
             slot,
         )
+    }
+
+    #[cfg(feature = "tls")]
+    fn tls(&self) -> Result<Option<TlsConfig>, ConfigError> {
+        match ((self.0)("RPC_TLS_CERT"), (self.0)("RPC_TLS_KEY")) {
+            (None, None) => Ok(None),
+            (Some(cert), Some(key)) => Ok(Some(TlsConfig::new(cert, key))),
+            (Some(_), None) => Err(ConfigError {
+                variable: "RPC_TLS_KEY",
+                value: String::new(),
+                expected: "a private key file, since RPC_TLS_CERT is set",
+            }),
+            (None, Some(_)) => Err(ConfigError {
+                variable: "RPC_TLS_CERT",
+                value: String::new(),
+                expected: "a certificate chain file, since RPC_TLS_KEY is set",
+            }),
+        }
     }
 
     fn flag(&self, variable: &'static str, slot: &mut bool) -> Result<(), ConfigError> {

@@ -282,6 +282,8 @@ pub use connect::{Admission, ConnectRequest, Rejection};
 pub use groups::{GroupBackend, LocalGroups, Member, SlowMemberPolicy};
 pub use serve::{Serve, ServerHandle, serve};
 pub use server::{Server, ServerBuilder};
+#[cfg(feature = "tls")]
+pub use tls::TlsConfig;
 
 mod config;
 mod connect;
@@ -294,6 +296,8 @@ mod server;
 mod shutdown;
 pub mod testing;
 mod timer;
+#[cfg(feature = "tls")]
+mod tls;
 mod transport;
 
 #[doc(hidden)]

@@ -59,7 +59,23 @@ pub struct Serve<S> {
 
 impl<S: Service> Serve<S> {
     pub(crate) fn bind(addr: impl ToSocketAddrs, shared: Shared<S>) -> Self {
-        let listener = std::net::TcpListener::bind(addr).and_then(|listener| {
+        #[cfg(feature = "tls")]
+        let mut shared = shared;
+        #[cfg(feature = "tls")]
+        let tls = match &shared.config.tls {
+            Some(tls) => tls.acceptor().map(Some),
+            None => Ok(None),
+        };
+        #[cfg(not(feature = "tls"))]
+        let tls: io::Result<()> = Ok(());
+        let listener = tls.and_then(|acceptor| {
+            #[cfg(feature = "tls")]
+            {
+                shared.tls = acceptor;
+            }
+            #[cfg(not(feature = "tls"))]
+            let () = acceptor;
+            let listener = std::net::TcpListener::bind(addr)?;
             listener.set_nonblocking(true)?;
             Ok(listener)
         });
@@ -266,7 +282,45 @@ async fn connect<S: Service>(
     // Replies are small and latency matters more than packet count.
     let _ = stream.set_nodelay(true);
     let slot = slots.try_acquire_owned().ok();
-    let accepted = transport::serve_tcp(
+    #[cfg(feature = "tls")]
+    let accepted = match &shared.tls {
+        Some(acceptor) => {
+            let handshake =
+                tokio::time::timeout(shared.config.handshake_timeout, acceptor.accept(stream));
+            match handshake.await {
+                Ok(Ok(stream)) => {
+                    transport::serve_io(
+                        stream,
+                        remote,
+                        slot.is_some(),
+                        Arc::clone(&shared),
+                        shutdown.clone(),
+                    )
+                    .await
+                }
+                Ok(Err(err)) => {
+                    tracing::debug!(%remote, error = %err, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%remote, "TLS handshake timed out");
+                    return;
+                }
+            }
+        }
+        None => {
+            transport::serve_io(
+                stream,
+                remote,
+                slot.is_some(),
+                Arc::clone(&shared),
+                shutdown.clone(),
+            )
+            .await
+        }
+    };
+    #[cfg(not(feature = "tls"))]
+    let accepted = transport::serve_io(
         stream,
         remote,
         slot.is_some(),

@@ -191,6 +191,19 @@ impl ServerBuilder {
         self
     }
 
+    /// Terminates TLS with the PEM certificate chain and private key at
+    /// these paths: `wss://` and `https://` on the same port. A missing or
+    /// bad file is reported by [`Serve::local_addr`] and by awaiting.
+    #[cfg(feature = "tls")]
+    pub fn tls(
+        mut self,
+        cert_chain: impl Into<std::path::PathBuf>,
+        private_key: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.config.tls = Some(crate::tls::TlsConfig::new(cert_chain, private_key));
+        self
+    }
+
     /// Keeps group membership in `backend` instead of in this process
     /// ([`LocalGroups`] with [`ServerConfig::slow_member_policy`]).
     pub fn groups(mut self, backend: impl GroupBackend) -> Self {
@@ -225,6 +238,9 @@ pub(crate) struct Shared<S> {
     pub(crate) on_connect: Option<OnConnect>,
     pub(crate) on_disconnect: Option<OnDisconnect>,
     pub(crate) groups: Arc<dyn GroupBackend>,
+    /// Set when the server terminates TLS.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl<S: Service> Shared<S> {
@@ -251,6 +267,8 @@ impl<S: Service> Shared<S> {
             on_connect: extras.on_connect,
             on_disconnect: extras.on_disconnect,
             groups,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 

@@ -14,7 +14,6 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use rpc_core::Service;
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::time::timeout;
 
@@ -24,15 +23,18 @@ use crate::shutdown;
 /// How often a draining HTTP connection checks whether it is idle.
 const DRAIN_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// Serves one TCP connection: HTTP requests until the client leaves, or the
+/// Serves one connection (TCP, or TLS over it): HTTP requests until the client leaves, or the
 /// WebSocket it upgrades to, which is returned to be served.
-pub(crate) async fn serve_tcp<S: Service>(
-    stream: TcpStream,
+pub(crate) async fn serve_io<S: Service, IO>(
+    stream: IO,
     remote: SocketAddr,
     admit: bool,
     shared: Arc<Shared<S>>,
     mut shutdown: shutdown::Signal,
-) -> Option<ws::Connection> {
+) -> Option<ws::Connection>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let config = &shared.config;
     let (accepted_tx, accepted_rx) = oneshot::channel();
     // hyper wants a `Fn` service; the one upgrade takes the sender.

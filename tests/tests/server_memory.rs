@@ -1,0 +1,88 @@
+//! Memory stays bounded when a client sends as fast as it can and never
+//! reads. Alone in its file so the process's memory is this test's alone.
+
+#[path = "common/ws.rs"]
+mod ws;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use rpc_server::{Server, rpc_service};
+use serde_json::json;
+use ws::{Client, within};
+
+#[derive(Clone, Default)]
+struct Svc {
+    started: Arc<AtomicUsize>,
+}
+
+#[rpc_service]
+impl Svc {
+    fn blob(&self, len: usize) -> String {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        "x".repeat(len)
+    }
+
+    fn add(&self, a: i64, b: i64) -> i64 {
+        a + b
+    }
+}
+
+/// Resident memory of this process, in KiB (Linux).
+fn rss_kib() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_client_that_sends_without_reading_leaves_memory_bounded() {
+    within(Duration::from_secs(60), async {
+        let svc = Svc::default();
+        let started = Arc::clone(&svc.started);
+        let server = Server::builder()
+            .max_pending_requests(8)
+            .outgoing_queue(4)
+            // Its replies can never be delivered: don't wait long for them.
+            .drain_timeout(Duration::from_millis(500))
+            .serve("127.0.0.1:0", svc)
+            .spawn()
+            .unwrap();
+        let client = Client::connect(server.local_addr()).await;
+        let (mut sink, _never_read) = futures_util::StreamExt::split(client.ws);
+        let before = rss_kib();
+        // 4,000 requests for 64 KiB each: 256 MiB of replies if nothing
+        // held the server back.
+        let flood = tokio::spawn(async move {
+            use futures_util::SinkExt as _;
+            let request = r#"{"jsonrpc":"2.0","method":"blob","params":[65536],"id":1}"#;
+            for _ in 0..4_000 {
+                if sink.send(request.into()).await.is_err() {
+                    break;
+                }
+            }
+        });
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let stalled_at = started.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let later = started.load(Ordering::SeqCst);
+        let grown_mib = rss_kib().saturating_sub(before) / 1024;
+        println!("ran {later} of 4,000 requests; memory grew by {grown_mib} MiB");
+        assert_eq!(
+            stalled_at, later,
+            "the server stopped reading from the client"
+        );
+        assert!(later < 1_000, "{later} of 4,000 requests were run");
+        assert!(grown_mib < 100, "memory grew by {grown_mib} MiB");
+        // Another connection is still served.
+        let mut other = Client::connect(server.local_addr()).await;
+        assert_eq!(other.call("add", json!([40, 2]), 1).await["result"], 42);
+        flood.abort();
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
