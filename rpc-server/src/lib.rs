@@ -122,6 +122,28 @@
 //! # drop(server);
 //! ```
 //!
+//! # HTTP and TLS
+//!
+//! The port that serves WebSocket upgrades also answers plain HTTP:
+//! `POST /` with a JSON-RPC body (`Content-Type: application/json`) gets the
+//! reply with 200, or 204 when there is none (notifications); an oversized
+//! body gets 413 with a REQUEST_TOO_LARGE body, another content type 415,
+//! another method on `/` 405. `GET /openrpc.json` serves the OpenRPC
+//! document (filtered like `rpc.discover`) and `GET /health` answers 200,
+//! or 503 while the server drains. `on_connect` runs for every HTTP request,
+//! so authentication is the same on both transports; permissions,
+//! middleware and hooks apply alike. `#[rpc(transport = "ws")]` or
+//! `"http"` restricts a method to one transport (a method taking a
+//! [`Peer`] is WebSocket-only).
+//!
+//! With the `tls` feature, `ServerBuilder::tls` (or `RPC_TLS_CERT` and
+//! `RPC_TLS_KEY`) loads a PEM certificate chain and key, and the same port
+//! serves `wss://` and `https://`.
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `tls` | TLS termination with rustls (ring provider) |
+//!
 //! # On the wire
 //!
 //! - Text frames carry JSON-RPC; a binary frame holding UTF-8 JSON is
