@@ -58,23 +58,8 @@ pub struct Serve<S> {
 }
 
 impl<S: Service> Serve<S> {
-    pub(crate) fn bind(addr: impl ToSocketAddrs, shared: Shared<S>) -> Self {
-        #[cfg(feature = "tls")]
-        let mut shared = shared;
-        #[cfg(feature = "tls")]
-        let tls = match &shared.config.tls {
-            Some(tls) => tls.acceptor().map(Some),
-            None => Ok(None),
-        };
-        #[cfg(not(feature = "tls"))]
-        let tls: io::Result<()> = Ok(());
-        let listener = tls.and_then(|acceptor| {
-            #[cfg(feature = "tls")]
-            {
-                shared.tls = acceptor;
-            }
-            #[cfg(not(feature = "tls"))]
-            let () = acceptor;
+    pub(crate) fn bind(addr: impl ToSocketAddrs, mut shared: Shared<S>) -> Self {
+        let listener = shared.load_tls().and_then(|()| {
             let listener = std::net::TcpListener::bind(addr)?;
             listener.set_nonblocking(true)?;
             Ok(listener)
@@ -282,52 +267,9 @@ async fn connect<S: Service>(
     // Replies are small and latency matters more than packet count.
     let _ = stream.set_nodelay(true);
     let slot = slots.try_acquire_owned().ok();
-    #[cfg(feature = "tls")]
-    let accepted = match &shared.tls {
-        Some(acceptor) => {
-            let handshake =
-                tokio::time::timeout(shared.config.handshake_timeout, acceptor.accept(stream));
-            match handshake.await {
-                Ok(Ok(stream)) => {
-                    transport::serve_io(
-                        stream,
-                        remote,
-                        slot.is_some(),
-                        Arc::clone(&shared),
-                        shutdown.clone(),
-                    )
-                    .await
-                }
-                Ok(Err(err)) => {
-                    tracing::debug!(%remote, error = %err, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(%remote, "TLS handshake timed out");
-                    return;
-                }
-            }
-        }
-        None => {
-            transport::serve_io(
-                stream,
-                remote,
-                slot.is_some(),
-                Arc::clone(&shared),
-                shutdown.clone(),
-            )
-            .await
-        }
-    };
-    #[cfg(not(feature = "tls"))]
-    let accepted = transport::serve_io(
-        stream,
-        remote,
-        slot.is_some(),
-        Arc::clone(&shared),
-        shutdown.clone(),
-    )
-    .await;
+    let admit = slot.is_some();
+    let accepted =
+        transport::serve_tcp(stream, remote, admit, Arc::clone(&shared), shutdown.clone()).await;
     let (Some(accepted), Some(slot)) = (accepted, slot) else {
         return;
     };

@@ -272,6 +272,15 @@ impl<S: Service> Shared<S> {
         }
     }
 
+    /// Loads the TLS certificate and key, when TLS is configured.
+    pub(crate) fn load_tls(&mut self) -> std::io::Result<()> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.config.tls {
+            self.tls = Some(tls.acceptor()?);
+        }
+        Ok(())
+    }
+
     /// Tells the hooks a connection opened.
     pub(crate) fn connected(&self, connection: &ConnectionInfo) {
         if let Some(hooks) = self.protocol.hooks() {

@@ -20,6 +20,32 @@ use tokio::time::timeout;
 use crate::server::Shared;
 use crate::shutdown;
 
+/// Serves one TCP connection, terminating TLS first when configured.
+pub(crate) async fn serve_tcp<S: Service>(
+    stream: tokio::net::TcpStream,
+    remote: SocketAddr,
+    admit: bool,
+    shared: Arc<Shared<S>>,
+    shutdown: shutdown::Signal,
+) -> Option<ws::Connection> {
+    #[cfg(feature = "tls")]
+    if let Some(acceptor) = shared.tls.clone() {
+        let handshake = timeout(shared.config.handshake_timeout, acceptor.accept(stream));
+        return match handshake.await {
+            Ok(Ok(stream)) => serve_io(stream, remote, admit, shared, shutdown).await,
+            Ok(Err(err)) => {
+                tracing::debug!(%remote, error = %err, "TLS handshake failed");
+                None
+            }
+            Err(_) => {
+                tracing::debug!(%remote, "TLS handshake timed out");
+                None
+            }
+        };
+    }
+    serve_io(stream, remote, admit, shared, shutdown).await
+}
+
 /// How often a draining HTTP connection checks whether it is idle.
 const DRAIN_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
