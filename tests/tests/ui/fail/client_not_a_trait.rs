@@ -1,0 +1,6 @@
+use rpc_client::rpc_client;
+
+#[rpc_client]
+struct NotATrait;
+
+fn main() {}
