@@ -48,3 +48,38 @@ where
         ))),
     }
 }
+
+/// Feeds `input` to one connection of a server for `service`, as if a
+/// client had sent it and then closed its side, and returns what the server
+/// wrote back. For the HTTP fuzz target; drives the real HTTP/WebSocket
+/// handling over an in-memory stream.
+pub async fn serve_bytes<S: Service>(service: S, input: &[u8]) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let config = crate::ServerConfig {
+        handshake_timeout: std::time::Duration::from_millis(200),
+        ..crate::ServerConfig::default()
+    };
+    let shared = std::sync::Arc::new(crate::server::Shared::new(
+        service,
+        config,
+        crate::server::Extras::default(),
+    ));
+    let (mut client, server) = tokio::io::duplex(64 * 1024);
+    let (_stop, signal) = crate::shutdown::channel();
+    let remote = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
+    let serving = crate::transport::serve_io(server, remote, true, shared, signal);
+    let talking = async move {
+        let _ = client.write_all(input).await;
+        let _ = client.shutdown().await;
+        let mut output = Vec::new();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(1),
+            client.read_to_end(&mut output),
+        )
+        .await;
+        output
+    };
+    let (_, output) = tokio::join!(serving, talking);
+    output
+}

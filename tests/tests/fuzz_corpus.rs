@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 #[path = "../../fuzz/harness/frame.rs"]
 mod frame;
+#[path = "../../fuzz/harness/http.rs"]
+mod http;
 #[path = "../../fuzz/harness/params.rs"]
 mod params;
 
@@ -51,4 +53,9 @@ fn the_frame_corpus_passes() {
 #[test]
 fn the_params_corpus_passes() {
     replay("params", params::run);
+}
+
+#[test]
+fn the_http_corpus_passes() {
+    replay("http", http::run);
 }

@@ -117,6 +117,9 @@ async fn shutdown_under_load_answers_every_request_received() {
         }
         server.stopped().await;
         let received = received.load(Ordering::SeqCst);
+        println!(
+            "shutdown under load: 2000 sent, {received} received by the server, {answered} answered"
+        );
         assert!(received > 0);
         assert_eq!(
             answered, received,
