@@ -1,24 +1,21 @@
 //! The client handle: calls, notifications, batches, state.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures_util::future::join_all;
-use rpc_core::{CallError, Protocol, Response, Service, params_json, request_frame};
+use rpc_core::{
+    CallError, CallOutcome, PendingCall, PendingCalls, Protocol, Response, Service, params_json,
+    request_frame,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use crate::builder::ClientBuilder;
 use crate::error::ConnectError;
-
-/// A call's outcome: the raw result, or why there is none.
-type Outcome = Result<Box<RawValue>, CallError>;
-type Waiting = oneshot::Sender<Outcome>;
 
 /// Where the client's connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,9 +57,8 @@ pub struct Client {
 /// What the client handle and its connection task share.
 pub(crate) struct Shared {
     pub(crate) settings: crate::builder::Settings,
-    /// Calls waiting for their responses, by request id.
-    waiting: Mutex<HashMap<u64, Waiting>>,
-    next_id: AtomicU64,
+    /// Calls waiting for their responses.
+    pending: PendingCalls,
     /// The current connection's outgoing queue; `None` while disconnected.
     outgoing: Mutex<Option<mpsc::Sender<Message>>>,
     pub(crate) state: watch::Sender<ConnectionState>,
@@ -82,9 +78,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub(crate) fn new(settings: crate::builder::Settings, service: Arc<dyn Service>) -> Self {
         Self {
+            pending: PendingCalls::new(settings.max_pending_requests),
             settings,
-            waiting: Mutex::default(),
-            next_id: AtomicU64::new(1),
             outgoing: Mutex::default(),
             state: watch::Sender::new(ConnectionState::Connecting),
             closing: watch::Sender::new(false),
@@ -100,60 +95,28 @@ impl Shared {
     /// The connection is gone: new calls fail, and waiting ones fail now.
     pub(crate) fn detach(&self) {
         *lock(&self.outgoing) = None;
-        lock(&self.waiting).clear();
+        self.pending.fail_all();
     }
 
     pub(crate) fn resolve(&self, response: Response<'_>) -> bool {
-        let Some(waiting) = response
-            .numeric_id()
-            .and_then(|id| lock(&self.waiting).remove(&id))
-        else {
-            return false;
-        };
-        let outcome = match response.outcome {
-            Ok(result) => Ok(result.to_owned()),
-            Err(error) => Err(CallError::Remote(error)),
-        };
-        let _ = waiting.send(outcome);
-        true
+        self.pending.resolve(response)
     }
 
     pub(crate) fn expects_responses(&self) -> bool {
-        !lock(&self.waiting).is_empty()
+        !self.pending.is_empty()
     }
 
     fn sender(&self) -> Result<mpsc::Sender<Message>, CallError> {
         lock(&self.outgoing).clone().ok_or(CallError::Closed)
     }
 
-    /// Registers a call; fails when the pending-request cap is reached.
-    fn register(&self) -> Result<(u64, oneshot::Receiver<Outcome>), CallError> {
-        let mut waiting = lock(&self.waiting);
-        if waiting.len() >= self.settings.max_pending_requests {
-            return Err(CallError::Overloaded);
-        }
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel();
-        waiting.insert(id, tx);
-        Ok((id, rx))
-    }
-
-    fn forget(&self, id: u64) {
-        lock(&self.waiting).remove(&id);
-    }
-
-    async fn wait(
-        &self,
-        id: u64,
-        rx: oneshot::Receiver<Outcome>,
-    ) -> Result<Box<RawValue>, CallError> {
+    /// Waits for a registered call, under the request timeout.
+    async fn wait(&self, id: u64, pending: PendingCall) -> CallOutcome {
         let limit = self.settings.request_timeout;
-        match tokio::time::timeout(limit, rx).await {
-            Ok(Ok(outcome)) => outcome,
-            // The connection dropped: its waiting calls fail at once.
-            Ok(Err(_)) => Err(CallError::Closed),
+        match tokio::time::timeout(limit, pending).await {
+            Ok(outcome) => outcome,
             Err(_) => {
-                self.forget(id);
+                self.pending.forget(id);
                 Err(CallError::Timeout(limit))
             }
         }
@@ -196,14 +159,14 @@ impl Client {
     ) -> Result<Box<RawValue>, CallError> {
         let shared = &self.shared;
         let sender = shared.sender()?;
-        let (id, rx) = shared.register()?;
+        let (id, rx) = shared.pending.register()?;
         let frame = request_frame(method, params.as_deref(), Some(id));
         if sender
             .send(Message::Text(Utf8Bytes::from(frame)))
             .await
             .is_err()
         {
-            shared.forget(id);
+            shared.pending.forget(id);
             return Err(CallError::Closed);
         }
         shared.wait(id, rx).await
@@ -229,10 +192,10 @@ impl Client {
             let id = if entry.notification {
                 None
             } else {
-                let (id, rx) = match shared.register() {
+                let (id, rx) = match shared.pending.register() {
                     Ok(registered) => registered,
                     Err(err) => {
-                        waits.iter().for_each(|(id, _)| shared.forget(*id));
+                        waits.iter().for_each(|(id, _)| shared.pending.forget(*id));
                         return Err(err);
                     }
                 };
@@ -247,7 +210,7 @@ impl Client {
             .await
             .is_err()
         {
-            waits.iter().for_each(|(id, _)| shared.forget(*id));
+            waits.iter().for_each(|(id, _)| shared.pending.forget(*id));
             return Err(CallError::Closed);
         }
         Ok(join_all(waits.into_iter().map(|(id, rx)| shared.wait(id, rx))).await)

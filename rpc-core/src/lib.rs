@@ -64,6 +64,7 @@ mod middleware;
 mod openrpc;
 mod params;
 mod peer;
+mod pending;
 mod private;
 mod protocol;
 mod request;
@@ -88,6 +89,7 @@ pub use params::Params;
 pub use peer::{
     CallError, Peer, PeerFuture, PeerLink, Response, params_json, parse_response, request_frame,
 };
+pub use pending::{CallOutcome, PendingCall, PendingCalls};
 pub use protocol::Protocol;
 pub use request::Request;
 pub use response::Reply;

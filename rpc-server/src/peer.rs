@@ -1,31 +1,24 @@
 //! The server's side of a `Peer`: notifications and calls to one client
 //! over its connection, and its group memberships.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use rpc_core::{CallError, PeerFuture, PeerLink, Response, request_frame};
+use rpc_core::{CallError, PeerFuture, PeerLink, PendingCalls, Response, request_frame};
 use serde_json::value::RawValue;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use crate::groups::{GroupBackend, Member};
-
-type Waiting = oneshot::Sender<Result<Box<RawValue>, CallError>>;
 
 /// One connection's link to its client.
 pub(crate) struct ServerLink {
     connection_id: u64,
     outgoing: mpsc::Sender<Message>,
-    /// Calls to the client waiting for their responses, by our request id.
-    /// Only responses are matched here: the client's own requests never
-    /// are, so equal ids from both sides cannot mix.
-    waiting: Mutex<HashMap<u64, Waiting>>,
-    next_id: AtomicU64,
+    /// Calls to the client waiting for their responses.
+    pending: PendingCalls,
     call_timeout: Duration,
-    max_waiting: usize,
     groups: Arc<dyn GroupBackend>,
     joined: Mutex<BTreeSet<String>>,
     /// Rung when a broadcast found this client too slow.
@@ -49,10 +42,8 @@ impl ServerLink {
         Self {
             connection_id,
             outgoing,
-            waiting: Mutex::default(),
-            next_id: AtomicU64::new(1),
+            pending: PendingCalls::new(max_waiting),
             call_timeout,
-            max_waiting,
             groups,
             joined: Mutex::default(),
             kick: Arc::new(Notify::new()),
@@ -62,29 +53,18 @@ impl ServerLink {
     /// Whether any call to the client awaits a response (so incoming frames
     /// are worth checking for one).
     pub(crate) fn expects_responses(&self) -> bool {
-        !lock(&self.waiting).is_empty()
+        !self.pending.is_empty()
     }
 
     /// Hands a response to the call waiting for it; false if none was.
     pub(crate) fn resolve(&self, response: Response<'_>) -> bool {
-        let Some(waiting) = response
-            .numeric_id()
-            .and_then(|id| lock(&self.waiting).remove(&id))
-        else {
-            return false;
-        };
-        let outcome = match response.outcome {
-            Ok(result) => Ok(result.to_owned()),
-            Err(error) => Err(CallError::Remote(error)),
-        };
-        let _ = waiting.send(outcome);
-        true
+        self.pending.resolve(response)
     }
 
     /// The connection ended: fail waiting calls at once and leave every
     /// group.
     pub(crate) fn close(&self) {
-        lock(&self.waiting).clear();
+        self.pending.fail_all();
         self.groups.leave_all(self.connection_id);
         lock(&self.joined).clear();
     }
@@ -110,15 +90,7 @@ impl PeerLink for ServerLink {
             if self.outgoing.is_closed() {
                 return Err(CallError::Closed);
             }
-            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-            let (tx, rx) = oneshot::channel();
-            {
-                let mut waiting = lock(&self.waiting);
-                if waiting.len() >= self.max_waiting {
-                    return Err(CallError::Overloaded);
-                }
-                waiting.insert(id, tx);
-            }
+            let (id, pending) = self.pending.register()?;
             let frame = request_frame(&method, params.as_deref(), Some(id));
             if self
                 .outgoing
@@ -126,15 +98,13 @@ impl PeerLink for ServerLink {
                 .await
                 .is_err()
             {
-                lock(&self.waiting).remove(&id);
+                self.pending.forget(id);
                 return Err(CallError::Closed);
             }
-            match tokio::time::timeout(self.call_timeout, rx).await {
-                Ok(Ok(outcome)) => outcome,
-                // The connection closed and dropped the waiting sender.
-                Ok(Err(_)) => Err(CallError::Closed),
+            match tokio::time::timeout(self.call_timeout, pending).await {
+                Ok(outcome) => outcome,
                 Err(_) => {
-                    lock(&self.waiting).remove(&id);
+                    self.pending.forget(id);
                     Err(CallError::Timeout(self.call_timeout))
                 }
             }
