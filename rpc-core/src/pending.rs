@@ -118,12 +118,18 @@ mod tests {
         assert!(matches!(pending.register(), Err(CallError::Overloaded)));
         let text = format!(r#"{{"jsonrpc":"2.0","result":[7],"id":{second}}}"#);
         assert!(pending.resolve(parse_response(&text).unwrap()));
-        assert!(!pending.resolve(parse_response(&text).unwrap()), "answered once");
+        assert!(
+            !pending.resolve(parse_response(&text).unwrap()),
+            "answered once"
+        );
         let outcome = futures_executor::block_on(other).unwrap();
         assert_eq!(outcome.get(), "[7]");
         // A dropped connection fails what still waits.
         pending.fail_all();
-        assert!(matches!(futures_executor::block_on(call), Err(CallError::Closed)));
+        assert!(matches!(
+            futures_executor::block_on(call),
+            Err(CallError::Closed)
+        ));
         assert!(pending.is_empty());
         assert_ne!(first, second);
     }
