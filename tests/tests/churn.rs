@@ -2,6 +2,8 @@
 //! memory where they were. Alone in its file, so the process's numbers are
 //! this test's.
 
+#[path = "common/process.rs"]
+mod process;
 #[path = "common/ws.rs"]
 mod ws;
 
@@ -20,21 +22,6 @@ impl Svc {
     }
 }
 
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(Iterator::count)
-        .unwrap_or(0)
-}
-
-fn rss_kib() -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_cycles_leave_fds_and_memory_at_their_baseline() {
     within(Duration::from_secs(300), async {
@@ -50,7 +37,7 @@ async fn ten_thousand_cycles_leave_fds_and_memory_at_their_baseline() {
             cycle(n).await;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let (fds, rss) = (open_fds(), rss_kib());
+        let (fds, rss) = (process::open_fds(), process::rss_kib());
         let workers: Vec<_> = (0..20i64)
             .map(|w| {
                 tokio::spawn(async move {
@@ -64,15 +51,15 @@ async fn ten_thousand_cycles_leave_fds_and_memory_at_their_baseline() {
             worker.await.unwrap();
         }
         // Connections finish closing (their close grace) before counting.
-        let mut after = open_fds();
+        let mut after = process::open_fds();
         for _ in 0..50 {
             if after <= fds {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
-            after = open_fds();
+            after = process::open_fds();
         }
-        let grown_mib = rss_kib().saturating_sub(rss) / 1024;
+        let grown_mib = process::rss_kib().saturating_sub(rss) / 1024;
         println!("fds {fds} -> {after}; memory grew by {grown_mib} MiB over 10,000 cycles");
         assert!(after <= fds, "file descriptors leaked: {fds} -> {after}");
         assert!(grown_mib < 32, "memory grew by {grown_mib} MiB");

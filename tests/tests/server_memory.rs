@@ -1,6 +1,8 @@
 //! Memory stays bounded when a client sends as fast as it can and never
 //! reads. Alone in its file so the process's memory is this test's alone.
 
+#[path = "common/process.rs"]
+mod process;
 #[path = "common/ws.rs"]
 mod ws;
 
@@ -29,16 +31,6 @@ impl Svc {
     }
 }
 
-/// Resident memory of this process, in KiB (Linux).
-fn rss_kib() -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::test]
 async fn a_client_that_sends_without_reading_leaves_memory_bounded() {
     within(Duration::from_secs(60), async {
@@ -54,7 +46,7 @@ async fn a_client_that_sends_without_reading_leaves_memory_bounded() {
             .unwrap();
         let client = Client::connect(server.local_addr()).await;
         let (mut sink, _never_read) = futures_util::StreamExt::split(client.ws);
-        let before = rss_kib();
+        let before = process::rss_kib();
         // 4,000 requests for 64 KiB each: 256 MiB of replies if nothing
         // held the server back.
         let flood = tokio::spawn(async move {
@@ -70,7 +62,7 @@ async fn a_client_that_sends_without_reading_leaves_memory_bounded() {
         let stalled_at = started.load(Ordering::SeqCst);
         tokio::time::sleep(Duration::from_secs(1)).await;
         let later = started.load(Ordering::SeqCst);
-        let grown_mib = rss_kib().saturating_sub(before) / 1024;
+        let grown_mib = process::rss_kib().saturating_sub(before) / 1024;
         println!("ran {later} of 4,000 requests; memory grew by {grown_mib} MiB");
         assert_eq!(
             stalled_at, later,

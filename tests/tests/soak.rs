@@ -5,6 +5,9 @@
 //!
 //! By hand: `SOAK_SECS=600 cargo test --release -p rpc-tests --test soak -- --nocapture`
 
+#[path = "common/process.rs"]
+mod process;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -26,15 +29,6 @@ impl Svc {
 
     #[rpc(notification)]
     fn note(&self, _n: u64) {}
-}
-
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,7 +75,7 @@ async fn steady_load_keeps_memory_flat_and_loses_nothing() {
         let mut samples = Vec::new();
         while Instant::now() < deadline {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            samples.push(rss_kib());
+            samples.push(process::rss_kib());
         }
         for worker in workers {
             worker.await.unwrap();
