@@ -1,0 +1,20 @@
+//! Benchmarks of `rpc-server` side by side with the limit underneath it (a
+//! raw tokio-tungstenite echo) and the strongest Rust peer (jsonrpsee).
+//!
+//! The pieces, each a binary of this crate:
+//!
+//! - `loadgen`: the load generator. C connections × P requests in flight,
+//!   a warm-up, then a timed window; every answer is checked; prints one
+//!   JSON line with round trips per second and p50/p99/p999 latency.
+//! - `echo_server`, `jsonrpsee_server`: the reference servers. Ours is the
+//!   `bench_server` example.
+//! - `compare`: runs every server and every scenario, interleaved and
+//!   repeated, the server pinned to one core and the load to the other, and
+//!   prints the Markdown table of `BENCHMARKS.md`.
+//!
+//! Run everything with `bash bench/run.sh` (see `BENCHMARKS.md`).
+
+pub mod idle;
+pub mod load;
+pub mod payload;
+pub mod servers;
