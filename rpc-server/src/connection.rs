@@ -1,7 +1,10 @@
 //! One WebSocket connection: read frames, run them concurrently, write the
 //! replies, keep the connection alive, and close it cleanly.
 
+use std::future::Future as _;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
@@ -10,7 +13,7 @@ use rpc_core::{ConnectionInfo, DisconnectReason, ErrorCode, RpcError, Service, p
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinSet;
-use tokio::time::{Instant, Interval, interval_at, sleep_until, timeout};
+use tokio::time::{Instant, Interval, Sleep, interval_at, sleep_until, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -152,31 +155,54 @@ impl<S: Service, IO: Io> Reader<S, IO> {
         let shared = Arc::clone(&self.shared);
         let config = &shared.config;
         let opened = Instant::now();
-        let age_limit = config.max_connection_age.map(|age| opened + age);
-        let mut idle_limit = config.idle_timeout.map(|idle| opened + idle);
+        // Everything the loop waits on besides the socket is set up once:
+        // a future made anew per message would register (and unregister) a
+        // waiter or a timer for every message.
+        let mut shutdown = pin!(shutdown.fired());
+        let kick = Arc::clone(&self.link.kick);
+        let mut kicked = pin!(kick.notified());
+        let mut too_old = config
+            .max_connection_age
+            .map(|age| Box::pin(sleep_until(opened + age)));
+        let mut idle = config
+            .idle_timeout
+            .map(|idle| Box::pin(sleep_until(opened + idle)));
+        let mut last_heard = opened;
         let mut pings = config
             .ping_interval
             .map(|every| interval_at(opened + every, every));
         let mut missed_pongs = 0;
         loop {
             // Backpressure: read on only while a reply has room to go out.
-            tokio::select! {
-                biased;
-                () = shutdown.fired() => return End::ServerShutdown,
-                () = sleep_until_some(age_limit) => return End::MaxAge,
-                permit = self.outgoing.reserve() => match permit {
-                    Ok(permit) => drop(permit),
-                    Err(_) => return End::ClientClosed,
-                },
+            if self.outgoing.capacity() == 0 {
+                tokio::select! {
+                    biased;
+                    () = &mut shutdown => return End::ServerShutdown,
+                    () = fire(&mut too_old) => return End::MaxAge,
+                    permit = self.outgoing.reserve() => match permit {
+                        Ok(permit) => drop(permit),
+                        Err(_) => return End::ClientClosed,
+                    },
+                }
             }
-            while self.tasks.try_join_next().is_some() {}
+            if !self.tasks.is_empty() {
+                while self.tasks.try_join_next().is_some() {}
+            }
 
             tokio::select! {
                 biased;
-                () = shutdown.fired() => return End::ServerShutdown,
-                () = self.link.kick.notified() => return End::TooSlow,
-                () = sleep_until_some(age_limit) => return End::MaxAge,
-                () = sleep_until_some(idle_limit) => return End::Idle,
+                () = &mut shutdown => return End::ServerShutdown,
+                () = &mut kicked => return End::TooSlow,
+                () = fire(&mut too_old) => return End::MaxAge,
+                () = fire(&mut idle) => {
+                    let (Some(timeout), Some(sleep)) = (config.idle_timeout, idle.as_mut()) else {
+                        continue;
+                    };
+                    if last_heard.elapsed() >= timeout {
+                        return End::Idle;
+                    }
+                    sleep.as_mut().reset(last_heard + timeout);
+                }
                 _ = tick_some(&mut pings) => {
                     if missed_pongs >= config.max_missed_pongs {
                         return End::Unresponsive;
@@ -187,8 +213,8 @@ impl<S: Service, IO: Io> Reader<S, IO> {
                     }
                 }
                 message = self.stream.next() => {
-                    if let Some(idle) = config.idle_timeout {
-                        idle_limit = Some(Instant::now() + idle);
+                    if idle.is_some() {
+                        last_heard = Instant::now();
                     }
                     match message {
                         Some(Ok(Message::Text(text))) => self.dispatch(Frame::Text(text)).await,
@@ -214,9 +240,14 @@ impl<S: Service, IO: Io> Reader<S, IO> {
         }
     }
 
-    /// Runs one frame on its own task, or answers SERVER_OVERLOADED when
+    /// Runs one frame, or answers SERVER_OVERLOADED when
     /// `max_pending_requests` are already running. A response to one of the
     /// server's own calls goes to that call instead.
+    ///
+    /// Most calls complete on their first poll: those are answered right
+    /// here, without a task, so that the replies to everything one read
+    /// brought in go out in one write. A call that has to wait goes on in a
+    /// task of its own.
     async fn dispatch(&mut self, frame: Frame) {
         if self.link.expects_responses() {
             let text = match &frame {
@@ -243,22 +274,35 @@ impl<S: Service, IO: Io> Reader<S, IO> {
         };
         let shared = Arc::clone(&self.shared);
         let connection = Arc::clone(&self.connection);
-        let outgoing = self.outgoing.clone();
-        self.tasks.spawn(async move {
+        let mut running = Box::pin(async move {
             let protocol = &shared.protocol;
-            let reply = match &frame {
+            match &frame {
                 Frame::Text(text) => protocol.handle(&shared.service, text, &connection).await,
                 Frame::Binary(bytes) => {
                     protocol
                         .handle_bytes(&shared.service, bytes, &connection)
                         .await
                 }
-            };
-            if let Some(reply) = reply {
-                let _ = outgoing.send(text_message(reply)).await;
             }
-            drop(permit);
         });
+        let first_poll = std::future::poll_fn(|cx| Poll::Ready(running.as_mut().poll(cx))).await;
+        match first_poll {
+            Poll::Ready(reply) => {
+                drop(permit);
+                if let Some(reply) = reply {
+                    let _ = self.outgoing.send(text_message(reply)).await;
+                }
+            }
+            Poll::Pending => {
+                let outgoing = self.outgoing.clone();
+                self.tasks.spawn(async move {
+                    if let Some(reply) = running.await {
+                        let _ = outgoing.send(text_message(reply)).await;
+                    }
+                    drop(permit);
+                });
+            }
+        }
     }
 }
 
@@ -300,9 +344,10 @@ async fn write<IO: Io>(
     let _ = sink.close().await;
 }
 
-async fn sleep_until_some(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => sleep_until(deadline).await,
+/// Completes when `sleep` (if any) does.
+async fn fire(sleep: &mut Option<Pin<Box<Sleep>>>) {
+    match sleep {
+        Some(sleep) => sleep.await,
         None => std::future::pending().await,
     }
 }

@@ -1,0 +1,506 @@
+//! Runs every server through every scenario, interleaved and repeated, the
+//! server pinned to one core and the load generator to another, and prints
+//! the Markdown table of `BENCHMARKS.md` (progress goes to stderr).
+//!
+//! Run with: bash bench/run.sh   (builds everything, then runs this)
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use clap::Parser;
+use rpc_bench::idle::IdleMemory;
+use rpc_bench::load::Measured;
+use rpc_bench::payload::Payload;
+
+#[derive(Parser)]
+#[command(about = "Compare rpc-server with a raw WebSocket echo and jsonrpsee")]
+struct Args {
+    /// How many times each measurement is repeated (the table shows medians).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Seconds of load before each measurement.
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    /// Seconds measured.
+    #[arg(long, default_value_t = 5.0)]
+    duration: f64,
+    /// Connections held open for the memory measurement (0 to skip it).
+    #[arg(long, default_value_t = 5000)]
+    idle_connections: usize,
+    /// Only the scenarios whose name contains this.
+    #[arg(long)]
+    only: Option<String>,
+    /// The core the servers run on.
+    #[arg(long, default_value_t = 0)]
+    server_core: usize,
+    /// The core the load generator runs on.
+    #[arg(long, default_value_t = 1)]
+    load_core: usize,
+}
+
+/// One row of the table.
+struct Scenario {
+    name: &'static str,
+    connections: usize,
+    in_flight: usize,
+    payload: Payload,
+}
+
+const SCENARIOS: [Scenario; 6] = [
+    Scenario {
+        name: "1 connection, 1 in flight, `add`",
+        connections: 1,
+        in_flight: 1,
+        payload: Payload::Add,
+    },
+    Scenario {
+        name: "1 connection, 64 pipelined, `add`",
+        connections: 1,
+        in_flight: 64,
+        payload: Payload::Add,
+    },
+    Scenario {
+        name: "50 connections × 8 in flight, `add`",
+        connections: 50,
+        in_flight: 8,
+        payload: Payload::Add,
+    },
+    Scenario {
+        name: "10 connections × 4, `echo` of 1 KiB",
+        connections: 10,
+        in_flight: 4,
+        payload: Payload::Echo1k,
+    },
+    Scenario {
+        name: "10 connections × 4, `echo` of 64 KiB",
+        connections: 10,
+        in_flight: 4,
+        payload: Payload::Echo64k,
+    },
+    Scenario {
+        name: "10 connections × 4, batch of 10 `add`",
+        connections: 10,
+        in_flight: 4,
+        payload: Payload::Batch,
+    },
+];
+
+/// A server under test: its name in the table, its binary, and whether it
+/// answers with JSON-RPC or echoes.
+struct Server {
+    name: &'static str,
+    binary: PathBuf,
+    expect: &'static str,
+}
+
+const ECHO: usize = 0;
+const OURS: usize = 1;
+const PEER: usize = 2;
+
+fn main() {
+    let args = Args::parse();
+    let bin = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
+    let servers = [
+        Server {
+            name: "raw echo",
+            binary: bin.join("echo_server"),
+            expect: "echo",
+        },
+        Server {
+            name: "rpc-server",
+            binary: bin.join("examples").join("bench_server"),
+            expect: "rpc",
+        },
+        Server {
+            name: "jsonrpsee 0.26",
+            binary: bin.join("jsonrpsee_server"),
+            expect: "rpc",
+        },
+    ];
+    for server in &servers {
+        if !server.binary.exists() {
+            fail(&format!(
+                "{} is missing: build it first (bash bench/run.sh does)",
+                server.binary.display()
+            ));
+        }
+    }
+    let pinning = Pinning::detect(&args);
+    let scenarios: Vec<&Scenario> = SCENARIOS
+        .iter()
+        .filter(|s| args.only.as_ref().is_none_or(|only| s.name.contains(only)))
+        .collect();
+
+    // results[scenario][server] = one Measured per round.
+    let mut results: Vec<[Vec<Measured>; 3]> =
+        scenarios.iter().map(|_| Default::default()).collect();
+    let mut memory: [Vec<IdleMemory>; 3] = Default::default();
+    for round in 0..args.rounds {
+        for (row, scenario) in scenarios.iter().enumerate() {
+            // A different server goes first in each round.
+            for index in (0..servers.len()).map(|i| (i + round) % servers.len()) {
+                let server = &servers[index];
+                eprintln!(
+                    "round {}/{}: {} on {}",
+                    round + 1,
+                    args.rounds,
+                    scenario.name,
+                    server.name
+                );
+                let running = Running::start(server, &pinning);
+                let measured: Measured = loadgen(
+                    &bin,
+                    &pinning,
+                    &[
+                        "run",
+                        "--url",
+                        &running.url,
+                        "--connections",
+                        &scenario.connections.to_string(),
+                        "--in-flight",
+                        &scenario.in_flight.to_string(),
+                        "--payload",
+                        scenario.payload.name(),
+                        "--expect",
+                        server.expect,
+                        "--warmup",
+                        &args.warmup.to_string(),
+                        "--duration",
+                        &args.duration.to_string(),
+                    ],
+                );
+                eprintln!("  {}", cell(&measured));
+                results[row][index].push(measured);
+            }
+        }
+        if args.idle_connections > 0 {
+            for index in (0..servers.len()).map(|i| (i + round) % servers.len()) {
+                let server = &servers[index];
+                eprintln!(
+                    "round {}/{}: memory of {} idle connections on {}",
+                    round + 1,
+                    args.rounds,
+                    args.idle_connections,
+                    server.name
+                );
+                let running = Running::start(server, &pinning);
+                let measured: IdleMemory = loadgen(
+                    &bin,
+                    &pinning,
+                    &[
+                        "idle",
+                        "--url",
+                        &running.url,
+                        "--pid",
+                        &running.child.id().to_string(),
+                        "--connections",
+                        &args.idle_connections.to_string(),
+                        "--expect",
+                        server.expect,
+                    ],
+                );
+                eprintln!("  {:.1} KiB per connection", measured.per_connection_kib);
+                memory[index].push(measured);
+            }
+        }
+    }
+
+    print_report(&args, &pinning, &servers, &scenarios, &results, &memory);
+}
+
+fn print_report(
+    args: &Args,
+    pinning: &Pinning,
+    servers: &[Server; 3],
+    scenarios: &[&Scenario],
+    results: &[[Vec<Measured>; 3]],
+    memory: &[Vec<IdleMemory>; 3],
+) {
+    println!(
+        "Machine: {}, {} cores; {}. Medians of {} interleaved rounds, {} s warm-up + {} s measured each.",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        pinning.describe(),
+        args.rounds,
+        args.warmup,
+        args.duration,
+    );
+    println!();
+    println!(
+        "| scenario | {} | {} | {} | ours ÷ echo | ours ÷ jsonrpsee |",
+        servers[ECHO].name, servers[OURS].name, servers[PEER].name
+    );
+    println!("|---|--:|--:|--:|--:|--:|");
+    let mut targets = Targets::default();
+    for (scenario, runs) in scenarios.iter().zip(results) {
+        let medians: Vec<Measured> = runs.iter().map(|runs| median_of(runs)).collect();
+        let to_echo = medians[OURS].per_second / medians[ECHO].per_second;
+        let to_peer = medians[OURS].per_second / medians[PEER].per_second;
+        println!(
+            "| {} | {} | {} | {} | {:.2}× | {:.2}× |",
+            scenario.name,
+            cell(&medians[ECHO]),
+            cell(&medians[OURS]),
+            cell(&medians[PEER]),
+            to_echo,
+            to_peer
+        );
+        targets.scenario(scenario, &medians);
+    }
+    if memory.iter().all(|runs| !runs.is_empty()) {
+        let kib: Vec<f64> = memory
+            .iter()
+            .map(|runs| median(runs.iter().map(|m| m.per_connection_kib).collect()))
+            .collect();
+        println!(
+            "| memory per idle connection ({} open) | {:.1} KiB | {:.1} KiB | {:.1} KiB | {:.2}× | {:.2}× |",
+            args.idle_connections,
+            kib[ECHO],
+            kib[OURS],
+            kib[PEER],
+            kib[OURS] / kib[ECHO],
+            kib[OURS] / kib[PEER]
+        );
+        targets.memory(&kib);
+    }
+    println!();
+    println!("Each cell: round trips per second (a batch counts once) · median latency · p99.");
+    if !targets.0.is_empty() {
+        println!();
+        println!("| target | measured | met |");
+        println!("|---|--:|:-:|");
+        for (target, measured, met) in &targets.0 {
+            println!(
+                "| {target} | {measured} | {} |",
+                if *met { "yes" } else { "**no**" }
+            );
+        }
+    }
+}
+
+/// The targets, each with what this run measured.
+#[derive(Default)]
+struct Targets(Vec<(String, String, bool)>);
+
+impl Targets {
+    fn at_least(&mut self, target: &str, value: f64, floor: f64) {
+        self.0.push((
+            format!("{target} ≥ {floor}×"),
+            format!("{value:.2}×"),
+            value >= floor,
+        ));
+    }
+
+    fn at_most(&mut self, target: &str, value: f64, ceiling: f64, unit: &str) {
+        self.0.push((
+            format!("{target} ≤ {ceiling}{unit}"),
+            format!("{value:.2}{unit}"),
+            value <= ceiling,
+        ));
+    }
+
+    fn scenario(&mut self, scenario: &Scenario, medians: &[Measured]) {
+        let to_echo = medians[OURS].per_second / medians[ECHO].per_second;
+        let to_peer = medians[OURS].per_second / medians[PEER].per_second;
+        match (scenario.connections, scenario.in_flight, scenario.payload) {
+            (1, 1, Payload::Add) => self.at_most(
+                "1 × 1: median latency ÷ echo's",
+                medians[OURS].p50_us / medians[ECHO].p50_us,
+                1.15,
+                "×",
+            ),
+            (1, 64, Payload::Add) => {
+                self.at_least("1 × 64: ours ÷ jsonrpsee", to_peer, 3.5);
+                self.at_least("1 × 64: ours ÷ echo", to_echo, 0.75);
+            }
+            (50, 8, Payload::Add) => {
+                self.at_least("50 × 8: ours ÷ jsonrpsee", to_peer, 4.0);
+                self.at_least("50 × 8: ours ÷ echo", to_echo, 0.75);
+                self.at_most(
+                    "50 × 8: p99 ÷ echo's",
+                    medians[OURS].p99_us / medians[ECHO].p99_us,
+                    2.0,
+                    "×",
+                );
+            }
+            (_, _, Payload::Echo64k) => {
+                self.at_least("64 KiB echo: ours ÷ jsonrpsee", to_peer, 2.5)
+            }
+            (_, _, Payload::Batch) => self.at_least("batch of 10: ours ÷ jsonrpsee", to_peer, 3.0),
+            _ => {}
+        }
+    }
+
+    fn memory(&mut self, kib: &[f64]) {
+        self.at_most("memory per idle connection", kib[OURS], 8.0, " KiB");
+        self.at_most("memory: ours ÷ jsonrpsee", kib[OURS] / kib[PEER], 0.5, "×");
+    }
+}
+
+fn cell(measured: &Measured) -> String {
+    format!(
+        "{} · p50 {} · p99 {}",
+        rate(measured.per_second),
+        micros(measured.p50_us),
+        micros(measured.p99_us)
+    )
+}
+
+fn rate(per_second: f64) -> String {
+    if per_second >= 10_000.0 {
+        format!("{:.0}k/s", per_second / 1000.0)
+    } else {
+        format!("{:.1}k/s", per_second / 1000.0)
+    }
+}
+
+fn micros(us: f64) -> String {
+    if us >= 1000.0 {
+        format!("{:.1} ms", us / 1000.0)
+    } else {
+        format!("{us:.0} µs")
+    }
+}
+
+/// The median of each figure separately.
+fn median_of(runs: &[Measured]) -> Measured {
+    let pick = |field: fn(&Measured) -> f64| median(runs.iter().map(field).collect());
+    Measured {
+        round_trips: median(runs.iter().map(|r| r.round_trips as f64).collect()) as u64,
+        seconds: pick(|r| r.seconds),
+        per_second: pick(|r| r.per_second),
+        p50_us: pick(|r| r.p50_us),
+        p99_us: pick(|r| r.p99_us),
+        p999_us: pick(|r| r.p999_us),
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[middle]
+    } else {
+        (values[middle - 1] + values[middle]) / 2.0
+    }
+}
+
+/// Whether processes can be pinned (taskset, and two cores).
+struct Pinning {
+    cores: Option<(usize, usize)>,
+}
+
+impl Pinning {
+    fn detect(args: &Args) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let taskset = Command::new("taskset")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        let usable = taskset && args.server_core.max(args.load_core) < cores;
+        if !usable {
+            eprintln!("warning: not pinning (needs taskset and two cores): figures are noisier");
+        }
+        Self {
+            cores: usable.then_some((args.server_core, args.load_core)),
+        }
+    }
+
+    fn command(&self, program: &Path, core: fn((usize, usize)) -> usize) -> Command {
+        match self.cores {
+            Some(cores) => {
+                let mut command = Command::new("taskset");
+                command.arg("-c").arg(core(cores).to_string()).arg(program);
+                command
+            }
+            None => Command::new(program),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self.cores {
+            Some((server, load)) => {
+                format!("server pinned to core {server}, load generator to core {load}")
+            }
+            None => "not pinned".to_owned(),
+        }
+    }
+}
+
+/// A server process, killed when dropped.
+struct Running {
+    child: Child,
+    url: String,
+}
+
+impl Running {
+    fn start(server: &Server, pinning: &Pinning) -> Self {
+        let mut child = pinning
+            .command(&server.binary, |(server, _)| server)
+            .args(["--addr", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|err| fail(&format!("{}: {err}", server.binary.display())));
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            let _ = BufReader::new(stdout).read_line(&mut line);
+        }
+        let Some(url) = line.trim().strip_prefix("listening on ") else {
+            let _ = child.kill();
+            fail(&format!("{} did not say where it listens", server.name));
+        };
+        Self {
+            url: url.to_owned(),
+            child,
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the load generator, pinned, and parses the JSON line it prints.
+fn loadgen<T: serde::de::DeserializeOwned>(bin: &Path, pinning: &Pinning, args: &[&str]) -> T {
+    let output = pinning
+        .command(&bin.join("loadgen"), |(_, load)| load)
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|err| fail(&format!("loadgen: {err}")));
+    if !output.status.success() {
+        fail(&format!("loadgen {args:?} failed"));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|err| fail(&format!("loadgen printed {stdout:?}: {err}")))
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|line| line.strip_prefix("model name"))
+                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned())
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("compare: {message}");
+    std::process::exit(1);
+}
