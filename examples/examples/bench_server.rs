@@ -1,9 +1,11 @@
 //! The server the benchmarks measure: `add(a, b)` and `echo(s)` with the
-//! default configuration, for any load tool (see `BENCHMARKS.md`).
+//! default configuration, for any load tool (see `BENCHMARKS.md`). The
+//! `RPC_*` environment variables of `ServerConfig::from_env` change it, for
+//! experiments.
 //!
 //! Run with: cargo run --release -p examples --example bench_server [-- --addr 127.0.0.1:9007]
 
-use rpc_server::{rpc_service, serve};
+use rpc_server::{Server, ServerConfig, rpc_service};
 
 struct Bench;
 
@@ -22,7 +24,10 @@ impl Bench {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let server = serve(examples::addr_from_args("127.0.0.1:9007"), Bench)
+    let config = ServerConfig::from_env().map_err(std::io::Error::other)?;
+    let server = Server::builder()
+        .config(config)
+        .serve(examples::addr_from_args("127.0.0.1:9007"), Bench)
         .with_graceful_shutdown(examples::ctrl_c());
     examples::announce(server.local_addr()?);
     server.await

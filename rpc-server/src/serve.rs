@@ -268,8 +268,16 @@ async fn connect<S: Service>(
     let _ = stream.set_nodelay(true);
     let slot = slots.try_acquire_owned().ok();
     let admit = slot.is_some();
-    let accepted =
-        transport::serve_tcp(stream, remote, admit, Arc::clone(&shared), shutdown.clone()).await;
+    // Boxed, so that the HTTP phase's state (hyper's connection) is freed
+    // once it ends instead of sizing this task for the connection's life.
+    let accepted = Box::pin(transport::serve_tcp(
+        stream,
+        remote,
+        admit,
+        Arc::clone(&shared),
+        shutdown.clone(),
+    ))
+    .await;
     let (Some(accepted), Some(slot)) = (accepted, slot) else {
         return;
     };

@@ -151,7 +151,7 @@ pub(crate) async fn upgrade(
         .with_remote_addr(remote)
         .with_path(uri.path())
         .with_query(uri.query().map(str::to_owned))
-        .with_headers(headers.clone())
+        .with_headers(detached(headers))
         .with_subprotocol(subprotocol.clone())
         .with_peer(peer.clone());
     if let Some(on_connect) = on_connect {
@@ -197,6 +197,21 @@ pub(crate) async fn upgrade(
         headers.insert(header::SEC_WEBSOCKET_PROTOCOL, value);
     }
     response
+}
+
+/// A copy of `headers` that owns its bytes. hyper's header values are
+/// slices of its read buffer: kept for the connection's lifetime, they
+/// would keep that whole buffer (8 KiB or more) alive with them.
+fn detached(headers: &http::HeaderMap) -> http::HeaderMap {
+    let mut copy = http::HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let mut owned = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+        owned.set_sensitive(value.is_sensitive());
+        let name = header::HeaderName::from_bytes(name.as_str().as_bytes())
+            .unwrap_or_else(|_| name.clone());
+        copy.append(name, owned);
+    }
+    copy
 }
 
 /// A plain-text response.
