@@ -2,9 +2,10 @@
 //! timeout, and panics.
 
 use std::any::Any;
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
@@ -54,15 +55,23 @@ pub(crate) async fn run<S: Service + ?Sized, T: Timer>(
         Ok(future) => future,
         Err(panic) => return Err(panicked(call.method, &*panic)),
     };
-    let running = AssertUnwindSafe(future).catch_unwind();
+    let mut running = pin!(AssertUnwindSafe(future).catch_unwind());
     let outcome = match timeout {
         None => running.await,
         Some(timeout) => {
-            // Dropping the method's future when the timer wins cancels it.
-            let sleep = pin!(timer.sleep(timeout));
-            match select(running, sleep).await {
-                Either::Left((outcome, _)) => outcome,
-                Either::Right(((), _)) => return Err(timed_out(timeout)),
+            // Most calls finish on their first poll: they need no timer (and
+            // no clock read to set one).
+            let first = poll_fn(|cx| Poll::Ready(running.as_mut().poll(cx))).await;
+            match first {
+                Poll::Ready(outcome) => outcome,
+                Poll::Pending => {
+                    // Dropping the method's future when the timer wins cancels it.
+                    let sleep = pin!(timer.sleep(timeout));
+                    match select(running, sleep).await {
+                        Either::Left((outcome, _)) => outcome,
+                        Either::Right(((), _)) => return Err(timed_out(timeout)),
+                    }
+                }
             }
         }
     };
