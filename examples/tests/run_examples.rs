@@ -398,3 +398,25 @@ async fn http() {
     let replies = exchange(example.addr, &[call("transport", json!([]), 1)]).await;
     assert_eq!(replies[0].as_ref().unwrap()["result"], "websocket");
 }
+
+#[tokio::test]
+async fn bench_server() {
+    let example = start("bench_server");
+    let replies = exchange(
+        example.addr,
+        &[
+            call("add", json!([20, 22]), 1),
+            call("echo", json!(["x".repeat(1024)]), 2),
+            json!([
+                call("add", json!([1, 1]), 3),
+                call("add", json!({"a": 2, "b": 2}), 4)
+            ]),
+        ],
+    )
+    .await;
+    assert_eq!(replies[0].as_ref().unwrap()["result"], 42);
+    assert_eq!(replies[1].as_ref().unwrap()["result"], "x".repeat(1024));
+    let batch = replies[2].as_ref().unwrap().as_array().unwrap();
+    let results: Vec<&Value> = batch.iter().map(|reply| &reply["result"]).collect();
+    assert_eq!(results, [&json!(2), &json!(4)]);
+}
