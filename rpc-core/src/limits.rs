@@ -100,13 +100,13 @@ impl Limits {
     /// Checks the array, string and depth limits on one JSON value that is
     /// already known to be syntactically valid (`params`, say).
     pub(crate) fn check_value(&self, json: &str) -> Result<(), LimitExceeded> {
-        // Every level of nesting takes two bytes, every array item at least
-        // one byte and a comma, every string its quotes: a short enough value
-        // cannot exceed any limit, and most params are that short.
-        let len = json.len();
-        if len / 2 <= self.max_depth.min(self.max_array_items) && len <= self.max_string_length {
+        if self.cannot_exceed(json) {
             return Ok(());
         }
+        self.check_by_parsing(json)
+    }
+
+    fn check_by_parsing(&self, json: &str) -> Result<(), LimitExceeded> {
         let exceeded = Cell::new(None);
         let check = Check {
             limits: self,
@@ -122,6 +122,31 @@ impl Limits {
                 .get()
                 .unwrap_or(LimitExceeded::Depth(self.max_depth))),
         }
+    }
+}
+
+impl Limits {
+    /// Whether `json` is plainly within every limit, by counting bytes
+    /// instead of parsing: no string is longer than the whole text, nesting
+    /// needs an opening bracket per level, and every array or object of n
+    /// items holds n - 1 commas. Bytes inside strings only make the counts
+    /// larger, so a "yes" is always right; a "no" means "parse and see".
+    fn cannot_exceed(&self, json: &str) -> bool {
+        let len = json.len();
+        if len > self.max_string_length {
+            return false;
+        }
+        // Every level of nesting takes two bytes, every item a byte and a
+        // comma: most params are too short to need counting.
+        if len / 2 <= self.max_depth.min(self.max_array_items) {
+            return true;
+        }
+        let (mut openings, mut commas) = (0usize, 0usize);
+        for &byte in json.as_bytes() {
+            openings += usize::from(byte == b'[' || byte == b'{');
+            commas += usize::from(byte == b',');
+        }
+        openings <= self.max_depth && commas < self.max_array_items
     }
 }
 
@@ -315,6 +340,49 @@ mod tests {
             limits.check_value(r#"{"a":1,"b":2,"c":3,"d":4}"#),
             Err(LimitExceeded::ArrayItems(3))
         );
+    }
+
+    /// Regression guard for the byte-counting shortcut: it may send a
+    /// value to the parser needlessly, never wave through one that fails.
+    #[test]
+    fn the_byte_count_shortcut_never_passes_what_parsing_rejects() {
+        let limits = Limits::default()
+            .with_max_depth(4)
+            .with_max_array_items(5)
+            .with_max_string_length(64);
+        let mut values = Vec::new();
+        for depth in 0..7 {
+            for items in 0..8 {
+                for filler in [
+                    "",
+                    "\"[[[[[[,,,,,,\"",
+                    "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"",
+                ] {
+                    let mut inner: Vec<String> = (0..items).map(|i| i.to_string()).collect();
+                    if !filler.is_empty() {
+                        inner.push(filler.to_owned());
+                    }
+                    let mut value = format!("[{}]", inner.join(","));
+                    for level in 0..depth {
+                        value = if level % 2 == 0 {
+                            format!("{{\"k\":{value}}}")
+                        } else {
+                            format!("[{value}]")
+                        };
+                    }
+                    values.push(value);
+                }
+            }
+        }
+        let mut shortcuts = 0;
+        for value in &values {
+            if limits.cannot_exceed(value) {
+                shortcuts += 1;
+                assert_eq!(limits.check_by_parsing(value), Ok(()), "{value}");
+            }
+        }
+        // The shortcut is taken for some values and not for others.
+        assert!(shortcuts > 0 && shortcuts < values.len(), "{shortcuts}");
     }
 
     #[test]
