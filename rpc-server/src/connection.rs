@@ -1,17 +1,22 @@
-//! One WebSocket connection: read frames, run them concurrently, write the
-//! replies, keep the connection alive, and close it cleanly.
+//! One WebSocket connection: read frames, run them, write the replies, keep
+//! the connection alive, and close it cleanly.
+//!
+//! One task owns the socket and does both the reading and the writing: the
+//! replies to every frame one read brought in are answered in place and go
+//! out in one write. Calls that have to wait run on tasks of their own and
+//! send their replies, like server pushes and calls to the client, through
+//! the connection's queue.
 
-use std::future::Future as _;
+use std::collections::VecDeque;
+use std::future::{Future as _, poll_fn};
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt as _, StreamExt as _};
 use rpc_core::{ConnectionInfo, DisconnectReason, ErrorCode, RpcError, Service, parse_response};
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Interval, Sleep, interval_at, sleep_until, timeout};
 use tokio_tungstenite::WebSocketStream;
@@ -20,17 +25,22 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
 
+use crate::config::ServerConfig;
 use crate::peer::ServerLink;
 use crate::server::Shared;
 use crate::shutdown;
-use crate::transport::ws;
+use crate::transport::ws::{self, WsIo};
 
 /// How long to wait for the client's half of the close handshake.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
-/// What a WebSocket can run on.
-pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
+/// How many frames are read before what is waiting to be written must go
+/// out: replies are gathered (up to `write_buffer_size` bytes), but a
+/// client that keeps sending does not hold them (or the queue) back long.
+const READS_PER_WRITE: u32 = 64;
+
+/// How many bytes a connection may read in one go while others wait.
+const FAIR_SHARE: usize = 64 * 1024;
 
 /// Serves one connection until it ends.
 pub(crate) async fn serve<S: Service>(
@@ -47,27 +57,17 @@ pub(crate) async fn serve<S: Service>(
     } = accepted;
     let connection = Arc::new(info);
     shared.connected(&connection);
-    let (sink, stream) = ws.split();
-    let (stop_writer, writer_stopped) = oneshot::channel();
-    let reader = Reader {
-        stream,
+    let mut socket = Socket::new(ws, queue, &shared.config);
+    let mut calls = Calls {
         outgoing,
         in_flight: Arc::new(Semaphore::new(shared.config.max_pending_requests)),
         tasks: JoinSet::new(),
         shared: Arc::clone(&shared),
         connection: Arc::clone(&connection),
-        link: Arc::clone(&link),
+        link,
     };
-    let writer = tokio::spawn(write(sink, queue, writer_stopped));
-    let end = reader.run(shutdown).await;
-    // Queued replies and the close frame go first; then the writer stops
-    // even though peers may still hold the queue's sender. A client that
-    // does not read cannot hold it up for long.
-    let _ = stop_writer.send(());
-    let aborter = writer.abort_handle();
-    if timeout(CLOSE_GRACE, writer).await.is_err() {
-        aborter.abort();
-    }
+    let end = read(&mut socket, &mut calls, shutdown).await;
+    close(&mut socket, &mut calls, end).await;
     tracing::debug!(%end, "connection closed");
     shared.disconnected(&connection, end);
 }
@@ -100,155 +100,278 @@ fn close_frame(end: End) -> Option<CloseFrame> {
     })
 }
 
+/// The WebSocket, what is waiting to be written to it, and the queue of
+/// what others want written.
+struct Socket {
+    ws: WebSocketStream<WsIo>,
+    /// Replies and pings of this task, waiting for the next write.
+    held: VecDeque<Message>,
+    /// Their size in bytes: past `gather_limit`, reading pauses for a write.
+    held_bytes: usize,
+    gather_limit: usize,
+    /// Replies of calls that ran on their own tasks, pushes, and calls to
+    /// the client.
+    queue: mpsc::Receiver<Utf8Bytes>,
+    /// Written to the socket's buffer, not yet flushed.
+    unflushed: bool,
+    /// Past this many held messages, reading stops until the client takes
+    /// what we write (backpressure).
+    max_held: usize,
+    reads_since_write: u32,
+    /// Bytes received since the socket last had nothing to read.
+    received_since_pending: usize,
+}
+
+/// What happened on the socket.
+enum Event {
+    Received(Option<Result<Message, WsError>>),
+    WriteFailed,
+}
+
+impl Socket {
+    fn new(
+        ws: WebSocketStream<WsIo>,
+        queue: mpsc::Receiver<Utf8Bytes>,
+        config: &ServerConfig,
+    ) -> Self {
+        Self {
+            ws,
+            held: VecDeque::new(),
+            held_bytes: 0,
+            gather_limit: config.write_buffer_size,
+            queue,
+            unflushed: false,
+            max_held: config.outgoing_queue.max(1),
+            reads_since_write: 0,
+            received_since_pending: 0,
+        }
+    }
+
+    /// Holds `message` for the next write.
+    fn push(&mut self, message: Message) {
+        self.held_bytes += message.len();
+        self.held.push_back(message);
+    }
+
+    /// Whether what is held should be written before reading on.
+    fn wants_write(&self) -> bool {
+        self.reads_since_write >= READS_PER_WRITE || self.held_bytes >= self.gather_limit
+    }
+
+    /// Whether reading may go on: even while the client does not take what
+    /// we write (so that a client that sends everything before it reads
+    /// cannot deadlock with us), but only up to `max_held` messages.
+    fn may_read(&self) -> bool {
+        self.held.len() < self.max_held
+    }
+
+    /// Whether this connection has had its fair share of the thread: a
+    /// client that keeps sending gets served in turns with the others
+    /// instead of until it stops. Resets the count.
+    fn had_its_share(&mut self) -> bool {
+        let had = self.received_since_pending >= FAIR_SHARE;
+        if had {
+            self.received_since_pending = 0;
+        }
+        had
+    }
+
+    /// Reads the next frame; once nothing more is there to read (and at
+    /// least every [`READS_PER_WRITE`] frames or `gather_limit` bytes),
+    /// writes what is held and queued, and flushes.
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
+        let read_first = self.may_read() && !self.wants_write();
+        if read_first {
+            if let Poll::Ready(message) = self.ws.poll_next_unpin(cx) {
+                self.reads_since_write += 1;
+                if let Some(Ok(message)) = &message {
+                    self.received_since_pending += message.len();
+                }
+                return Poll::Ready(Event::Received(message));
+            }
+        }
+        if self.poll_write(cx).is_err() {
+            return Poll::Ready(Event::WriteFailed);
+        }
+        if !read_first && self.may_read() {
+            if let Poll::Ready(message) = self.ws.poll_next_unpin(cx) {
+                self.reads_since_write += 1;
+                if let Some(Ok(message)) = &message {
+                    self.received_since_pending += message.len();
+                }
+                return Poll::Ready(Event::Received(message));
+            }
+        }
+        self.received_since_pending = 0;
+        Poll::Pending
+    }
+
+    /// Moves what is held, then what is queued, into the socket's buffer
+    /// and flushes it.
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Result<(), WsError> {
+        self.reads_since_write = 0;
+        loop {
+            match self.ws.poll_ready_unpin(cx) {
+                Poll::Ready(result) => result?,
+                Poll::Pending => break,
+            }
+            let message = match self.held.pop_front() {
+                Some(message) => {
+                    self.held_bytes -= message.len();
+                    message
+                }
+                None => match self.queue.poll_recv(cx) {
+                    Poll::Ready(Some(text)) => Message::Text(text),
+                    // We hold a sender ourselves: the queue never closes.
+                    Poll::Ready(None) | Poll::Pending => break,
+                },
+            };
+            self.ws.start_send_unpin(message)?;
+            self.unflushed = true;
+        }
+        if self.unflushed {
+            if let Poll::Ready(result) = self.ws.poll_flush_unpin(cx) {
+                result?;
+                self.unflushed = false;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes what is held and queued, then `last`, and flushes.
+    async fn send_all(&mut self, last: Message) -> Result<(), WsError> {
+        while let Ok(text) = self.queue.try_recv() {
+            self.push(Message::Text(text));
+        }
+        self.push(last);
+        while let Some(message) = self.held.pop_front() {
+            self.ws.feed(message).await?;
+        }
+        self.held_bytes = 0;
+        self.ws.flush().await
+    }
+}
+
+/// The calls of one connection and what running them needs.
+struct Calls<S> {
+    /// For the replies of calls on their own tasks.
+    outgoing: mpsc::Sender<Utf8Bytes>,
+    /// One permit per request running.
+    in_flight: Arc<Semaphore>,
+    tasks: JoinSet<()>,
+    shared: Arc<Shared<S>>,
+    connection: Arc<ConnectionInfo>,
+    /// Responses to the server's own calls go here, not to the protocol.
+    link: Arc<ServerLink>,
+}
+
 /// A received message holding JSON-RPC.
 enum Frame {
     Text(Utf8Bytes),
     Binary(Bytes),
 }
 
-struct Reader<S, IO> {
-    /// Responses to the server's own calls go here, not to the protocol.
-    link: Arc<ServerLink>,
-    stream: SplitStream<WebSocketStream<IO>>,
-    /// Replies, pings and the close frame, to the writer.
-    outgoing: mpsc::Sender<Message>,
-    /// One permit per request running.
-    in_flight: Arc<Semaphore>,
-    tasks: JoinSet<()>,
-    shared: Arc<Shared<S>>,
-    connection: Arc<ConnectionInfo>,
-}
-
-impl<S: Service, IO: Io> Reader<S, IO> {
-    async fn run(mut self, mut shutdown: shutdown::Signal) -> End {
-        let end = self.read(&mut shutdown).await;
-        if drains(end) {
-            // Every request already received gets its response.
-            let tasks = &mut self.tasks;
-            let drained = timeout(self.shared.config.drain_timeout, async {
-                while tasks.join_next().await.is_some() {}
-            })
-            .await;
-            if drained.is_err() {
-                tracing::warn!("drain timeout: closing with requests still running");
-            }
+/// Reads and answers until the connection ends, and says why it did.
+async fn read<S: Service>(
+    socket: &mut Socket,
+    calls: &mut Calls<S>,
+    mut shutdown: shutdown::Signal,
+) -> End {
+    let shared = Arc::clone(&calls.shared);
+    let config = &shared.config;
+    let opened = Instant::now();
+    // Everything the loop waits on besides the socket is set up once: a
+    // future made anew per message would register (and unregister) a
+    // waiter or a timer for every message.
+    let mut shutdown = pin!(shutdown.fired());
+    let kick = Arc::clone(&calls.link.kick);
+    let mut kicked = pin!(kick.notified());
+    let mut too_old = config
+        .max_connection_age
+        .map(|age| Box::pin(sleep_until(opened + age)));
+    let mut idle = config
+        .idle_timeout
+        .map(|idle| Box::pin(sleep_until(opened + idle)));
+    let mut last_heard = opened;
+    let mut pings = config
+        .ping_interval
+        .map(|every| interval_at(opened + every, every));
+    let mut missed_pongs = 0;
+    loop {
+        if !calls.tasks.is_empty() {
+            while calls.tasks.try_join_next().is_some() {}
         }
-        self.tasks.abort_all();
-        // Out of every group, and calls to the client fail, from now on.
-        self.link.close();
-        if let Some(frame) = close_frame(end) {
-            // A client that stopped reading may never make room for it.
-            let close = self.outgoing.send(Message::Close(Some(frame)));
-            let _ = timeout(CLOSE_GRACE, close).await;
-            drop(self.outgoing);
-            // Let the client answer the close (the stream ends when it does).
-            let stream = &mut self.stream;
-            let _ = timeout(CLOSE_GRACE, async {
-                while let Some(Ok(_)) = stream.next().await {}
-            })
-            .await;
-        }
-        end
-    }
-
-    async fn read(&mut self, shutdown: &mut shutdown::Signal) -> End {
-        let shared = Arc::clone(&self.shared);
-        let config = &shared.config;
-        let opened = Instant::now();
-        // Everything the loop waits on besides the socket is set up once:
-        // a future made anew per message would register (and unregister) a
-        // waiter or a timer for every message.
-        let mut shutdown = pin!(shutdown.fired());
-        let kick = Arc::clone(&self.link.kick);
-        let mut kicked = pin!(kick.notified());
-        let mut too_old = config
-            .max_connection_age
-            .map(|age| Box::pin(sleep_until(opened + age)));
-        let mut idle = config
-            .idle_timeout
-            .map(|idle| Box::pin(sleep_until(opened + idle)));
-        let mut last_heard = opened;
-        let mut pings = config
-            .ping_interval
-            .map(|every| interval_at(opened + every, every));
-        let mut missed_pongs = 0;
-        loop {
-            // Backpressure: read on only while a reply has room to go out.
-            if self.outgoing.capacity() == 0 {
-                tokio::select! {
-                    biased;
-                    () = &mut shutdown => return End::ServerShutdown,
-                    () = fire(&mut too_old) => return End::MaxAge,
-                    permit = self.outgoing.reserve() => match permit {
-                        Ok(permit) => drop(permit),
-                        Err(_) => return End::ClientClosed,
-                    },
+        tokio::select! {
+            biased;
+            () = &mut shutdown => return End::ServerShutdown,
+            () = &mut kicked => return End::TooSlow,
+            () = fire(&mut too_old) => return End::MaxAge,
+            () = fire(&mut idle) => {
+                let (Some(timeout), Some(sleep)) = (config.idle_timeout, idle.as_mut()) else {
+                    continue;
+                };
+                if last_heard.elapsed() >= timeout {
+                    return End::Idle;
                 }
+                sleep.as_mut().reset(last_heard + timeout);
             }
-            if !self.tasks.is_empty() {
-                while self.tasks.try_join_next().is_some() {}
+            _ = tick_some(&mut pings) => {
+                if missed_pongs >= config.max_missed_pongs {
+                    return End::Unresponsive;
+                }
+                missed_pongs += 1;
+                socket.push(Message::Ping(Bytes::new()));
             }
-
-            tokio::select! {
-                biased;
-                () = &mut shutdown => return End::ServerShutdown,
-                () = &mut kicked => return End::TooSlow,
-                () = fire(&mut too_old) => return End::MaxAge,
-                () = fire(&mut idle) => {
-                    let (Some(timeout), Some(sleep)) = (config.idle_timeout, idle.as_mut()) else {
+            event = poll_fn(|cx| socket.poll_event(cx)) => {
+                let message = match event {
+                    Event::Received(message) => message,
+                    Event::WriteFailed => return End::ClientClosed,
+                };
+                if idle.is_some() {
+                    last_heard = Instant::now();
+                }
+                let frame = match message {
+                    Some(Ok(Message::Text(text))) => Frame::Text(text),
+                    Some(Ok(Message::Binary(bytes))) => Frame::Binary(bytes),
+                    Some(Ok(Message::Pong(_))) => {
+                        missed_pongs = 0;
                         continue;
-                    };
-                    if last_heard.elapsed() >= timeout {
-                        return End::Idle;
                     }
-                    sleep.as_mut().reset(last_heard + timeout);
-                }
-                _ = tick_some(&mut pings) => {
-                    if missed_pongs >= config.max_missed_pongs {
-                        return End::Unresponsive;
-                    }
-                    missed_pongs += 1;
-                    if self.outgoing.send(Message::Ping(Bytes::new())).await.is_err() {
+                    // tungstenite answers pings itself.
+                    Some(Ok(Message::Ping(_) | Message::Frame(_))) => continue,
+                    Some(Ok(Message::Close(_))) | None => return End::ClientClosed,
+                    Some(Err(WsError::Capacity(_))) => return End::TooLarge,
+                    Some(Err(WsError::Utf8(_))) => return End::InvalidUtf8,
+                    // Gone without a close frame: a client that went away.
+                    Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
                         return End::ClientClosed;
                     }
+                    Some(Err(WsError::Protocol(_))) => return End::ProtocolViolation,
+                    Some(Err(err)) => {
+                        tracing::debug!(error = %err, "connection failed");
+                        return End::ClientClosed;
+                    }
+                };
+                if let Some(reply) = calls.dispatch(frame) {
+                    socket.push(Message::Text(reply));
                 }
-                message = self.stream.next() => {
-                    if idle.is_some() {
-                        last_heard = Instant::now();
-                    }
-                    match message {
-                        Some(Ok(Message::Text(text))) => self.dispatch(Frame::Text(text)).await,
-                        Some(Ok(Message::Binary(bytes))) => self.dispatch(Frame::Binary(bytes)).await,
-                        Some(Ok(Message::Pong(_))) => missed_pongs = 0,
-                        // tungstenite answers pings itself.
-                        Some(Ok(Message::Ping(_) | Message::Frame(_))) => {}
-                        Some(Ok(Message::Close(_))) | None => return End::ClientClosed,
-                        Some(Err(WsError::Capacity(_))) => return End::TooLarge,
-                        Some(Err(WsError::Utf8(_))) => return End::InvalidUtf8,
-                        // Gone without a close frame: a client that went away.
-                        Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
-                            return End::ClientClosed;
-                        }
-                        Some(Err(WsError::Protocol(_))) => return End::ProtocolViolation,
-                        Some(Err(err)) => {
-                            tracing::debug!(error = %err, "connection failed");
-                            return End::ClientClosed;
-                        }
-                    }
+                if socket.had_its_share() {
+                    tokio::task::yield_now().await;
                 }
             }
         }
     }
+}
 
+impl<S: Service> Calls<S> {
     /// Runs one frame, or answers SERVER_OVERLOADED when
     /// `max_pending_requests` are already running. A response to one of the
     /// server's own calls goes to that call instead.
     ///
-    /// Most calls complete on their first poll: those are answered right
-    /// here, without a task, so that the replies to everything one read
-    /// brought in go out in one write. A call that has to wait goes on in a
-    /// task of its own.
-    async fn dispatch(&mut self, frame: Frame) {
+    /// Most calls complete on their first poll: their reply is returned, to
+    /// be written right away. A call that has to wait goes on in a task of
+    /// its own and sends its reply through the queue.
+    fn dispatch(&mut self, frame: Frame) -> Option<Utf8Bytes> {
         if self.link.expects_responses() {
             let text = match &frame {
                 Frame::Text(text) => Some(text.as_str()),
@@ -258,7 +381,7 @@ impl<S: Service, IO: Io> Reader<S, IO> {
                 if !self.link.resolve(response) {
                     tracing::debug!("a response to no pending call was ignored");
                 }
-                return;
+                return None;
             }
         }
         let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
@@ -267,10 +390,11 @@ impl<S: Service, IO: Io> Reader<S, IO> {
                 Frame::Binary(bytes) => bytes,
             };
             let overloaded = RpcError::from_code(ErrorCode::SERVER_OVERLOADED);
-            if let Some(reply) = self.shared.protocol.reject(bytes, &overloaded) {
-                let _ = self.outgoing.send(text_message(reply)).await;
-            }
-            return;
+            return self
+                .shared
+                .protocol
+                .reject(bytes, &overloaded)
+                .map(reply_text);
         };
         let shared = Arc::clone(&self.shared);
         let connection = Arc::clone(&self.connection);
@@ -285,63 +409,77 @@ impl<S: Service, IO: Io> Reader<S, IO> {
                 }
             }
         });
-        let first_poll = std::future::poll_fn(|cx| Poll::Ready(running.as_mut().poll(cx))).await;
-        match first_poll {
-            Poll::Ready(reply) => {
-                drop(permit);
-                if let Some(reply) = reply {
-                    let _ = self.outgoing.send(text_message(reply)).await;
-                }
-            }
+        let waker = futures_util::task::noop_waker_ref();
+        match running.as_mut().poll(&mut Context::from_waker(waker)) {
+            Poll::Ready(reply) => reply.map(reply_text),
             Poll::Pending => {
                 let outgoing = self.outgoing.clone();
                 self.tasks.spawn(async move {
                     if let Some(reply) = running.await {
-                        let _ = outgoing.send(text_message(reply)).await;
+                        let _ = outgoing.send(reply_text(reply)).await;
                     }
                     drop(permit);
                 });
+                None
             }
         }
     }
 }
 
-fn text_message(reply: rpc_core::Reply) -> Message {
-    Message::Text(Utf8Bytes::from(reply.into_string()))
+fn reply_text(reply: rpc_core::Reply) -> Utf8Bytes {
+    Utf8Bytes::from(reply.into_string())
 }
 
-/// Writes what the reader and the running requests queue, gathering what is
-/// already waiting into one write.
-async fn write<IO: Io>(
-    mut sink: SplitSink<WebSocketStream<IO>, Message>,
-    mut queue: mpsc::Receiver<Message>,
-    mut stop: oneshot::Receiver<()>,
-) {
-    'outer: loop {
-        let message = tokio::select! {
-            biased;
-            message = queue.recv() => message,
-            _ = &mut stop => None,
-        };
-        let Some(message) = message else { break };
-        let mut closing = matches!(message, Message::Close(_));
-        if sink.feed(message).await.is_err() {
-            break;
-        }
-        while !closing {
-            let Ok(message) = queue.try_recv() else { break };
-            closing = matches!(message, Message::Close(_));
-            if sink.feed(message).await.is_err() {
-                break 'outer;
+/// Ends the connection: lets the calls already running finish (their
+/// replies still go out) when `end` calls for it, then sends the close
+/// frame and waits briefly for the client's.
+async fn close<S: Service>(socket: &mut Socket, calls: &mut Calls<S>, end: End) {
+    if drains(end) && !calls.tasks.is_empty() {
+        // Every request already received gets its response.
+        let tasks = &mut calls.tasks;
+        let drained = timeout(calls.shared.config.drain_timeout, async {
+            let mut writing = true;
+            loop {
+                tokio::select! {
+                    joined = tasks.join_next() => if joined.is_none() { break },
+                    // A client that stopped taking replies only waits for
+                    // the calls; the replies are dropped.
+                    () = write_pending(socket), if writing => writing = false,
+                }
             }
-        }
-        if sink.flush().await.is_err() || closing {
-            break;
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("drain timeout: closing with requests still running");
         }
     }
-    // Dropping the queue makes the reader's next reply fail: it stops.
-    drop(queue);
-    let _ = sink.close().await;
+    calls.tasks.abort_all();
+    // Out of every group, and calls to the client fail, from now on.
+    calls.link.close();
+    let Some(frame) = close_frame(end) else {
+        return;
+    };
+    // Queued replies and the close frame go first. A client that stopped
+    // reading may never make room for them.
+    let sent = timeout(CLOSE_GRACE, socket.send_all(Message::Close(Some(frame)))).await;
+    if !matches!(sent, Ok(Ok(()))) {
+        return;
+    }
+    // Let the client answer the close (the stream ends when it does).
+    let ws = &mut socket.ws;
+    let _ = timeout(CLOSE_GRACE, async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
+}
+
+/// Writes what is queued as it comes; completes only if writing fails.
+async fn write_pending(socket: &mut Socket) {
+    poll_fn(|cx| match socket.poll_write(cx) {
+        Ok(()) => Poll::Pending,
+        Err(_) => Poll::Ready(()),
+    })
+    .await;
 }
 
 /// Completes when `sleep` (if any) does.

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Notify, mpsc};
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// What happens to a group member whose outgoing queue is full when a
 /// broadcast arrives (it reads too slowly). Either way the other members
@@ -26,14 +26,14 @@ pub enum SlowMemberPolicy {
 #[derive(Clone)]
 pub struct Member {
     connection_id: u64,
-    outgoing: mpsc::Sender<Message>,
+    outgoing: mpsc::Sender<Utf8Bytes>,
     kick: Arc<Notify>,
 }
 
 impl Member {
     pub(crate) fn new(
         connection_id: u64,
-        outgoing: mpsc::Sender<Message>,
+        outgoing: mpsc::Sender<Utf8Bytes>,
         kick: Arc<Notify>,
     ) -> Self {
         Self {
@@ -50,7 +50,7 @@ impl Member {
 
     /// Queues `frame` for the member without waiting; whether it was.
     pub fn deliver(&self, frame: &Utf8Bytes, policy: SlowMemberPolicy) -> bool {
-        match self.outgoing.try_send(Message::Text(frame.clone())) {
+        match self.outgoing.try_send(frame.clone()) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 if policy == SlowMemberPolicy::Disconnect {

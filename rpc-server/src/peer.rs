@@ -8,14 +8,14 @@ use std::time::Duration;
 use rpc_core::{CallError, PeerFuture, PeerLink, PendingCalls, Response, request_frame};
 use serde_json::value::RawValue;
 use tokio::sync::{Notify, mpsc};
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::groups::{GroupBackend, Member};
 
 /// One connection's link to its client.
 pub(crate) struct ServerLink {
     connection_id: u64,
-    outgoing: mpsc::Sender<Message>,
+    outgoing: mpsc::Sender<Utf8Bytes>,
     /// Calls to the client waiting for their responses.
     pending: PendingCalls,
     call_timeout: Duration,
@@ -34,7 +34,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl ServerLink {
     pub(crate) fn new(
         connection_id: u64,
-        outgoing: mpsc::Sender<Message>,
+        outgoing: mpsc::Sender<Utf8Bytes>,
         call_timeout: Duration,
         max_waiting: usize,
         groups: Arc<dyn GroupBackend>,
@@ -74,7 +74,7 @@ impl PeerLink for ServerLink {
     fn send(&self, frame: String) -> PeerFuture<'_, Result<(), CallError>> {
         Box::pin(async move {
             self.outgoing
-                .send(Message::Text(Utf8Bytes::from(frame)))
+                .send(Utf8Bytes::from(frame))
                 .await
                 .map_err(|_| CallError::Closed)
         })
@@ -92,12 +92,7 @@ impl PeerLink for ServerLink {
             }
             let (id, pending) = self.pending.register()?;
             let frame = request_frame(&method, params.as_deref(), Some(id));
-            if self
-                .outgoing
-                .send(Message::Text(Utf8Bytes::from(frame)))
-                .await
-                .is_err()
-            {
+            if self.outgoing.send(Utf8Bytes::from(frame)).await.is_err() {
                 self.pending.forget(id);
                 return Err(CallError::Closed);
             }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use rpc_core::{ConnectionInfo, Peer, Transport};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
@@ -42,8 +42,8 @@ pub(crate) struct Connection {
     pub(crate) info: ConnectionInfo,
     /// Its link back to the client, and the queue the link feeds.
     pub(crate) link: Arc<ServerLink>,
-    pub(crate) outgoing: mpsc::Sender<Message>,
-    pub(crate) queue: mpsc::Receiver<Message>,
+    pub(crate) outgoing: mpsc::Sender<Utf8Bytes>,
+    pub(crate) queue: mpsc::Receiver<Utf8Bytes>,
 }
 
 /// What the upgrade hands over once it has answered 101: everything but
@@ -52,8 +52,8 @@ pub(crate) struct Accepted {
     upgrade: OnUpgrade,
     info: ConnectionInfo,
     link: Arc<ServerLink>,
-    outgoing: mpsc::Sender<Message>,
-    queue: mpsc::Receiver<Message>,
+    outgoing: mpsc::Sender<Utf8Bytes>,
+    queue: mpsc::Receiver<Utf8Bytes>,
 }
 
 impl Accepted {
