@@ -142,9 +142,17 @@ impl Limits {
             return true;
         }
         let (mut openings, mut commas) = (0usize, 0usize);
-        for &byte in json.as_bytes() {
-            openings += usize::from(byte == b'[' || byte == b'{');
-            commas += usize::from(byte == b',');
+        // Counted in byte-wide lanes, 255 bytes at a time, so the loop
+        // vectorizes: this runs over every long params text.
+        for chunk in json.as_bytes().chunks(255) {
+            let (mut chunk_openings, mut chunk_commas) = (0u8, 0u8);
+            for &byte in chunk {
+                // '[' is 0x5B and '{' is 0x7B: they differ only in 0x20.
+                chunk_openings += u8::from(byte | 0x20 == b'{');
+                chunk_commas += u8::from(byte == b',');
+            }
+            openings += usize::from(chunk_openings);
+            commas += usize::from(chunk_commas);
         }
         openings <= self.max_depth && commas < self.max_array_items
     }

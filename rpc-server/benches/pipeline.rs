@@ -90,7 +90,10 @@ fn pipeline(c: &mut Criterion) {
             "error_invalid_params",
             r#"{"jsonrpc":"2.0","method":"add","params":["x",2],"id":7}"#,
         ),
-        ("error_parse", r#"{"jsonrpc":"2.0","method":"add","params":[1,2"#),
+        (
+            "error_parse",
+            r#"{"jsonrpc":"2.0","method":"add","params":[1,2"#,
+        ),
     ];
     let mut group = c.benchmark_group("frames");
     for (name, frame) in frames {

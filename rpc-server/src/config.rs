@@ -36,7 +36,7 @@ use crate::tls::TlsConfig;
 /// | [`idle_timeout`](Self::idle_timeout) | off | `RPC_IDLE_TIMEOUT` |
 /// | [`max_connection_age`](Self::max_connection_age) | off | `RPC_MAX_CONNECTION_AGE` |
 /// | [`drain_timeout`](Self::drain_timeout) | 30 s | `RPC_DRAIN_TIMEOUT` |
-/// | [`read_buffer_size`](Self::read_buffer_size) | 8 KiB | `RPC_READ_BUFFER_SIZE` |
+/// | [`read_buffer_size`](Self::read_buffer_size) | 64 KiB | `RPC_READ_BUFFER_SIZE` |
 /// | [`write_buffer_size`](Self::write_buffer_size) | 8 KiB | `RPC_WRITE_BUFFER_SIZE` |
 /// | [`expose_internal_errors`](Self::expose_internal_errors) | false | `RPC_EXPOSE_INTERNAL_ERRORS` |
 /// | [`log_params`](Self::log_params) | false | `RPC_LOG_PARAMS` |
@@ -90,7 +90,9 @@ pub struct ServerConfig {
     /// How long a graceful shutdown waits for in-flight requests before
     /// closing connections regardless.
     pub drain_timeout: Duration,
-    /// The WebSocket read buffer per connection, in bytes.
+    /// The most a WebSocket connection reads from its socket at once, in
+    /// bytes. A buffer this large exists only while data is arriving: an
+    /// idle connection holds none.
     pub read_buffer_size: usize,
     /// How much outgoing data is gathered before a write, in bytes.
     pub write_buffer_size: usize,
@@ -125,7 +127,7 @@ impl Default for ServerConfig {
             idle_timeout: None,
             max_connection_age: None,
             drain_timeout: Duration::from_secs(30),
-            read_buffer_size: 8 * 1024,
+            read_buffer_size: 64 * 1024,
             write_buffer_size: 8 * 1024,
             expose_internal_errors: false,
             log_params: false,

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use rpc_core::{ConnectionInfo, DisconnectReason, ErrorCode, RpcError, Service, parse_response};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Interval, Sleep, interval_at, sleep_until, timeout};
 use tokio_tungstenite::WebSocketStream;
@@ -26,6 +26,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
 
 use crate::config::ServerConfig;
+use crate::outgoing::{Outgoing, Queue};
 use crate::peer::ServerLink;
 use crate::server::Shared;
 use crate::shutdown;
@@ -111,7 +112,7 @@ struct Socket {
     gather_limit: usize,
     /// Replies of calls that ran on their own tasks, pushes, and calls to
     /// the client.
-    queue: mpsc::Receiver<Utf8Bytes>,
+    queue: Queue,
     /// Written to the socket's buffer, not yet flushed.
     unflushed: bool,
     /// Past this many held messages, reading stops until the client takes
@@ -129,11 +130,7 @@ enum Event {
 }
 
 impl Socket {
-    fn new(
-        ws: WebSocketStream<WsIo>,
-        queue: mpsc::Receiver<Utf8Bytes>,
-        config: &ServerConfig,
-    ) -> Self {
+    fn new(ws: WebSocketStream<WsIo>, queue: Queue, config: &ServerConfig) -> Self {
         Self {
             ws,
             held: VecDeque::new(),
@@ -221,9 +218,8 @@ impl Socket {
                     message
                 }
                 None => match self.queue.poll_recv(cx) {
-                    Poll::Ready(Some(text)) => Message::Text(text),
-                    // We hold a sender ourselves: the queue never closes.
-                    Poll::Ready(None) | Poll::Pending => break,
+                    Poll::Ready(text) => Message::Text(text),
+                    Poll::Pending => break,
                 },
             };
             self.ws.start_send_unpin(message)?;
@@ -240,7 +236,7 @@ impl Socket {
 
     /// Writes what is held and queued, then `last`, and flushes.
     async fn send_all(&mut self, last: Message) -> Result<(), WsError> {
-        while let Ok(text) = self.queue.try_recv() {
+        while let Some(text) = self.queue.try_recv() {
             self.push(Message::Text(text));
         }
         self.push(last);
@@ -255,7 +251,7 @@ impl Socket {
 /// The calls of one connection and what running them needs.
 struct Calls<S> {
     /// For the replies of calls on their own tasks.
-    outgoing: mpsc::Sender<Utf8Bytes>,
+    outgoing: Outgoing,
     /// One permit per request running.
     in_flight: Arc<Semaphore>,
     tasks: JoinSet<()>,

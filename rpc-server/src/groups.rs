@@ -4,8 +4,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::outgoing::{Outgoing, TrySendError};
 
 /// What happens to a group member whose outgoing queue is full when a
 /// broadcast arrives (it reads too slowly). Either way the other members
@@ -26,16 +28,12 @@ pub enum SlowMemberPolicy {
 #[derive(Clone)]
 pub struct Member {
     connection_id: u64,
-    outgoing: mpsc::Sender<Utf8Bytes>,
+    outgoing: Outgoing,
     kick: Arc<Notify>,
 }
 
 impl Member {
-    pub(crate) fn new(
-        connection_id: u64,
-        outgoing: mpsc::Sender<Utf8Bytes>,
-        kick: Arc<Notify>,
-    ) -> Self {
+    pub(crate) fn new(connection_id: u64, outgoing: Outgoing, kick: Arc<Notify>) -> Self {
         Self {
             connection_id,
             outgoing,
@@ -52,13 +50,13 @@ impl Member {
     pub fn deliver(&self, frame: &Utf8Bytes, policy: SlowMemberPolicy) -> bool {
         match self.outgoing.try_send(frame.clone()) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(TrySendError::Full) => {
                 if policy == SlowMemberPolicy::Disconnect {
                     self.kick.notify_one();
                 }
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(TrySendError::Closed) => false,
         }
     }
 }

@@ -311,6 +311,7 @@ mod config;
 mod connect;
 mod connection;
 mod groups;
+mod outgoing;
 mod peer;
 mod private;
 mod serve;

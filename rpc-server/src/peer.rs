@@ -7,15 +7,16 @@ use std::time::Duration;
 
 use rpc_core::{CallError, PeerFuture, PeerLink, PendingCalls, Response, request_frame};
 use serde_json::value::RawValue;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::groups::{GroupBackend, Member};
+use crate::outgoing::Outgoing;
 
 /// One connection's link to its client.
 pub(crate) struct ServerLink {
     connection_id: u64,
-    outgoing: mpsc::Sender<Utf8Bytes>,
+    outgoing: Outgoing,
     /// Calls to the client waiting for their responses.
     pending: PendingCalls,
     call_timeout: Duration,
@@ -34,7 +35,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl ServerLink {
     pub(crate) fn new(
         connection_id: u64,
-        outgoing: mpsc::Sender<Utf8Bytes>,
+        outgoing: Outgoing,
         call_timeout: Duration,
         max_waiting: usize,
         groups: Arc<dyn GroupBackend>,

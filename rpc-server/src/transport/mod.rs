@@ -2,6 +2,7 @@
 //! through hyper.
 
 pub(crate) mod http;
+mod read_ahead;
 pub(crate) mod ws;
 
 use std::convert::Infallible;

@@ -11,26 +11,32 @@ use hyper_util::rt::TokioIo;
 use std::sync::Arc;
 
 use rpc_core::{ConnectionInfo, Peer, Transport};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::config::ServerConfig;
 use crate::connect::{ConnectRequest, OnConnect};
 use crate::groups::GroupBackend;
+use crate::outgoing;
+use crate::outgoing::{Outgoing, Queue};
 use crate::peer::ServerLink;
+use crate::transport::read_ahead::ReadAhead;
 
 /// The JSON-RPC subprotocol names clients in other ecosystems offer.
 pub(crate) const SUBPROTOCOLS: [&str; 2] = ["jsonrpc2.0", "jsonrpc-2.0"];
 
 /// The stream a WebSocket connection runs on after the upgrade.
-pub(crate) type WsIo = TokioIo<Upgraded>;
+pub(crate) type WsIo = ReadAhead<TokioIo<Upgraded>>;
+
+/// tungstenite's own read buffer, held for the connection's whole life:
+/// small, since the read-ahead under it makes the large reads.
+const TUNGSTENITE_READ_BUFFER: usize = 2 * 1024;
 
 pub(crate) fn websocket_config(config: &ServerConfig) -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(config.read_buffer_size)
+        .read_buffer_size(TUNGSTENITE_READ_BUFFER.min(config.read_buffer_size))
         .write_buffer_size(config.write_buffer_size)
         .max_message_size(Some(config.max_frame_size))
         .max_frame_size(Some(config.max_frame_size))
@@ -42,8 +48,8 @@ pub(crate) struct Connection {
     pub(crate) info: ConnectionInfo,
     /// Its link back to the client, and the queue the link feeds.
     pub(crate) link: Arc<ServerLink>,
-    pub(crate) outgoing: mpsc::Sender<Utf8Bytes>,
-    pub(crate) queue: mpsc::Receiver<Utf8Bytes>,
+    pub(crate) outgoing: Outgoing,
+    pub(crate) queue: Queue,
 }
 
 /// What the upgrade hands over once it has answered 101: everything but
@@ -52,8 +58,8 @@ pub(crate) struct Accepted {
     upgrade: OnUpgrade,
     info: ConnectionInfo,
     link: Arc<ServerLink>,
-    outgoing: mpsc::Sender<Utf8Bytes>,
-    queue: mpsc::Receiver<Utf8Bytes>,
+    outgoing: Outgoing,
+    queue: Queue,
 }
 
 impl Accepted {
@@ -61,7 +67,7 @@ impl Accepted {
     pub(crate) async fn into_connection(self, config: &ServerConfig) -> Option<Connection> {
         let upgraded = self.upgrade.await.ok()?;
         let ws = WebSocketStream::from_raw_socket(
-            TokioIo::new(upgraded),
+            ReadAhead::new(TokioIo::new(upgraded), config.read_buffer_size),
             Role::Server,
             Some(websocket_config(config)),
         )
@@ -136,7 +142,7 @@ pub(crate) async fn upgrade(
 
     // The connection's queue and link exist before the upgrade, so that
     // `on_connect` can already hold a `Peer`.
-    let (outgoing, queue) = mpsc::channel(config.outgoing_queue.max(1));
+    let (outgoing, queue) = outgoing::channel(config.outgoing_queue);
     let info = ConnectionInfo::new().with_transport(Transport::WebSocket);
     let link = Arc::new(ServerLink::new(
         info.id(),

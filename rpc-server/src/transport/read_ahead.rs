@@ -1,0 +1,144 @@
+//! Large reads from the socket into a buffer that exists only while data
+//! is flowing.
+//!
+//! tungstenite reads through a buffer of its own that it allocates once,
+//! for the connection's whole life, and never reads more than that buffer's
+//! size at a time: a large buffer costs every idle connection its size, a
+//! small one costs a system call per few KiB of a large message. Under a
+//! small tungstenite buffer this reads up to `chunk` bytes per call, and
+//! gives the memory back whenever the socket has nothing more to read.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Buf as _, BytesMut};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// An IO whose reads go through a read-ahead buffer of up to `chunk` bytes.
+#[derive(Debug)]
+pub(crate) struct ReadAhead<IO> {
+    io: IO,
+    /// What was read and not yet taken; no allocation while empty and idle.
+    buffer: BytesMut,
+    chunk: usize,
+}
+
+impl<IO> ReadAhead<IO> {
+    pub(crate) fn new(io: IO, chunk: usize) -> Self {
+        Self {
+            io,
+            buffer: BytesMut::new(),
+            chunk: chunk.max(1),
+        }
+    }
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for ReadAhead<IO> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        out: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.buffer.is_empty() {
+            // A read as large as ours needs no buffer in between.
+            if out.remaining() >= this.chunk {
+                return Pin::new(&mut this.io).poll_read(cx, out);
+            }
+            // Reuses the allocation still held, if any.
+            this.buffer.clear();
+            this.buffer.reserve(this.chunk);
+            match tokio_util::io::poll_read_buf(Pin::new(&mut this.io), cx, &mut this.buffer) {
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                Poll::Pending => {
+                    // Nothing to read: an idle connection holds no buffer.
+                    this.buffer = BytesMut::new();
+                    return Poll::Pending;
+                }
+            }
+        }
+        let taken = out.remaining().min(this.buffer.len());
+        out.put_slice(&this.buffer[..taken]);
+        this.buffer.advance(taken);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> AsyncWrite for ReadAhead<IO> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    /// Small reads are served from one large read, every byte arrives in
+    /// order, and the buffer is released once the socket runs dry.
+    #[tokio::test]
+    async fn small_reads_see_every_byte_and_idle_holds_nothing() {
+        let (client, server) = tokio::io::duplex(1 << 20);
+        let mut reader = ReadAhead::new(server, 64 * 1024);
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let mut writer = client;
+        let sent = data.clone();
+        let writing = tokio::spawn(async move {
+            writer.write_all(&sent).await.expect("written");
+            writer
+        });
+        let mut received = Vec::new();
+        let mut small = [0u8; 1000];
+        while received.len() < data.len() {
+            let n = reader.read(&mut small).await.expect("read");
+            assert!(n > 0, "no end of stream before all data");
+            received.extend_from_slice(&small[..n]);
+        }
+        assert_eq!(received, data);
+        let _writer = writing.await.expect("writer");
+        // Nothing buffered and nothing to read: the next read parks and
+        // gives the buffer back.
+        let parked = futures_util::poll!(Box::pin(reader.read(&mut small)));
+        assert!(parked.is_pending());
+        assert_eq!(reader.buffer.capacity(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_end_of_the_stream_reads_as_zero() {
+        let (client, server) = tokio::io::duplex(1024);
+        let mut reader = ReadAhead::new(server, 4096);
+        let mut writer = client;
+        writer.write_all(b"last words").await.expect("written");
+        drop(writer);
+        let mut text = String::new();
+        reader.read_to_string(&mut text).await.expect("read");
+        assert_eq!(text, "last words");
+    }
+}
