@@ -164,7 +164,10 @@ impl ConnectionInfo {
         self.query.as_deref()
     }
 
-    /// The handshake's headers.
+    /// The handshake's headers. A WebSocket connection keeps all but the
+    /// upgrade's own mechanics (`Connection`, `Upgrade` and
+    /// `Sec-WebSocket-Key`, `-Version` and `-Extensions`); `on_connect`
+    /// sees every header.
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }

@@ -30,6 +30,7 @@ impl Api {
             "path": ctx.path(),
             "query": ctx.query(),
             "agent": ctx.headers().get("x-agent").and_then(|v| v.to_str().ok()),
+            "header_names": ctx.headers().keys().map(|name| name.as_str()).collect::<Vec<_>>(),
             "cookie": ctx.cookie("theme"),
             "subprotocol": ctx.subprotocol(),
             "connection": ctx.connection_id(),
@@ -123,6 +124,20 @@ async fn the_context_carries_the_handshake_and_what_on_connect_stored() {
         assert_eq!(first["path"], "/rpc/v1");
         assert_eq!(first["query"], "tenant=7");
         assert_eq!(first["agent"], "tests/1.0");
+        // The upgrade's own mechanics are not kept for the connection's life.
+        let names = first["header_names"].as_array().unwrap();
+        assert!(names.contains(&json!("host")) && names.contains(&json!("authorization")));
+        for mechanics in [
+            "connection",
+            "upgrade",
+            "sec-websocket-key",
+            "sec-websocket-version",
+        ] {
+            assert!(
+                !names.contains(&json!(mechanics)),
+                "{mechanics} kept: {names:?}"
+            );
+        }
         assert_eq!(first["cookie"], "dark");
         assert_eq!(first["subprotocol"], "jsonrpc2.0");
         assert_eq!(first["method"], "whoami");

@@ -157,7 +157,7 @@ pub(crate) async fn upgrade(
         .with_remote_addr(remote)
         .with_path(uri.path())
         .with_query(uri.query().map(str::to_owned))
-        .with_headers(detached(headers))
+        .with_headers(kept_headers(headers))
         .with_subprotocol(subprotocol.clone())
         .with_peer(peer.clone());
     if let Some(on_connect) = on_connect {
@@ -205,12 +205,21 @@ pub(crate) async fn upgrade(
     response
 }
 
-/// A copy of `headers` that owns its bytes. hyper's header values are
-/// slices of its read buffer: kept for the connection's lifetime, they
-/// would keep that whole buffer (8 KiB or more) alive with them.
-fn detached(headers: &http::HeaderMap) -> http::HeaderMap {
-    let mut copy = http::HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
+/// The headers a connection keeps for its lifetime: all but the upgrade's
+/// own mechanics, which no handler needs, copied so that they own their
+/// bytes. (hyper's header values are slices of its read buffer: kept as
+/// they are, they would keep that whole buffer, 8 KiB or more, alive.)
+fn kept_headers(headers: &http::HeaderMap) -> http::HeaderMap {
+    const MECHANICS: [header::HeaderName; 5] = [
+        header::CONNECTION,
+        header::UPGRADE,
+        header::SEC_WEBSOCKET_KEY,
+        header::SEC_WEBSOCKET_VERSION,
+        header::SEC_WEBSOCKET_EXTENSIONS,
+    ];
+    let kept = |(name, _): &(&header::HeaderName, _)| !MECHANICS.contains(name);
+    let mut copy = http::HeaderMap::with_capacity(headers.iter().filter(kept).count());
+    for (name, value) in headers.iter().filter(kept) {
         let mut owned = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
         owned.set_sensitive(value.is_sensitive());
         let name = header::HeaderName::from_bytes(name.as_str().as_bytes())
