@@ -65,6 +65,7 @@ mod openrpc;
 mod params;
 mod peer;
 mod pending;
+mod plain_str;
 mod private;
 mod protocol;
 mod request;

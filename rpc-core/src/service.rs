@@ -16,6 +16,7 @@ use crate::id::Id;
 use crate::metadata::MethodInfo;
 use crate::openrpc::OpenRpc;
 use crate::params::Params;
+use crate::plain_str;
 use crate::response;
 
 /// A set of JSON-RPC methods: what `#[rpc_service]` generates, and what every
@@ -161,6 +162,9 @@ impl SerializedResult {
     pub fn new<T: Serialize + ?Sized>(value: &T) -> MethodResult {
         let mut buf = Vec::with_capacity(64);
         buf.extend_from_slice(response::RESULT_OPENING);
+        if plain_str::write_if_str(value, &mut buf) {
+            return Ok(Self { buf });
+        }
         match serde_json::to_writer(&mut buf, value) {
             Ok(()) => Ok(Self { buf }),
             Err(err) => Err(RpcError::result_not_serializable(err)),
