@@ -1,9 +1,11 @@
-//! Splitting a batch into its elements without parsing them.
+//! Splitting a batch into its elements, each read as a request object's
+//! members in the same pass.
 
 use std::fmt;
 
-use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
-use serde_json::value::RawValue;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::request::{Members, MembersVisitor};
 
 /// Why a batch could not be split.
 pub(crate) enum SplitError {
@@ -13,10 +15,14 @@ pub(crate) enum SplitError {
     TooLarge,
 }
 
-/// Splits a JSON array into its elements' raw text, holding at most `max`
-/// of them. A longer array is still read to its end (so invalid JSON anywhere
-/// is a Parse error) but nothing past `max` is kept.
-pub(crate) fn split(json: &str, max: usize) -> Result<Vec<&RawValue>, SplitError> {
+/// One element of a batch: a request object's members, or `None` for a
+/// value that is not an object.
+pub(crate) type Element<'a> = Option<Members<'a>>;
+
+/// Splits a JSON array into its elements, holding at most `max` of them. A
+/// longer array is still read to its end (so invalid JSON anywhere is a
+/// Parse error) but nothing past `max` is kept.
+pub(crate) fn split(json: &str, max: usize) -> Result<Vec<Element<'_>>, SplitError> {
     let mut de = serde_json::Deserializer::from_str(json);
     let outcome = de
         .deserialize_seq(Elements { max })
@@ -34,7 +40,7 @@ struct Elements {
 
 impl<'de> Visitor<'de> for Elements {
     /// `None` when the batch holds more than `max` elements.
-    type Value = Option<Vec<&'de RawValue>>;
+    type Value = Option<Vec<Element<'de>>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a batch (an array of requests)")
@@ -42,7 +48,7 @@ impl<'de> Visitor<'de> for Elements {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut elements = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(self.max));
-        while let Some(element) = seq.next_element::<&'de RawValue>()? {
+        while let Some(element) = seq.next_element_seed(ElementSeed)? {
             if elements.len() == self.max {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
                 return Ok(None);
@@ -53,17 +59,75 @@ impl<'de> Visitor<'de> for Elements {
     }
 }
 
+/// Reads one element: an object's members, or skips any other value.
+struct ElementSeed;
+
+impl<'de> DeserializeSeed<'de> for ElementSeed {
+    type Value = Element<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ElementSeed {
+    type Value = Element<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        MembersVisitor.visit_map(map).map(Some)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn keeps_each_element_text() {
-        let Ok(elements) = split(r#"[1, {"a": [2]} ,"x"]"#, 10) else {
+    fn objects_are_read_and_other_values_skipped() {
+        let Ok(elements) = split(
+            r#"[1, {"method": "m", "id": [2]} ,"x", [[{}]], null, {}]"#,
+            10,
+        ) else {
             panic!("valid batch")
         };
-        let texts: Vec<_> = elements.iter().map(|e| e.get()).collect();
-        assert_eq!(texts, ["1", r#"{"a": [2]}"#, r#""x""#]);
+        let methods: Vec<_> = elements
+            .iter()
+            .map(|e| e.as_ref().map(|m| m.method.map(|raw| raw.get())))
+            .collect();
+        assert_eq!(
+            methods,
+            [None, Some(Some(r#""m""#)), None, None, None, Some(None)]
+        );
+        let id = elements[1].as_ref().and_then(|m| m.id).map(|raw| raw.get());
+        assert_eq!(id, Some("[2]"));
     }
 
     #[test]

@@ -213,18 +213,18 @@ impl<T: Timer> Protocol<T> {
             return Some(reply);
         }
         if !is_batch(message) {
-            let reply = self.handle_request(service, message, connection).await?;
+            let parsed = request::parse(message, &self.limits);
+            let reply = self.handle_request(service, parsed, connection).await?;
             return Some(Reply::from_bytes(reply));
         }
         let elements = match self.split_batch(message) {
             Ok(elements) => elements,
             Err(reply) => return Some(reply),
         };
-        let replies = join_all(
-            elements
-                .iter()
-                .map(|element| self.handle_request(service, element.get(), connection)),
-        )
+        let replies = join_all(elements.into_iter().map(|members| {
+            let parsed = request::validate(members, &self.limits);
+            self.handle_request(service, parsed, connection)
+        }))
         .await;
         batch_reply(replies.into_iter().flatten())
     }
@@ -237,16 +237,20 @@ impl<T: Timer> Protocol<T> {
             Ok(text) => text,
             Err(reply) => return Some(reply),
         };
-        let reject_one = |json: &str| match request::parse(json, &self.limits) {
+        let reject_one = |parsed| match parsed {
             Ok(Request { id: Some(id), .. }) => Some(response::error(error, id)),
             Ok(Request { id: None, .. }) => None,
             Err(rejected) => self.rejected(rejected),
         };
         if !is_batch(text) {
-            return reject_one(text).map(Reply::from_bytes);
+            return reject_one(request::parse(text, &self.limits)).map(Reply::from_bytes);
         }
         match self.split_batch(text) {
-            Ok(elements) => batch_reply(elements.iter().filter_map(|e| reject_one(e.get()))),
+            Ok(elements) => batch_reply(
+                elements
+                    .into_iter()
+                    .filter_map(|members| reject_one(request::validate(members, &self.limits))),
+            ),
             Err(reply) => Some(reply),
         }
     }
@@ -273,10 +277,7 @@ impl<T: Timer> Protocol<T> {
     }
 
     /// A batch's elements, or the one error that answers the whole batch.
-    fn split_batch<'m>(
-        &self,
-        message: &'m str,
-    ) -> Result<Vec<&'m serde_json::value::RawValue>, Reply> {
+    fn split_batch<'m>(&self, message: &'m str) -> Result<Vec<batch::Element<'m>>, Reply> {
         let max = self.limits.max_batch_size;
         match batch::split(message, max) {
             Ok(elements) if elements.is_empty() => {
@@ -290,14 +291,15 @@ impl<T: Timer> Protocol<T> {
         }
     }
 
-    /// Handles one request object: a whole message or one batch element.
+    /// Handles one request object (a whole message or one batch element),
+    /// parsed.
     async fn handle_request<S: Service + ?Sized>(
         &self,
         service: &S,
-        json: &str,
+        parsed: Result<Request<'_>, Rejected<'_>>,
         connection: &Arc<ConnectionInfo>,
     ) -> Option<Vec<u8>> {
-        let request = match request::parse(json, &self.limits) {
+        let request = match parsed {
             Ok(request) => request,
             Err(rejected) => return self.rejected(rejected),
         };

@@ -35,10 +35,20 @@ pub(crate) struct Rejected<'a> {
 /// of a batch). `json` must be syntactically valid JSON unless it is the whole
 /// message, in which case a syntax error becomes a Parse error.
 pub(crate) fn parse<'a>(json: &'a str, limits: &Limits) -> Result<Request<'a>, Rejected<'a>> {
-    let members = match read_members(json) {
-        Ok(Some(members)) => members,
-        Ok(None) => return Err(invalid(None, "the request must be a JSON object")),
-        Err(err) => return Err(invalid_json(err)),
+    match read_members(json) {
+        Ok(members) => validate(members, limits),
+        Err(err) => Err(invalid_json(err)),
+    }
+}
+
+/// Validates the members of one request object (`None`: the value was not
+/// an object).
+pub(crate) fn validate<'a>(
+    members: Option<Members<'a>>,
+    limits: &Limits,
+) -> Result<Request<'a>, Rejected<'a>> {
+    let Some(members) = members else {
+        return Err(invalid(None, "the request must be a JSON object"));
     };
 
     // The id is read first so that every later rejection can echo it.
@@ -187,7 +197,7 @@ impl<'de> serde::Deserialize<'de> for MembersSeed<'de> {
     }
 }
 
-struct MembersVisitor;
+pub(crate) struct MembersVisitor;
 
 impl<'de> Visitor<'de> for MembersVisitor {
     type Value = Members<'de>;
