@@ -1,0 +1,246 @@
+//! One WebSocket connection: read frames, run them, write the replies, keep
+//! the connection alive, and close it cleanly.
+//!
+//! One task owns the socket and does both the reading and the writing: the
+//! replies to every frame one read brought in are answered in place and go
+//! out in one write. Calls that have to wait run on tasks of their own and
+//! send their replies, like server pushes and calls to the client, through
+//! the connection's queue.
+
+use std::future::poll_fn;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use rpc_core::{DisconnectReason, Service};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::{Instant, Interval, Sleep, interval_at, sleep_until, timeout};
+use tokio_tungstenite::tungstenite::error::ProtocolError;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
+
+use crate::server::Shared;
+use crate::shutdown;
+use crate::transport::ws;
+
+mod calls;
+mod socket;
+
+use calls::{Calls, Frame};
+use socket::{Event, Socket, write_pending};
+
+/// How long to wait for the client's half of the close handshake.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Serves one connection until it ends.
+pub(crate) async fn serve<S: Service>(
+    accepted: ws::Connection,
+    shared: Arc<Shared<S>>,
+    shutdown: shutdown::Signal,
+) {
+    let ws::Connection {
+        ws,
+        info,
+        link,
+        outgoing,
+        queue,
+    } = accepted;
+    let connection = Arc::new(info);
+    shared.connected(&connection);
+    let mut socket = Socket::new(ws, queue, &shared.config);
+    let mut calls = Calls {
+        outgoing,
+        in_flight: Arc::new(Semaphore::new(shared.config.max_pending_requests)),
+        tasks: JoinSet::new(),
+        shared: Arc::clone(&shared),
+        connection: Arc::clone(&connection),
+        link,
+    };
+    let end = read(&mut socket, &mut calls, shutdown).await;
+    close(&mut socket, &mut calls, end).await;
+    tracing::debug!(%end, "connection closed");
+    shared.disconnected(&connection, end);
+}
+
+type End = DisconnectReason;
+
+/// Whether requests already received run to the end before the connection
+/// is released (bounded by the drain timeout). When the client closed, its
+/// replies go nowhere, but its notifications' effects still happen.
+fn drains(end: End) -> bool {
+    matches!(
+        end,
+        End::ServerShutdown | End::MaxAge | End::Idle | End::ClientClosed
+    )
+}
+
+/// The close frame to send, if the client is still there to read it.
+fn close_frame(end: End) -> Option<CloseFrame> {
+    let code = match end {
+        End::ClientClosed => return None,
+        End::ServerShutdown | End::Unresponsive => CloseCode::Away,
+        End::MaxAge | End::Idle => CloseCode::Normal,
+        End::TooLarge => CloseCode::Size,
+        End::InvalidUtf8 => CloseCode::Invalid,
+        _ => CloseCode::Protocol,
+    };
+    Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from(end.to_string()),
+    })
+}
+
+/// Reads and answers until the connection ends, and says why it did.
+async fn read<S: Service>(
+    socket: &mut Socket,
+    calls: &mut Calls<S>,
+    mut shutdown: shutdown::Signal,
+) -> End {
+    let shared = Arc::clone(&calls.shared);
+    let config = &shared.config;
+    let opened = Instant::now();
+    // Everything the loop waits on besides the socket is set up once: a
+    // future made anew per message would register (and unregister) a
+    // waiter or a timer for every message.
+    let mut shutdown = pin!(shutdown.fired());
+    let kick = Arc::clone(&calls.link.kick);
+    let mut kicked = pin!(kick.notified());
+    let mut too_old = config
+        .max_connection_age
+        .map(|age| Box::pin(sleep_until(opened + age)));
+    let mut idle = config
+        .idle_timeout
+        .map(|idle| Box::pin(sleep_until(opened + idle)));
+    let mut last_heard = opened;
+    let mut pings = config
+        .ping_interval
+        .map(|every| interval_at(opened + every, every));
+    let mut missed_pongs = 0;
+    loop {
+        if !calls.tasks.is_empty() {
+            while calls.tasks.try_join_next().is_some() {}
+        }
+        tokio::select! {
+            biased;
+            () = &mut shutdown => return End::ServerShutdown,
+            () = &mut kicked => return End::TooSlow,
+            () = fire(&mut too_old) => return End::MaxAge,
+            () = fire(&mut idle) => {
+                let (Some(timeout), Some(sleep)) = (config.idle_timeout, idle.as_mut()) else {
+                    continue;
+                };
+                if last_heard.elapsed() >= timeout {
+                    return End::Idle;
+                }
+                sleep.as_mut().reset(last_heard + timeout);
+            }
+            _ = tick_some(&mut pings) => {
+                if missed_pongs >= config.max_missed_pongs {
+                    return End::Unresponsive;
+                }
+                missed_pongs += 1;
+                socket.push(Message::Ping(Bytes::new()));
+            }
+            event = poll_fn(|cx| socket.poll_event(cx)) => {
+                let message = match event {
+                    Event::Received(message) => message,
+                    Event::WriteFailed => return End::ClientClosed,
+                };
+                if idle.is_some() {
+                    last_heard = Instant::now();
+                }
+                let frame = match message {
+                    Some(Ok(Message::Text(text))) => Frame::Text(text),
+                    Some(Ok(Message::Binary(bytes))) => Frame::Binary(bytes),
+                    Some(Ok(Message::Pong(_))) => {
+                        missed_pongs = 0;
+                        continue;
+                    }
+                    // tungstenite answers pings itself.
+                    Some(Ok(Message::Ping(_) | Message::Frame(_))) => continue,
+                    Some(Ok(Message::Close(_))) | None => return End::ClientClosed,
+                    Some(Err(WsError::Capacity(_))) => return End::TooLarge,
+                    Some(Err(WsError::Utf8(_))) => return End::InvalidUtf8,
+                    // Gone without a close frame: a client that went away.
+                    Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
+                        return End::ClientClosed;
+                    }
+                    Some(Err(WsError::Protocol(_))) => return End::ProtocolViolation,
+                    Some(Err(err)) => {
+                        tracing::debug!(error = %err, "connection failed");
+                        return End::ClientClosed;
+                    }
+                };
+                if let Some(reply) = calls.dispatch(frame) {
+                    socket.push(Message::Text(reply));
+                }
+                if socket.had_its_share() {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+    }
+}
+
+/// Ends the connection: lets the calls already running finish (their
+/// replies still go out) when `end` calls for it, then sends the close
+/// frame and waits briefly for the client's.
+async fn close<S: Service>(socket: &mut Socket, calls: &mut Calls<S>, end: End) {
+    if drains(end) && !calls.tasks.is_empty() {
+        // Every request already received gets its response.
+        let tasks = &mut calls.tasks;
+        let drained = timeout(calls.shared.config.drain_timeout, async {
+            let mut writing = true;
+            loop {
+                tokio::select! {
+                    joined = tasks.join_next() => if joined.is_none() { break },
+                    // A client that stopped taking replies only waits for
+                    // the calls; the replies are dropped.
+                    () = write_pending(socket), if writing => writing = false,
+                }
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("drain timeout: closing with requests still running");
+        }
+    }
+    calls.tasks.abort_all();
+    // Out of every group, and calls to the client fail, from now on.
+    calls.link.close();
+    let Some(frame) = close_frame(end) else {
+        return;
+    };
+    // Queued replies and the close frame go first. A client that stopped
+    // reading may never make room for them.
+    let sent = timeout(CLOSE_GRACE, socket.send_all(Message::Close(Some(frame)))).await;
+    if !matches!(sent, Ok(Ok(()))) {
+        return;
+    }
+    // Let the client answer the close (the stream ends when it does).
+    let ws = &mut socket.ws;
+    let _ = timeout(CLOSE_GRACE, async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
+}
+
+/// Completes when `sleep` (if any) does.
+async fn fire(sleep: &mut Option<Pin<Box<Sleep>>>) {
+    match sleep {
+        Some(sleep) => sleep.await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn tick_some(interval: &mut Option<Interval>) {
+    match interval {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,178 @@
+//! The connection's socket: reading frames, gathering what is to be
+//! written, and writing it when nothing more is there to read.
+
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::task::{Context, Poll};
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use crate::config::ServerConfig;
+use crate::outgoing::Queue;
+use crate::transport::ws::WsIo;
+
+/// How many frames are read before what is waiting to be written must go
+/// out: replies are gathered (up to `write_buffer_size` bytes), but a
+/// client that keeps sending does not hold them (or the queue) back long.
+const READS_PER_WRITE: u32 = 64;
+
+/// How many bytes a connection may read in one go while others wait.
+const FAIR_SHARE: usize = 64 * 1024;
+
+/// The WebSocket, what is waiting to be written to it, and the queue of
+/// what others want written.
+pub(super) struct Socket {
+    pub(super) ws: WebSocketStream<WsIo>,
+    /// Replies and pings of this task, waiting for the next write.
+    held: VecDeque<Message>,
+    /// Their size in bytes: past `gather_limit`, reading pauses for a write.
+    held_bytes: usize,
+    gather_limit: usize,
+    /// Replies of calls that ran on their own tasks, pushes, and calls to
+    /// the client.
+    queue: Queue,
+    /// Written to the socket's buffer, not yet flushed.
+    unflushed: bool,
+    /// Past this many held messages, reading stops until the client takes
+    /// what we write (backpressure).
+    max_held: usize,
+    reads_since_write: u32,
+    /// Bytes received since the socket last had nothing to read.
+    received_since_pending: usize,
+}
+
+/// What happened on the socket.
+pub(super) enum Event {
+    Received(Option<Result<Message, WsError>>),
+    WriteFailed,
+}
+
+impl Socket {
+    pub(super) fn new(ws: WebSocketStream<WsIo>, queue: Queue, config: &ServerConfig) -> Self {
+        Self {
+            ws,
+            held: VecDeque::new(),
+            held_bytes: 0,
+            gather_limit: config.write_buffer_size,
+            queue,
+            unflushed: false,
+            max_held: config.outgoing_queue.max(1),
+            reads_since_write: 0,
+            received_since_pending: 0,
+        }
+    }
+
+    /// Holds `message` for the next write.
+    pub(super) fn push(&mut self, message: Message) {
+        self.held_bytes += message.len();
+        self.held.push_back(message);
+    }
+
+    /// Whether what is held should be written before reading on.
+    fn wants_write(&self) -> bool {
+        self.reads_since_write >= READS_PER_WRITE || self.held_bytes >= self.gather_limit
+    }
+
+    /// Whether reading may go on: even while the client does not take what
+    /// we write (so that a client that sends everything before it reads
+    /// cannot deadlock with us), but only up to `max_held` messages.
+    fn may_read(&self) -> bool {
+        self.held.len() < self.max_held
+    }
+
+    /// Whether this connection has had its fair share of the thread: a
+    /// client that keeps sending gets served in turns with the others
+    /// instead of until it stops. Resets the count.
+    pub(super) fn had_its_share(&mut self) -> bool {
+        let had = self.received_since_pending >= FAIR_SHARE;
+        if had {
+            self.received_since_pending = 0;
+        }
+        had
+    }
+
+    /// Reads the next frame; once nothing more is there to read (and at
+    /// least every [`READS_PER_WRITE`] frames or `gather_limit` bytes),
+    /// writes what is held and queued, and flushes.
+    pub(super) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
+        let read_first = self.may_read() && !self.wants_write();
+        if read_first {
+            if let Poll::Ready(message) = self.ws.poll_next_unpin(cx) {
+                self.reads_since_write += 1;
+                if let Some(Ok(message)) = &message {
+                    self.received_since_pending += message.len();
+                }
+                return Poll::Ready(Event::Received(message));
+            }
+        }
+        if self.poll_write(cx).is_err() {
+            return Poll::Ready(Event::WriteFailed);
+        }
+        if !read_first && self.may_read() {
+            if let Poll::Ready(message) = self.ws.poll_next_unpin(cx) {
+                self.reads_since_write += 1;
+                if let Some(Ok(message)) = &message {
+                    self.received_since_pending += message.len();
+                }
+                return Poll::Ready(Event::Received(message));
+            }
+        }
+        self.received_since_pending = 0;
+        Poll::Pending
+    }
+
+    /// Moves what is held, then what is queued, into the socket's buffer
+    /// and flushes it.
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Result<(), WsError> {
+        self.reads_since_write = 0;
+        loop {
+            match self.ws.poll_ready_unpin(cx) {
+                Poll::Ready(result) => result?,
+                Poll::Pending => break,
+            }
+            let message = match self.held.pop_front() {
+                Some(message) => {
+                    self.held_bytes -= message.len();
+                    message
+                }
+                None => match self.queue.poll_recv(cx) {
+                    Poll::Ready(text) => Message::Text(text),
+                    Poll::Pending => break,
+                },
+            };
+            self.ws.start_send_unpin(message)?;
+            self.unflushed = true;
+        }
+        if self.unflushed {
+            if let Poll::Ready(result) = self.ws.poll_flush_unpin(cx) {
+                result?;
+                self.unflushed = false;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes what is held and queued, then `last`, and flushes.
+    pub(super) async fn send_all(&mut self, last: Message) -> Result<(), WsError> {
+        while let Some(text) = self.queue.try_recv() {
+            self.push(Message::Text(text));
+        }
+        self.push(last);
+        while let Some(message) = self.held.pop_front() {
+            self.ws.feed(message).await?;
+        }
+        self.held_bytes = 0;
+        self.ws.flush().await
+    }
+}
+
+/// Writes what is queued as it comes; completes only if writing fails.
+pub(super) async fn write_pending(socket: &mut Socket) {
+    poll_fn(|cx| match socket.poll_write(cx) {
+        Ok(()) => Poll::Pending,
+        Err(_) => Poll::Ready(()),
+    })
+    .await;
+}
