@@ -19,8 +19,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use crate::config::ServerConfig;
 use crate::connect::{ConnectRequest, OnConnect};
 use crate::groups::GroupBackend;
-use crate::outgoing;
-use crate::outgoing::{Outgoing, Queue};
+use crate::outgoing::{self, Outgoing, Queue};
 use crate::peer::ServerLink;
 use crate::transport::read_ahead::ReadAhead;
 
