@@ -18,6 +18,9 @@ use crate::transport::ws::WsIo;
 /// client that keeps sending does not hold them (or the queue) back long.
 const READS_PER_WRITE: u32 = 64;
 
+/// The room for held replies an idle connection keeps.
+const IDLE_HELD_CAPACITY: usize = 8;
+
 /// How many bytes a connection may read in one go while others wait.
 const FAIR_SHARE: usize = 64 * 1024;
 
@@ -120,6 +123,10 @@ impl Socket {
             }
         }
         self.received_since_pending = 0;
+        if self.held.is_empty() && self.held.capacity() > IDLE_HELD_CAPACITY {
+            // A burst is over: an idle connection keeps no room for the next.
+            self.held = VecDeque::new();
+        }
         Poll::Pending
     }
 
