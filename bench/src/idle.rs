@@ -22,16 +22,17 @@ pub struct IdleMemory {
     pub per_connection_kib: f64,
 }
 
-/// Opens `connections` to `url` (served by process `pid`), one `add` on
-/// each, and reads the server's memory with them all idle.
+/// Opens `connections` to `url` (served by process `pid`), one call of
+/// `payload` on each, and reads the server's memory with them all idle.
 pub async fn measure(
     url: &str,
     pid: u32,
     connections: usize,
+    payload: Payload,
     expect: Expect,
 ) -> Result<IdleMemory, String> {
     let rss_before_kib = resident_kib(pid)?;
-    let requests = Requests::new(Payload::Add, expect);
+    let requests = Requests::new(payload, expect);
     let opened: Vec<_> = futures_util::stream::iter(0..connections)
         .map(|n| {
             let requests = requests.clone();

@@ -102,7 +102,7 @@ async fn a_server_that_answers_wrongly_fails_the_run() {
 async fn idle_connections_are_measured() {
     within(async {
         let url = ours().await;
-        let memory = idle::measure(&url, std::process::id(), 20, Expect::Rpc)
+        let memory = idle::measure(&url, std::process::id(), 20, Payload::Add, Expect::Rpc)
             .await
             .expect("measured");
         assert_eq!(memory.connections, 20);

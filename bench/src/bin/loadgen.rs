@@ -48,6 +48,9 @@ enum Command {
         pid: u32,
         #[arg(long, default_value_t = 5000)]
         connections: usize,
+        /// The one call each connection makes before it goes quiet.
+        #[arg(long, value_enum, default_value_t = Payload::Add)]
+        payload: Payload,
         #[arg(long, value_enum, default_value_t = Expect::Rpc)]
         expect: Expect,
     },
@@ -87,8 +90,9 @@ fn main() {
                 url,
                 pid,
                 connections,
+                payload,
                 expect,
-            } => idle::measure(&url, pid, connections, expect)
+            } => idle::measure(&url, pid, connections, payload, expect)
                 .await
                 .map(|memory| to_json(&memory)),
         }
