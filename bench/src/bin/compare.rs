@@ -140,69 +140,60 @@ fn main() {
         scenarios.iter().map(|_| Default::default()).collect();
     let mut memory: [Vec<IdleMemory>; 3] = Default::default();
     for round in 0..args.rounds {
+        let label = |what: &str, server: &Server| {
+            format!(
+                "round {}/{}: {what} on {}",
+                round + 1,
+                args.rounds,
+                server.name
+            )
+        };
         for (row, scenario) in scenarios.iter().enumerate() {
-            // A different server goes first in each round.
-            for index in (0..servers.len()).map(|i| (i + round) % servers.len()) {
+            for index in rotation(round, servers.len()) {
                 let server = &servers[index];
-                eprintln!(
-                    "round {}/{}: {} on {}",
-                    round + 1,
-                    args.rounds,
-                    scenario.name,
-                    server.name
-                );
-                let running = Running::start(server, &pinning);
-                let measured: Measured = loadgen(
+                let measured: Measured = measure(
                     &bin,
                     &pinning,
-                    &[
-                        "run",
-                        "--url",
-                        &running.url,
-                        "--connections",
-                        &scenario.connections.to_string(),
-                        "--in-flight",
-                        &scenario.in_flight.to_string(),
-                        "--payload",
-                        scenario.payload.name(),
-                        "--expect",
-                        server.expect,
-                        "--warmup",
-                        &args.warmup.to_string(),
-                        "--duration",
-                        &args.duration.to_string(),
-                    ],
+                    server,
+                    &label(scenario.name, server),
+                    |running| {
+                        vec![
+                            "run".into(),
+                            "--url".into(),
+                            running.url.clone(),
+                            "--connections".into(),
+                            scenario.connections.to_string(),
+                            "--in-flight".into(),
+                            scenario.in_flight.to_string(),
+                            "--payload".into(),
+                            scenario.payload.name().into(),
+                            "--warmup".into(),
+                            args.warmup.to_string(),
+                            "--duration".into(),
+                            args.duration.to_string(),
+                        ]
+                    },
                 );
                 eprintln!("  {}", cell(&measured));
                 results[row][index].push(measured);
             }
         }
         if args.idle_connections > 0 {
-            for index in (0..servers.len()).map(|i| (i + round) % servers.len()) {
+            let what = format!("memory of {} idle connections", args.idle_connections);
+            for index in rotation(round, servers.len()) {
                 let server = &servers[index];
-                eprintln!(
-                    "round {}/{}: memory of {} idle connections on {}",
-                    round + 1,
-                    args.rounds,
-                    args.idle_connections,
-                    server.name
-                );
-                let running = Running::start(server, &pinning);
-                let measured: IdleMemory = loadgen(
-                    &bin,
-                    &pinning,
-                    &[
-                        "idle",
-                        "--url",
-                        &running.url,
-                        "--pid",
-                        &running.child.id().to_string(),
-                        "--connections",
-                        &args.idle_connections.to_string(),
-                        "--expect",
-                        server.expect,
-                    ],
-                );
+                let measured: IdleMemory =
+                    measure(&bin, &pinning, server, &label(&what, server), |running| {
+                        vec![
+                            "idle".into(),
+                            "--url".into(),
+                            running.url.clone(),
+                            "--pid".into(),
+                            running.child.id().to_string(),
+                            "--connections".into(),
+                            args.idle_connections.to_string(),
+                        ]
+                    });
                 eprintln!("  {:.1} KiB per connection", measured.per_connection_kib);
                 memory[index].push(measured);
             }
@@ -473,8 +464,29 @@ impl Drop for Running {
     }
 }
 
+/// The servers' order in `round`: a different one goes first each round.
+fn rotation(round: usize, servers: usize) -> impl Iterator<Item = usize> {
+    (0..servers).map(move |i| (i + round) % servers)
+}
+
+/// Starts `server` fresh and runs the load generator against it with the
+/// arguments `load` gives (and the server's `--expect`).
+fn measure<T: serde::de::DeserializeOwned>(
+    bin: &Path,
+    pinning: &Pinning,
+    server: &Server,
+    label: &str,
+    load: impl FnOnce(&Running) -> Vec<String>,
+) -> T {
+    eprintln!("{label}");
+    let running = Running::start(server, pinning);
+    let mut args = load(&running);
+    args.extend(["--expect".to_owned(), server.expect.to_owned()]);
+    loadgen(bin, pinning, &args)
+}
+
 /// Runs the load generator, pinned, and parses the JSON line it prints.
-fn loadgen<T: serde::de::DeserializeOwned>(bin: &Path, pinning: &Pinning, args: &[&str]) -> T {
+fn loadgen<T: serde::de::DeserializeOwned>(bin: &Path, pinning: &Pinning, args: &[String]) -> T {
     let output = pinning
         .command(&bin.join("loadgen"), |(_, load)| load)
         .args(args)

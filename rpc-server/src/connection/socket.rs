@@ -102,24 +102,16 @@ impl Socket {
     pub(super) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
         let read_first = self.may_read() && !self.wants_write();
         if read_first {
-            if let Poll::Ready(message) = self.ws.poll_next_unpin(cx) {
-                self.reads_since_write += 1;
-                if let Some(Ok(message)) = &message {
-                    self.received_since_pending += message.len();
-                }
-                return Poll::Ready(Event::Received(message));
+            if let Poll::Ready(event) = self.poll_read(cx) {
+                return Poll::Ready(event);
             }
         }
         if self.poll_write(cx).is_err() {
             return Poll::Ready(Event::WriteFailed);
         }
         if !read_first && self.may_read() {
-            if let Poll::Ready(message) = self.ws.poll_next_unpin(cx) {
-                self.reads_since_write += 1;
-                if let Some(Ok(message)) = &message {
-                    self.received_since_pending += message.len();
-                }
-                return Poll::Ready(Event::Received(message));
+            if let Poll::Ready(event) = self.poll_read(cx) {
+                return Poll::Ready(event);
             }
         }
         self.received_since_pending = 0;
@@ -128,6 +120,16 @@ impl Socket {
             self.held = VecDeque::new();
         }
         Poll::Pending
+    }
+
+    /// The next frame, counted towards the next write and the fair share.
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
+        let message = std::task::ready!(self.ws.poll_next_unpin(cx));
+        self.reads_since_write += 1;
+        if let Some(Ok(message)) = &message {
+            self.received_since_pending += message.len();
+        }
+        Poll::Ready(Event::Received(message))
     }
 
     /// Moves what is held, then what is queued, into the socket's buffer
