@@ -5,10 +5,10 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::HeaderMap;
 
+use crate::connection_id::{ConnectionId, InstanceId};
 use crate::extensions::Extensions;
 use crate::peer::Peer;
 
@@ -34,7 +34,7 @@ use crate::peer::Peer;
 /// ```
 #[derive(Debug)]
 pub struct ConnectionInfo {
-    id: u64,
+    id: ConnectionId,
     transport: Transport,
     remote_addr: Option<SocketAddr>,
     path: String,
@@ -53,11 +53,11 @@ impl Default for ConnectionInfo {
 }
 
 impl ConnectionInfo {
-    /// A connection with a fresh, process-unique id and nothing else known.
+    /// A connection with a fresh id on this process's instance
+    /// ([`InstanceId::process`]) and nothing else known.
     pub fn new() -> Self {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Self {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            id: ConnectionId::next(InstanceId::process()),
             transport: Transport::Memory,
             remote_addr: None,
             path: "/".to_owned(),
@@ -74,6 +74,14 @@ impl ConnectionInfo {
     /// harness).
     pub fn detached() -> Arc<Self> {
         Arc::new(Self::new())
+    }
+
+    /// Moves the connection's id to `instance` (the server's, so that the id
+    /// names it among every instance sharing its groups), keeping its number.
+    #[must_use]
+    pub fn with_instance(mut self, instance: InstanceId) -> Self {
+        self.id = ConnectionId::new(instance, self.id.number());
+        self
     }
 
     /// Sets the transport the connection runs on.
@@ -139,8 +147,9 @@ impl ConnectionInfo {
         self
     }
 
-    /// A process-unique number for the connection.
-    pub fn id(&self) -> u64 {
+    /// The connection's id, unique across every instance sharing a group
+    /// backend.
+    pub fn id(&self) -> ConnectionId {
         self.id
     }
 

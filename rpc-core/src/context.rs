@@ -6,6 +6,7 @@ use std::sync::Arc;
 use http::HeaderMap;
 
 use crate::connection::ConnectionInfo;
+use crate::connection_id::ConnectionId;
 use crate::extensions::Extensions;
 use crate::id::{Id, OwnedId};
 use crate::peer::Peer;
@@ -52,8 +53,9 @@ impl RpcContext {
         &self.connection
     }
 
-    /// The connection's process-unique id.
-    pub fn connection_id(&self) -> u64 {
+    /// The connection's id, unique across every instance sharing a group
+    /// backend (what `notify_connection` takes).
+    pub fn connection_id(&self) -> ConnectionId {
         self.connection.id()
     }
 

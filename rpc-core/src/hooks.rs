@@ -63,6 +63,58 @@ pub trait Hooks: Send + Sync + 'static {
     fn client_disconnected(&self, connection: &ConnectionInfo, reason: DisconnectReason) {
         let _ = (connection, reason);
     }
+
+    /// The group backend shared with other instances (`rpc-redis`) lost or
+    /// regained its broker, or could not deliver messages: a cue to tell
+    /// clients to resync what they may have missed.
+    fn group_backend(&self, event: &BackendEvent) {
+        let _ = event;
+    }
+}
+
+/// What a group backend shared by several instances reports to the
+/// [`Hooks`] of each server using it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BackendEvent {
+    /// The broker is unreachable: local delivery goes on, messages for other
+    /// instances are kept (up to a bound) until it is back.
+    Down {
+        /// Why, as the backend's client said it (no credentials).
+        reason: String,
+    },
+    /// The broker is reachable again; subscriptions and memberships are
+    /// restored, and messages kept meanwhile are sent.
+    Up,
+    /// Messages were lost: `messages` of them will not reach some or all of
+    /// their recipients.
+    Dropped {
+        /// How many.
+        messages: u64,
+        /// Where they were lost.
+        cause: DropCause,
+    },
+}
+
+/// Where a group backend lost messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DropCause {
+    /// Sent by this instance while the broker was unreachable, past the
+    /// bound of messages kept for it: no other instance gets them.
+    OutboxFull,
+    /// Sent by another instance but never received here (seen as a gap in
+    /// that sender's sequence): this instance's members missed them.
+    NotReceived,
+}
+
+impl fmt::Display for DropCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::OutboxFull => "outbox full while the broker was unreachable",
+            Self::NotReceived => "sent by another instance, not received here",
+        })
+    }
 }
 
 /// Why a connection ended.
@@ -85,7 +137,8 @@ pub enum DisconnectReason {
     InvalidUtf8,
     /// It broke the WebSocket protocol.
     ProtocolViolation,
-    /// It read its messages too slowly to keep up with a group broadcast.
+    /// It did not drain the messages pushed to it (group broadcasts,
+    /// notifications) and its queue reached `max_queued_bytes`.
     TooSlow,
 }
 

@@ -51,6 +51,7 @@
 
 mod batch;
 mod connection;
+mod connection_id;
 mod context;
 mod decode;
 mod dispatch;
@@ -74,10 +75,11 @@ mod service;
 mod timer;
 
 pub use connection::{ConnectionInfo, Permissions, Transport};
+pub use connection_id::{ConnectionId, InstanceId, ParseIdError};
 pub use context::RpcContext;
 pub use error::{ErrorCode, RpcError};
 pub use extensions::Extensions;
-pub use hooks::{DisconnectReason, Hooks};
+pub use hooks::{BackendEvent, DisconnectReason, DropCause, Hooks};
 pub use id::{Id, IdKind, OwnedId};
 pub use limits::Limits;
 pub use metadata::{MethodInfo, ParamInfo, SchemaFn, schema_for};

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
+use crate::connection_id::ConnectionId;
 use crate::error::RpcError;
 use crate::id::Id;
 use crate::request;
@@ -93,10 +94,17 @@ pub trait PeerLink: Send + Sync + 'static {
     }
 
     /// Sends one frame to every current member of `group`; returns how many
-    /// it was queued for.
+    /// members on this instance it was queued for.
     fn broadcast(&self, group: &str, frame: String) -> usize {
         let _ = (group, frame);
         0
+    }
+
+    /// Sends one frame to the connection `id`, on whichever instance holds
+    /// it; false if it certainly did not reach it.
+    fn notify_connection(&self, id: ConnectionId, frame: String) -> bool {
+        let _ = (id, frame);
+        false
     }
 }
 
@@ -155,7 +163,9 @@ impl Peer {
 
     /// Sends a notification to every current member of `group` (this
     /// connection included, if it is one); the payload is serialized once.
-    /// Returns how many members it was queued for.
+    /// Returns how many members on this instance it was queued for; with a
+    /// group backend shared by several instances (`rpc-redis`), the others'
+    /// members get it too, and are not in that count.
     pub fn notify_group(
         &self,
         group: &str,
@@ -164,6 +174,23 @@ impl Peer {
     ) -> Result<usize, CallError> {
         let frame = request_frame(method, params_json(&params)?.as_deref(), None);
         Ok(self.link.broadcast(group, frame))
+    }
+
+    /// Sends a notification to one connection, given its id
+    /// ([`RpcContext::connection_id`](crate::RpcContext::connection_id)),
+    /// wherever it is: on this instance or, with a shared group backend, on
+    /// another (Django Channels' `send` to a `channel_name`). Returns false
+    /// when it certainly did not reach it: the connection is closed, or is
+    /// on another instance and no backend links them; true means queued for
+    /// it here, or handed to the backend for the instance holding it.
+    pub fn notify_connection(
+        &self,
+        id: ConnectionId,
+        method: &str,
+        params: impl Serialize,
+    ) -> Result<bool, CallError> {
+        let frame = request_frame(method, params_json(&params)?.as_deref(), None);
+        Ok(self.link.notify_connection(id, frame))
     }
 }
 

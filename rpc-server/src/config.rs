@@ -26,6 +26,7 @@ use crate::tls::TlsConfig;
 /// | [`max_connections`](Self::max_connections) | 10,000 | `RPC_MAX_CONNECTIONS` |
 /// | [`max_pending_requests`](Self::max_pending_requests) | 1,000 | `RPC_MAX_PENDING_REQUESTS` |
 /// | [`outgoing_queue`](Self::outgoing_queue) | 64 | `RPC_OUTGOING_QUEUE` |
+/// | [`max_queued_bytes`](Self::max_queued_bytes) | 4 MiB | `RPC_MAX_QUEUED_BYTES` |
 /// | [`request_timeout`](Self::request_timeout) | 60 s | `RPC_REQUEST_TIMEOUT` |
 /// | [`handshake_timeout`](Self::handshake_timeout) | 10 s | `RPC_HANDSHAKE_TIMEOUT` |
 /// | [`keep_alive_timeout`](Self::keep_alive_timeout) | 30 s | `RPC_KEEP_ALIVE_TIMEOUT` |
@@ -61,9 +62,17 @@ pub struct ServerConfig {
     /// Requests running at once on one connection; one more is answered
     /// with SERVER_OVERLOADED (-32003).
     pub max_pending_requests: usize,
-    /// Replies waiting to be written on one connection. When it is full the
-    /// server stops reading from that client until it catches up.
+    /// Replies answered at once but not yet written, on one connection.
+    /// Past this many the server stops reading from that client until it
+    /// takes what is written.
     pub outgoing_queue: usize,
+    /// Bytes waiting in one connection's queue at most: replies of calls
+    /// that ran on their own tasks, notifications, group broadcasts and
+    /// calls to the client. A reply waits for room; a push that finds no
+    /// room finds a client that is not draining what it is sent, and
+    /// [`slow_member_policy`](Self::slow_member_policy) applies. A message
+    /// larger than the whole budget still goes through an empty queue.
+    pub max_queued_bytes: usize,
     /// How long a method may run unless it declares `#[rpc(timeout)]`;
     /// `None` for no limit.
     pub request_timeout: Option<Duration>,
@@ -76,7 +85,8 @@ pub struct ServerConfig {
     /// How long a call from the server to a client (`Peer::call`) waits
     /// for the client's response.
     pub peer_call_timeout: Duration,
-    /// What a group broadcast does to a member too slow to take it.
+    /// What a push (group broadcast, `notify_connection`) does to a
+    /// connection whose queue is at `max_queued_bytes`.
     pub slow_member_policy: SlowMemberPolicy,
     /// How often to ping a client; `None` to never ping.
     pub ping_interval: Option<Duration>,
@@ -117,6 +127,7 @@ impl Default for ServerConfig {
             max_connections: 10_000,
             max_pending_requests: 1_000,
             outgoing_queue: 64,
+            max_queued_bytes: 4 * 1024 * 1024,
             request_timeout: Some(Duration::from_secs(60)),
             handshake_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(30),
@@ -146,6 +157,16 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
+    /// `variable` holds `value`, which is not what was `expected` (for
+    /// settings of other crates read the same way).
+    pub fn new(variable: &'static str, value: impl Into<String>, expected: &'static str) -> Self {
+        Self {
+            variable,
+            value: value.into(),
+            expected,
+        }
+    }
+
     /// The variable's name.
     pub fn variable(&self) -> &str {
         self.variable
@@ -192,6 +213,7 @@ impl ServerConfig {
         env.size("RPC_MAX_CONNECTIONS", &mut config.max_connections)?;
         env.size("RPC_MAX_PENDING_REQUESTS", &mut config.max_pending_requests)?;
         env.size("RPC_OUTGOING_QUEUE", &mut config.outgoing_queue)?;
+        env.size("RPC_MAX_QUEUED_BYTES", &mut config.max_queued_bytes)?;
         env.optional_duration("RPC_REQUEST_TIMEOUT", &mut config.request_timeout)?;
         env.duration("RPC_HANDSHAKE_TIMEOUT", &mut config.handshake_timeout)?;
         env.duration("RPC_KEEP_ALIVE_TIMEOUT", &mut config.keep_alive_timeout)?;
@@ -313,8 +335,15 @@ impl Env<'_> {
     }
 }
 
-/// "250ms", "30s", "5m", "1h"; zero and anything else is `None`.
-pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+/// Reads a duration as the `RPC_*` variables write them: `250ms`, `30s`,
+/// `5m`, `1h`; zero and anything else is `None`.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(rpc_server::parse_duration("250ms"), Some(Duration::from_millis(250)));
+/// assert_eq!(rpc_server::parse_duration("2 s"), None);
+/// ```
+pub fn parse_duration(text: &str) -> Option<Duration> {
     let digits_end = text.find(|c: char| !c.is_ascii_digit())?;
     let (number, unit) = text.split_at(digits_end);
     let number: u64 = number.parse().ok()?;

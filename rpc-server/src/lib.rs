@@ -292,16 +292,19 @@
 //! parameter and result and shared definitions under `#/components/schemas`.
 
 pub use rpc_core::{
-    Call, CallError, ConnectionInfo, DisconnectReason, ErrorCode, Extensions, Hooks, Id, IdKind,
-    Limits, MethodFuture, MethodInfo, MethodResult, Middleware, Next, OpenRpc, OpenRpcInfo,
-    ParamInfo, Params, Peer, Permissions, Protocol, Reply, RpcContext, RpcError, SerializedResult,
-    Service, Transport,
+    BackendEvent, Call, CallError, ConnectionId, ConnectionInfo, DisconnectReason, DropCause,
+    ErrorCode, Extensions, Hooks, Id, IdKind, InstanceId, Limits, MethodFuture, MethodInfo,
+    MethodResult, Middleware, Next, OpenRpc, OpenRpcInfo, ParamInfo, Params, Peer, Permissions,
+    Protocol, Reply, RpcContext, RpcError, SerializedResult, Service, Transport,
 };
 pub use rpc_macros::rpc_service;
 
-pub use config::{ConfigError, ServerConfig};
+pub use config::{ConfigError, ServerConfig, parse_duration};
 pub use connect::{Admission, ConnectRequest, Rejection};
-pub use groups::{GroupBackend, LocalGroups, Member, SlowMemberPolicy};
+pub use groups::{
+    BackendError, BackendFuture, BackendHealth, Frame, GroupBackend, LocalGroups, Member,
+    SlowMemberPolicy,
+};
 pub use serve::{Serve, ServerHandle, serve};
 pub use server::{Server, ServerBuilder};
 #[cfg(feature = "tls")]

@@ -1,10 +1,15 @@
 //! A connection's queue of text frames to send: replies of calls that ran
 //! on their own tasks, server pushes, calls to the client.
 //!
-//! A bounded queue like tokio's `mpsc`, but one that allocates nothing until
-//! it is used: tokio's channel sets aside a block of 32 slots (and
-//! cache-padded state) up front, about 1.5 KiB for every connection even
-//! when nothing is ever pushed to it.
+//! Bounded by bytes, not messages: a client that reads is never judged slow
+//! because a burst of small messages arrived before its task ran, and one
+//! that does not read holds at most its budget (plus one message larger
+//! than the whole budget, which may still go through an empty queue).
+//!
+//! Like tokio's `mpsc`, but it allocates nothing until it is used: tokio's
+//! channel sets aside a block of 32 slots (and cache-padded state) up
+//! front, about 1.5 KiB for every connection even when nothing is ever
+//! pushed to it.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,12 +19,16 @@ use futures_util::task::AtomicWaker;
 use tokio::sync::{Semaphore, TryAcquireError};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-/// A queue holding at most `capacity` frames: the sending side (cloned for
-/// whoever sends to the connection) and the connection's receiving side.
-pub(crate) fn channel(capacity: usize) -> (Outgoing, Queue) {
+/// A queue holding at most `budget` bytes of frames: the sending side
+/// (cloned for whoever sends to the connection) and the connection's
+/// receiving side.
+pub(crate) fn channel(budget: usize) -> (Outgoing, Queue) {
+    // A permit per byte; one acquisition takes at most `u32::MAX`.
+    let budget = budget.clamp(1, u32::MAX as usize);
     let shared = Arc::new(Shared {
         frames: Mutex::new(VecDeque::new()),
-        space: Semaphore::new(capacity.max(1)),
+        space: Semaphore::new(budget),
+        budget,
         receiver: AtomicWaker::new(),
     });
     (Outgoing(Arc::clone(&shared)), Queue(shared))
@@ -27,8 +36,9 @@ pub(crate) fn channel(capacity: usize) -> (Outgoing, Queue) {
 
 struct Shared {
     frames: Mutex<VecDeque<Utf8Bytes>>,
-    /// One permit per free slot; closed when the receiving side is gone.
+    /// One permit per free byte; closed when the receiving side is gone.
     space: Semaphore,
+    budget: usize,
     receiver: AtomicWaker,
 }
 
@@ -37,6 +47,13 @@ impl Shared {
         self.frames
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// What a frame takes of the budget: its length, but never more than
+    /// the whole budget (so any frame fits an empty queue) nor less than one.
+    fn cost(&self, frame: &Utf8Bytes) -> u32 {
+        // Fits: `budget` is at most `u32::MAX`.
+        frame.len().clamp(1, self.budget) as u32
     }
 
     fn push(&self, frame: Utf8Bytes) {
@@ -52,7 +69,7 @@ pub(crate) struct Closed;
 /// Why [`Outgoing::try_send`] did not queue a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TrySendError {
-    /// The queue holds `capacity` frames already.
+    /// The queue holds too many bytes already to take this frame.
     Full,
     /// The connection is gone.
     Closed,
@@ -65,7 +82,8 @@ pub(crate) struct Outgoing(Arc<Shared>);
 impl Outgoing {
     /// Queues `frame`, waiting for room.
     pub(crate) async fn send(&self, frame: Utf8Bytes) -> Result<(), Closed> {
-        let permit = self.0.space.acquire().await.map_err(|_| Closed)?;
+        let cost = self.0.cost(&frame);
+        let permit = self.0.space.acquire_many(cost).await.map_err(|_| Closed)?;
         permit.forget();
         self.0.push(frame);
         Ok(())
@@ -73,7 +91,7 @@ impl Outgoing {
 
     /// Queues `frame` if there is room now.
     pub(crate) fn try_send(&self, frame: Utf8Bytes) -> Result<(), TrySendError> {
-        match self.0.space.try_acquire() {
+        match self.0.space.try_acquire_many(self.0.cost(&frame)) {
             Ok(permit) => {
                 permit.forget();
                 self.0.push(frame);
@@ -97,7 +115,7 @@ impl Queue {
     /// The next frame, if one is queued.
     pub(crate) fn try_recv(&mut self) -> Option<Utf8Bytes> {
         let frame = self.0.frames().pop_front()?;
-        self.0.space.add_permits(1);
+        self.0.space.add_permits(self.0.cost(&frame) as usize);
         Some(frame)
     }
 
@@ -132,21 +150,39 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn frames_come_out_in_order_up_to_the_capacity() {
-        let (outgoing, mut queue) = channel(2);
-        outgoing.send(text("a")).await.expect("room");
-        assert_eq!(outgoing.try_send(text("b")), Ok(()));
-        assert_eq!(outgoing.try_send(text("c")), Err(TrySendError::Full));
-        assert_eq!(queue.try_recv(), Some(text("a")));
+    async fn frames_come_out_in_order_up_to_the_byte_budget() {
+        let (outgoing, mut queue) = channel(6);
+        outgoing.send(text("aa")).await.expect("room");
+        assert_eq!(outgoing.try_send(text("bbb")), Ok(()));
+        assert_eq!(outgoing.try_send(text("cc")), Err(TrySendError::Full));
         assert_eq!(outgoing.try_send(text("c")), Ok(()));
-        assert_eq!(queue.try_recv(), Some(text("b")));
+        assert_eq!(outgoing.try_send(text("d")), Err(TrySendError::Full));
+        assert_eq!(queue.try_recv(), Some(text("aa")));
+        assert_eq!(outgoing.try_send(text("dd")), Ok(()));
+        assert_eq!(queue.try_recv(), Some(text("bbb")));
         assert_eq!(queue.try_recv(), Some(text("c")));
+        assert_eq!(queue.try_recv(), Some(text("dd")));
         assert_eq!(queue.try_recv(), None);
     }
 
     #[tokio::test]
+    async fn a_frame_larger_than_the_budget_fits_an_empty_queue_only() {
+        let (outgoing, mut queue) = channel(4);
+        assert_eq!(outgoing.try_send(text("x")), Ok(()));
+        assert_eq!(
+            outgoing.try_send(text("too large")),
+            Err(TrySendError::Full)
+        );
+        assert_eq!(queue.try_recv(), Some(text("x")));
+        assert_eq!(outgoing.try_send(text("too large")), Ok(()));
+        assert_eq!(outgoing.try_send(text("")), Err(TrySendError::Full));
+        assert_eq!(queue.try_recv(), Some(text("too large")));
+        assert_eq!(outgoing.try_send(text("")), Ok(()));
+    }
+
+    #[tokio::test]
     async fn a_sender_waits_for_room_and_the_receiver_for_frames() {
-        let (outgoing, mut queue) = channel(1);
+        let (outgoing, mut queue) = channel(5);
         outgoing.send(text("first")).await.expect("room");
         let sender = outgoing.clone();
         let waiting = tokio::spawn(async move { sender.send(text("second")).await });
@@ -161,7 +197,7 @@ mod tests {
 
     #[tokio::test]
     async fn senders_see_the_connection_go() {
-        let (outgoing, queue) = channel(1);
+        let (outgoing, queue) = channel(6);
         outgoing.send(text("unread")).await.expect("room");
         let sender = outgoing.clone();
         let waiting = tokio::spawn(async move { sender.send(text("never")).await });

@@ -1,53 +1,60 @@
 //! The server's side of a `Peer`: notifications and calls to one client
 //! over its connection, and its group memberships.
 
-use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use rpc_core::{CallError, PeerFuture, PeerLink, PendingCalls, Response, request_frame};
+use rpc_core::{
+    CallError, ConnectionId, PeerFuture, PeerLink, PendingCalls, Response, request_frame,
+};
 use serde_json::value::RawValue;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::groups::{GroupBackend, Member};
+use crate::config::ServerConfig;
+use crate::groups::{Frame, GroupBackend, Member};
 use crate::outgoing::Outgoing;
 
 /// One connection's link to its client.
 pub(crate) struct ServerLink {
-    connection_id: u64,
+    id: ConnectionId,
     outgoing: Outgoing,
     /// Calls to the client waiting for their responses.
     pending: PendingCalls,
     call_timeout: Duration,
+    /// Where the connection is registered from its start until `close`.
     groups: Arc<dyn GroupBackend>,
-    joined: Mutex<BTreeSet<String>>,
-    /// Rung when a broadcast found this client too slow.
+    closed: AtomicBool,
+    /// Rung when a push found this client too slow.
     pub(crate) kick: Arc<Notify>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl ServerLink {
+    /// The link of a new connection, registered with `groups` (so that
+    /// `notify_connection` reaches it) until [`close`](Self::close).
     pub(crate) fn new(
-        connection_id: u64,
+        id: ConnectionId,
         outgoing: Outgoing,
-        call_timeout: Duration,
-        max_waiting: usize,
+        config: &ServerConfig,
         groups: Arc<dyn GroupBackend>,
     ) -> Self {
+        let kick = Arc::new(Notify::new());
+        let member = Member::new(
+            id,
+            outgoing.clone(),
+            Arc::clone(&kick),
+            config.slow_member_policy,
+        );
+        groups.connected(&member);
         Self {
-            connection_id,
+            id,
             outgoing,
-            pending: PendingCalls::new(max_waiting),
-            call_timeout,
+            pending: PendingCalls::new(config.max_pending_requests),
+            call_timeout: config.peer_call_timeout,
             groups,
-            joined: Mutex::default(),
-            kick: Arc::new(Notify::new()),
+            closed: AtomicBool::new(false),
+            kick,
         }
     }
 
@@ -62,12 +69,20 @@ impl ServerLink {
         self.pending.resolve(response)
     }
 
-    /// The connection ended: fail waiting calls at once and leave every
-    /// group.
+    /// The connection ended (or was never upgraded): fail waiting calls at
+    /// once, leave every group, and be unreachable by id.
     pub(crate) fn close(&self) {
         self.pending.fail_all();
-        self.groups.leave_all(self.connection_id);
-        lock(&self.joined).clear();
+        if !self.closed.swap(true, Ordering::AcqRel) {
+            self.groups.disconnected(self.id);
+        }
+    }
+}
+
+impl Drop for ServerLink {
+    fn drop(&mut self) {
+        // A connection that ended on a path that did not close it.
+        self.close();
     }
 }
 
@@ -112,28 +127,22 @@ impl PeerLink for ServerLink {
     }
 
     fn join(&self, group: &str) {
-        if self.is_closed() {
-            return;
-        }
-        let member = Member::new(
-            self.connection_id,
-            self.outgoing.clone(),
-            Arc::clone(&self.kick),
-        );
-        self.groups.join(group, member);
-        lock(&self.joined).insert(group.to_owned());
+        self.groups.join(group, self.id);
     }
 
     fn leave(&self, group: &str) {
-        self.groups.leave(group, self.connection_id);
-        lock(&self.joined).remove(group);
+        self.groups.leave(group, self.id);
     }
 
     fn groups(&self) -> Vec<String> {
-        lock(&self.joined).iter().cloned().collect()
+        self.groups.local_groups(self.id)
     }
 
     fn broadcast(&self, group: &str, frame: String) -> usize {
-        self.groups.broadcast(group, &Utf8Bytes::from(frame))
+        self.groups.broadcast(group, &Frame::from(frame))
+    }
+
+    fn notify_connection(&self, id: ConnectionId, frame: String) -> bool {
+        self.groups.notify_connection(id, &Frame::from(frame))
     }
 }

@@ -9,15 +9,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rpc_core::{CallError, Service, params_json, request_frame};
+use rpc_core::{CallError, ConnectionId, Service};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::timeout;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::connection;
-use crate::groups::GroupBackend;
+use crate::groups::{BackendError, Frame, GroupBackend};
 use crate::server::Shared;
 use crate::shutdown;
 use crate::transport;
@@ -142,8 +141,8 @@ impl<S> fmt::Debug for Serve<S> {
     }
 }
 
-/// Stops a running server and waits for it, and broadcasts to its groups;
-/// cheap to clone.
+/// Stops a running server and waits for it, and pushes to its groups and
+/// connections; cheap to clone.
 #[derive(Clone)]
 pub struct ServerHandle {
     local_addr: SocketAddr,
@@ -181,20 +180,46 @@ impl ServerHandle {
 
     /// Sends a notification to every current member of `group`, from
     /// outside any handler; the payload is serialized once. Returns how many
-    /// members it was queued for.
+    /// members on this instance it was queued for (with a shared backend,
+    /// the other instances' members get it too).
     pub fn notify_group(
         &self,
         group: &str,
         method: &str,
         params: impl serde::Serialize,
     ) -> Result<usize, CallError> {
-        let frame = request_frame(method, params_json(&params)?.as_deref(), None);
-        Ok(self.groups.broadcast(group, &Utf8Bytes::from(frame)))
+        Ok(self
+            .groups
+            .broadcast(group, &Frame::notification(method, params)?))
     }
 
-    /// How many connections are in `group`.
+    /// Sends a notification to one connection, wherever it is (see
+    /// [`Peer::notify_connection`](rpc_core::Peer::notify_connection)).
+    pub fn notify_connection(
+        &self,
+        id: ConnectionId,
+        method: &str,
+        params: impl serde::Serialize,
+    ) -> Result<bool, CallError> {
+        Ok(self
+            .groups
+            .notify_connection(id, &Frame::notification(method, params)?))
+    }
+
+    /// How many connections of this instance are in `group`.
     pub fn group_size(&self, group: &str) -> usize {
-        self.groups.len(group)
+        self.groups.local_len(group)
+    }
+
+    /// How many connections are in `group` over every instance sharing the
+    /// group backend (this one's alone with the default backend).
+    pub async fn member_count(&self, group: &str) -> Result<usize, BackendError> {
+        self.groups.member_count(group).await
+    }
+
+    /// The groups connection `id` is in, whichever instance holds it.
+    pub async fn groups_of(&self, id: ConnectionId) -> Result<Vec<String>, BackendError> {
+        self.groups.groups_of(id).await
     }
 
     /// [`shutdown`](Self::shutdown), then [`stopped`](Self::stopped).
@@ -284,7 +309,7 @@ async fn connect<S: Service>(
     if shutdown.has_fired() {
         return;
     }
-    tracing::debug!(%remote, id = accepted.info.id(), "connection opened");
+    tracing::debug!(%remote, id = %accepted.info.id(), "connection opened");
     connection::serve(accepted, Arc::clone(&shared), shutdown).await;
     drop(slot);
 }

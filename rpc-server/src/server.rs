@@ -115,6 +115,8 @@ impl ServerBuilder {
         max_pending_requests: usize;
         /// Sets [`ServerConfig::outgoing_queue`].
         outgoing_queue: usize;
+        /// Sets [`ServerConfig::max_queued_bytes`].
+        max_queued_bytes: usize;
         /// Sets [`ServerConfig::request_timeout`].
         request_timeout: Option<Duration>;
         /// Sets [`ServerConfig::handshake_timeout`].
@@ -204,8 +206,10 @@ impl ServerBuilder {
         self
     }
 
-    /// Keeps group membership in `backend` instead of in this process
-    /// ([`LocalGroups`] with [`ServerConfig::slow_member_policy`]).
+    /// Keeps group membership in `backend` instead of a [`LocalGroups`] of
+    /// this server's own: `rpc_redis::RedisGroups` shares groups, and
+    /// reaches connections, across instances. The backend's events go to
+    /// the [`hooks`](Self::hooks) too.
     pub fn groups(mut self, backend: impl GroupBackend) -> Self {
         self.extras.groups = Some(Arc::new(backend));
         self
@@ -259,7 +263,10 @@ impl<S: Service> Shared<S> {
         }
         let groups = extras
             .groups
-            .unwrap_or_else(|| Arc::new(LocalGroups::new(config.slow_member_policy)));
+            .unwrap_or_else(|| Arc::new(LocalGroups::new()));
+        if let Some(hooks) = protocol.hooks() {
+            groups.observe(Arc::clone(hooks));
+        }
         Self {
             service,
             protocol,

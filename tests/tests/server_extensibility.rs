@@ -359,7 +359,7 @@ async fn hooks_fire_once_each_with_the_right_data() {
         let server = Server::builder()
             .hooks(recorder.clone())
             .on_disconnect(move |connection, reason| {
-                on_disconnect.push(format!("{} {reason}", connection.id() > 0));
+                on_disconnect.push(format!("{} {reason}", connection.id().number() > 0));
             })
             .serve("127.0.0.1:0", Api)
             .spawn()

@@ -267,7 +267,10 @@ async fn a_broadcast_to_a_thousand_members_arrives_once_at_each() {
 #[tokio::test]
 async fn a_slow_member_is_dropped_and_does_not_hold_up_the_others() {
     within(LIMIT, async {
-        let server = start(Server::builder().outgoing_queue(4), Push::default());
+        let server = start(
+            Server::builder().max_queued_bytes(4 * 64 * 1024),
+            Push::default(),
+        );
         let mut slow = Client::connect(server.local_addr()).await;
         let mut fast = Client::connect(server.local_addr()).await;
         slow.call("join", json!(["room"]), 1).await;

@@ -9,8 +9,19 @@ use hyper::body::{Bytes, Incoming};
 use rpc_core::{ConnectionInfo, ErrorCode, RpcError, Service, Transport};
 
 use crate::connect::ConnectRequest;
+use crate::groups::BackendHealth;
 use crate::server::Shared;
 use crate::transport::ws::plain;
+
+/// `GET /health` while serving: 200 `ok`, or 200 `degraded: …` when the
+/// group backend cannot reach the other instances (calls and local pushes
+/// work; a balancer should keep sending clients).
+fn health<S>(shared: &Shared<S>) -> Response<Full<Bytes>> {
+    match shared.groups.health() {
+        BackendHealth::Healthy => plain(StatusCode::OK, "ok"),
+        BackendHealth::Degraded(reason) => plain(StatusCode::OK, &format!("degraded: {reason}")),
+    }
+}
 
 /// Answers one plain HTTP request. `admit` false (the server is at
 /// `max_connections`) answers 503; `draining` says a shutdown is under way.
@@ -23,7 +34,7 @@ pub(crate) async fn handle<S: Service>(
 ) -> Response<Full<Bytes>> {
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/health") if draining => plain(StatusCode::SERVICE_UNAVAILABLE, "draining"),
-        (&Method::GET, "/health") => plain(StatusCode::OK, "ok"),
+        (&Method::GET, "/health") => health(shared),
         _ if !admit => plain(StatusCode::SERVICE_UNAVAILABLE, "too many connections"),
         (&Method::GET, "/openrpc.json") => {
             let connection = match admitted(&request, remote, shared).await {
@@ -114,6 +125,7 @@ async fn admitted<S: Service>(
     let uri = request.uri();
     let headers = request.headers();
     let mut info = ConnectionInfo::new()
+        .with_instance(shared.groups.instance())
         .with_transport(Transport::Http)
         .with_remote_addr(remote)
         .with_path(uri.path())

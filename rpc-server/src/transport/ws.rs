@@ -141,13 +141,14 @@ pub(crate) async fn upgrade(
 
     // The connection's queue and link exist before the upgrade, so that
     // `on_connect` can already hold a `Peer`.
-    let (outgoing, queue) = outgoing::channel(config.outgoing_queue);
-    let info = ConnectionInfo::new().with_transport(Transport::WebSocket);
+    let (outgoing, queue) = outgoing::channel(config.max_queued_bytes);
+    let info = ConnectionInfo::new()
+        .with_instance(groups.instance())
+        .with_transport(Transport::WebSocket);
     let link = Arc::new(ServerLink::new(
         info.id(),
         outgoing.clone(),
-        config.peer_call_timeout,
-        config.max_pending_requests,
+        config,
         Arc::clone(groups),
     ));
     let peer = Peer::new(Arc::clone(&link) as Arc<dyn rpc_core::PeerLink>);
@@ -169,6 +170,7 @@ pub(crate) async fn upgrade(
                     .with_extensions(admission.extensions);
             }
             Err(rejection) => {
+                link.close();
                 tracing::debug!(%remote, %rejection, "connection refused by on_connect");
                 return plain(rejection.status, &rejection.message);
             }
@@ -182,7 +184,8 @@ pub(crate) async fn upgrade(
         outgoing,
         queue,
     });
-    if handed_over.is_err() {
+    if let Err(Accepted { link, .. }) = handed_over {
+        link.close();
         return plain(
             StatusCode::BAD_REQUEST,
             "one WebSocket upgrade per connection",

@@ -1,0 +1,223 @@
+//! The Redis backend's settings, with defaults, and reading them from the
+//! environment.
+
+use std::fmt;
+use std::time::Duration;
+
+use rpc_server::{ConfigError, parse_duration};
+
+/// How a [`RedisGroups`](crate::RedisGroups) reaches Redis and shares it.
+///
+/// | field | default | variable |
+/// |---|---|---|
+/// | the URL (`redis://`, `rediss://` with the `tls` feature) | none | `RPC_REDIS_URL` |
+/// | [`prefix`](Self::prefix) | `rpc` | `RPC_REDIS_PREFIX` |
+/// | [`heartbeat`](Self::heartbeat) | 2 s | `RPC_REDIS_HEARTBEAT` |
+/// | [`expiry`](Self::expiry) | 10 s | `RPC_REDIS_EXPIRY` |
+/// | [`max_outbox_bytes`](Self::max_outbox_bytes) | 16 MiB | `RPC_REDIS_MAX_OUTBOX_BYTES` |
+/// | [`connect_timeout`](Self::connect_timeout) | 2 s | `RPC_REDIS_CONNECT_TIMEOUT` |
+/// | [`response_timeout`](Self::response_timeout) | 2 s | `RPC_REDIS_RESPONSE_TIMEOUT` |
+/// | [`max_backoff`](Self::max_backoff) | 5 s | `RPC_REDIS_MAX_BACKOFF` |
+///
+/// The URL may hold credentials (`redis://user:secret@host:6379/0`): they
+/// are never logged, and `Debug` shows the URL without them.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RedisConfig {
+    pub(crate) url: String,
+    /// Starts every key and channel name, so that several applications
+    /// can share one Redis.
+    pub prefix: String,
+    /// How often an instance says it is alive and refreshes the expiry of
+    /// its memberships.
+    pub heartbeat: Duration,
+    /// How long after its last heartbeat an instance that died without
+    /// cleaning up still counts. A live instance's members never expire.
+    pub expiry: Duration,
+    /// Messages for other instances kept while Redis is unreachable, in
+    /// bytes; past it, new ones are dropped (counted, logged and reported
+    /// to the hooks).
+    pub max_outbox_bytes: usize,
+    /// How long connecting to Redis may take.
+    pub connect_timeout: Duration,
+    /// How long Redis may take to answer a command before the connection
+    /// counts as lost.
+    pub response_timeout: Duration,
+    /// The longest wait between two attempts to reconnect (the wait starts
+    /// at 100 ms and doubles, with jitter).
+    pub max_backoff: Duration,
+}
+
+impl RedisConfig {
+    /// The defaults, for the Redis at `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            prefix: "rpc".to_owned(),
+            heartbeat: Duration::from_secs(2),
+            expiry: Duration::from_secs(10),
+            max_outbox_bytes: 16 * 1024 * 1024,
+            connect_timeout: Duration::from_secs(2),
+            response_timeout: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+
+    /// The settings from the `RPC_REDIS_*` variables (the table above);
+    /// `None` when `RPC_REDIS_URL` is not set. A variable with an unusable
+    /// value is an error that names it.
+    pub fn from_env() -> Result<Option<Self>, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through
+    /// `lookup`.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, ConfigError> {
+        let Some(url) = lookup("RPC_REDIS_URL").filter(|url| !url.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let mut config = Self::new(url.trim());
+        if let Some(prefix) = lookup("RPC_REDIS_PREFIX") {
+            if prefix.is_empty() || prefix.contains(char::is_whitespace) {
+                return Err(ConfigError::new(
+                    "RPC_REDIS_PREFIX",
+                    prefix,
+                    "a name without spaces",
+                ));
+            }
+            config.prefix = prefix;
+        }
+        let duration = |variable: &'static str, slot: &mut Duration| match lookup(variable) {
+            None => Ok(()),
+            Some(value) => match parse_duration(value.trim()) {
+                Some(duration) => {
+                    *slot = duration;
+                    Ok(())
+                }
+                None => Err(ConfigError::new(
+                    variable,
+                    value,
+                    "a duration like 250ms, 30s, 5m or 1h",
+                )),
+            },
+        };
+        duration("RPC_REDIS_HEARTBEAT", &mut config.heartbeat)?;
+        duration("RPC_REDIS_EXPIRY", &mut config.expiry)?;
+        duration("RPC_REDIS_CONNECT_TIMEOUT", &mut config.connect_timeout)?;
+        duration("RPC_REDIS_RESPONSE_TIMEOUT", &mut config.response_timeout)?;
+        duration("RPC_REDIS_MAX_BACKOFF", &mut config.max_backoff)?;
+        if let Some(value) = lookup("RPC_REDIS_MAX_OUTBOX_BYTES") {
+            config.max_outbox_bytes = value.trim().parse().map_err(|_| {
+                ConfigError::new("RPC_REDIS_MAX_OUTBOX_BYTES", value, "a number of bytes")
+            })?;
+        }
+        if config.expiry <= config.heartbeat {
+            return Err(ConfigError::new(
+                "RPC_REDIS_EXPIRY",
+                format!("{:?}", config.expiry),
+                "a duration longer than RPC_REDIS_HEARTBEAT",
+            ));
+        }
+        Ok(Some(config))
+    }
+
+    /// The URL with any password replaced by `***`, for logs.
+    pub fn redacted_url(&self) -> String {
+        redact(&self.url)
+    }
+}
+
+impl fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &self.redacted_url())
+            .field("prefix", &self.prefix)
+            .field("heartbeat", &self.heartbeat)
+            .field("expiry", &self.expiry)
+            .field("max_outbox_bytes", &self.max_outbox_bytes)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .field("max_backoff", &self.max_backoff)
+            .finish()
+    }
+}
+
+/// `scheme://user:secret@host/…` → `scheme://user:***@host/…`; a URL
+/// without a password is kept.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or("", |(user, _)| user);
+            format!("{scheme}://{user}:***@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Option<RedisConfig>, ConfigError> {
+        RedisConfig::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn no_url_means_no_redis() {
+        assert_eq!(config(&[]).unwrap(), None);
+        assert_eq!(config(&[("RPC_REDIS_PREFIX", "app")]).unwrap(), None);
+    }
+
+    #[test]
+    fn variables_are_read() {
+        let c = config(&[
+            ("RPC_REDIS_URL", "redis://127.0.0.1:6379/2"),
+            ("RPC_REDIS_PREFIX", "chat"),
+            ("RPC_REDIS_HEARTBEAT", "500ms"),
+            ("RPC_REDIS_EXPIRY", "3s"),
+            ("RPC_REDIS_MAX_OUTBOX_BYTES", "1024"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(c.url, "redis://127.0.0.1:6379/2");
+        assert_eq!(c.prefix, "chat");
+        assert_eq!(c.heartbeat, Duration::from_millis(500));
+        assert_eq!(c.expiry, Duration::from_secs(3));
+        assert_eq!(c.max_outbox_bytes, 1024);
+    }
+
+    #[test]
+    fn unusable_values_name_their_variable() {
+        let url = ("RPC_REDIS_URL", "redis://localhost");
+        for (variable, value) in [
+            ("RPC_REDIS_HEARTBEAT", "2 s"),
+            ("RPC_REDIS_MAX_OUTBOX_BYTES", "lots"),
+            ("RPC_REDIS_PREFIX", "a b"),
+            ("RPC_REDIS_EXPIRY", "1s"),
+        ] {
+            let err = config(&[url, (variable, value)]).unwrap_err();
+            assert_eq!(err.variable(), variable);
+        }
+    }
+
+    #[test]
+    fn credentials_never_show() {
+        let c = RedisConfig::new("redis://ada:s3cret@10.0.0.1:6379/0");
+        assert_eq!(c.redacted_url(), "redis://ada:***@10.0.0.1:6379/0");
+        assert!(!format!("{c:?}").contains("s3cret"));
+        assert_eq!(redact("redis://:pw@host"), "redis://:***@host");
+        assert_eq!(redact("redis://host:6379"), "redis://host:6379");
+        assert_eq!(redact("unix:///tmp/redis.sock"), "unix:///tmp/redis.sock");
+    }
+}

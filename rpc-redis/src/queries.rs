@@ -1,0 +1,77 @@
+//! Counting across instances: members of a group, groups of a connection,
+//! read from the registry the instances keep in Redis.
+
+use redis::AsyncCommands as _;
+use rpc_server::{BackendError, ConnectionId, GroupBackend as _};
+
+use crate::shared::{Shared, lock};
+
+fn failed(err: impl std::fmt::Display) -> BackendError {
+    BackendError(err.to_string())
+}
+
+impl Shared {
+    fn query_connection(&self) -> Result<redis::aio::MultiplexedConnection, BackendError> {
+        lock(&self.commands)
+            .clone()
+            .ok_or_else(|| BackendError("Redis is unreachable".to_owned()))
+    }
+
+    /// Members of `group` over every live instance: this one's from memory,
+    /// the others' from their registries.
+    pub(crate) async fn member_count(&self, group: &str) -> Result<usize, BackendError> {
+        let mut redis = self.query_connection()?;
+        let instances: Vec<String> = redis
+            .smembers(self.keys.instances())
+            .await
+            .map_err(failed)?;
+        let own = self.instance.to_string();
+        let others: Vec<&String> = instances
+            .iter()
+            .filter(|instance| **instance != own)
+            .collect();
+        let mut pipe = redis::pipe();
+        for instance in &others {
+            pipe.exists(self.keys.alive(instance))
+                .hget(self.keys.groups(instance), group);
+        }
+        let replies: Vec<redis::Value> = pipe.query_async(&mut redis).await.map_err(failed)?;
+        let mut total = self.local.local_len(group);
+        let mut dead = Vec::new();
+        for (instance, pair) in others.iter().zip(replies.chunks(2)) {
+            let alive: bool = redis::from_redis_value(pair[0].clone()).map_err(failed)?;
+            if !alive {
+                dead.push(instance.as_str());
+                continue;
+            }
+            let members: Option<usize> =
+                redis::from_redis_value(pair[1].clone()).map_err(failed)?;
+            total += members.unwrap_or(0);
+        }
+        if !dead.is_empty() {
+            // Gone without cleaning up; their entries have expired.
+            let _: Result<(), _> = redis.srem(self.keys.instances(), dead).await;
+        }
+        Ok(total)
+    }
+
+    /// The groups of connection `id`, from memory when it is here, from its
+    /// instance's registry otherwise (empty if that instance is gone).
+    pub(crate) async fn groups_of(&self, id: ConnectionId) -> Result<Vec<String>, BackendError> {
+        if id.instance() == self.instance {
+            return Ok(self.local.local_groups(id));
+        }
+        let mut redis = self.query_connection()?;
+        let instance = id.instance().to_string();
+        let (alive, joined): (bool, Option<String>) = redis::pipe()
+            .exists(self.keys.alive(&instance))
+            .hget(self.keys.connections(&instance), id.to_string())
+            .query_async(&mut redis)
+            .await
+            .map_err(failed)?;
+        match joined {
+            Some(json) if alive => serde_json::from_str(&json).map_err(failed),
+            _ => Ok(Vec::new()),
+        }
+    }
+}

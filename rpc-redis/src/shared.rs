@@ -1,0 +1,216 @@
+//! What the handles and the link task share: the local groups, the outbox,
+//! the membership changes not yet written, the link's state, and who to
+//! tell when it changes.
+
+use std::collections::HashSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use redis::aio::MultiplexedConnection;
+use rpc_server::{
+    BackendEvent, BackendHealth, ConnectionId, DropCause, Frame, Hooks, InstanceId, LocalGroups,
+};
+use tokio::sync::Notify;
+
+use crate::config::RedisConfig;
+use crate::outbox::{Outbox, Pending};
+use crate::wire::Keys;
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Membership changes the link task has not written to Redis yet.
+#[derive(Debug, Default)]
+pub(crate) struct Dirty {
+    pub(crate) groups: HashSet<String>,
+    pub(crate) connections: HashSet<ConnectionId>,
+}
+
+/// Where the link to Redis stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Status {
+    Connecting,
+    Up,
+    Down(String),
+}
+
+pub(crate) struct Shared {
+    pub(crate) config: RedisConfig,
+    pub(crate) keys: Keys,
+    pub(crate) instance: InstanceId,
+    pub(crate) local: LocalGroups,
+    pub(crate) client: redis::Client,
+    pub(crate) outbox: Mutex<Outbox>,
+    pub(crate) dirty: Mutex<Dirty>,
+    /// Rung when the outbox or the membership changed.
+    pub(crate) wake: Notify,
+    /// Rung when the outbox has been emptied onto Redis.
+    pub(crate) flushed: Notify,
+    stopping: AtomicBool,
+    pub(crate) stop: Notify,
+    status: Mutex<Status>,
+    /// The link's command connection while it is up, for queries.
+    pub(crate) commands: Mutex<Option<MultiplexedConnection>>,
+    observers: Mutex<Vec<Arc<dyn Hooks>>>,
+    pub(crate) counters: Counters,
+    /// The link task, for `shutdown` to wait for.
+    pub(crate) task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// What the backend has done, for [`RedisGroups::stats`](crate::RedisGroups::stats).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) published: AtomicU64,
+    pub(crate) received: AtomicU64,
+    pub(crate) dropped_outbox: AtomicU64,
+    pub(crate) dropped_not_received: AtomicU64,
+    /// Outbox drops not yet reported to the hooks.
+    pub(crate) unreported_outbox_drops: AtomicU64,
+    pub(crate) reconnects: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn new(config: RedisConfig, client: redis::Client) -> Self {
+        let instance = InstanceId::random();
+        Self {
+            keys: Keys::new(&config.prefix),
+            instance,
+            local: LocalGroups::with_instance(instance),
+            client,
+            outbox: Mutex::new(Outbox::new(config.max_outbox_bytes)),
+            dirty: Mutex::default(),
+            wake: Notify::new(),
+            flushed: Notify::new(),
+            stopping: AtomicBool::new(false),
+            stop: Notify::new(),
+            status: Mutex::new(Status::Connecting),
+            commands: Mutex::new(None),
+            observers: Mutex::default(),
+            counters: Counters::default(),
+            task: Mutex::new(None),
+            config,
+        }
+    }
+
+    /// Queues a message for other instances; a full outbox drops it.
+    pub(crate) fn publish(&self, channel: String, target: Option<u64>, frame: &Frame) {
+        let message = Pending {
+            channel,
+            target,
+            frame: frame.clone(),
+        };
+        if lock(&self.outbox).push(message).is_err() {
+            self.counters.dropped_outbox.fetch_add(1, Ordering::Relaxed);
+            self.counters
+                .unreported_outbox_drops
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        self.wake.notify_one();
+    }
+
+    pub(crate) fn mark(&self, group: &str, id: ConnectionId) {
+        let mut dirty = lock(&self.dirty);
+        dirty.groups.insert(group.to_owned());
+        dirty.connections.insert(id);
+        drop(dirty);
+        self.wake.notify_one();
+    }
+
+    pub(crate) fn take_dirty(&self) -> Dirty {
+        std::mem::take(&mut *lock(&self.dirty))
+    }
+
+    pub(crate) fn request_stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        self.stop.notify_one();
+    }
+
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn status(&self) -> Status {
+        lock(&self.status).clone()
+    }
+
+    pub(crate) fn health(&self) -> BackendHealth {
+        match self.status() {
+            Status::Up => BackendHealth::Healthy,
+            Status::Connecting => BackendHealth::Degraded("connecting to Redis".to_owned()),
+            Status::Down(reason) => BackendHealth::Degraded(format!("Redis unreachable: {reason}")),
+        }
+    }
+
+    /// The link is up: tell the observers if it was down.
+    pub(crate) fn set_up(&self) {
+        let was = std::mem::replace(&mut *lock(&self.status), Status::Up);
+        tracing::info!(redis = %self.config.redacted_url(), instance = %self.instance, "group backend connected to Redis");
+        if matches!(was, Status::Down(_)) {
+            self.counters.reconnects.fetch_add(1, Ordering::Relaxed);
+            self.emit(&BackendEvent::Up);
+        }
+    }
+
+    /// The link is down (or could not come up): tell the observers once per
+    /// outage.
+    pub(crate) fn set_down(&self, reason: &str) {
+        *lock(&self.commands) = None;
+        let mut status = lock(&self.status);
+        if matches!(*status, Status::Down(_)) {
+            return;
+        }
+        *status = Status::Down(reason.to_owned());
+        drop(status);
+        tracing::warn!(redis = %self.config.redacted_url(), %reason, "group backend lost Redis; delivering locally until it is back");
+        self.emit(&BackendEvent::Down {
+            reason: reason.to_owned(),
+        });
+    }
+
+    /// Reports outbox drops not reported yet.
+    pub(crate) fn report_outbox_drops(&self) {
+        let messages = self
+            .counters
+            .unreported_outbox_drops
+            .swap(0, Ordering::Relaxed);
+        if messages > 0 {
+            tracing::warn!(
+                messages,
+                "group messages for other instances dropped: the outbox is full while Redis is unreachable"
+            );
+            self.emit(&BackendEvent::Dropped {
+                messages,
+                cause: DropCause::OutboxFull,
+            });
+        }
+    }
+
+    /// Reports messages another instance sent that never arrived here.
+    pub(crate) fn report_lost(&self, messages: u64, channel: &str) {
+        self.counters
+            .dropped_not_received
+            .fetch_add(messages, Ordering::Relaxed);
+        tracing::warn!(messages, %channel, "group messages from another instance never arrived");
+        self.emit(&BackendEvent::Dropped {
+            messages,
+            cause: DropCause::NotReceived,
+        });
+    }
+
+    pub(crate) fn observe(&self, hooks: Arc<dyn Hooks>) {
+        lock(&self.observers).push(hooks);
+    }
+
+    fn emit(&self, event: &BackendEvent) {
+        let observers = lock(&self.observers).clone();
+        for hooks in observers {
+            if catch_unwind(AssertUnwindSafe(|| hooks.group_backend(event))).is_err() {
+                tracing::error!("a hook panicked on a group backend event");
+            }
+        }
+    }
+}

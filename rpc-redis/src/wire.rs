@@ -1,0 +1,178 @@
+//! What this backend puts on Redis: key and channel names, and the
+//! envelope a message travels in.
+//!
+//! Per instance (each key expires `expiry` after the last heartbeat):
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `P:i:INSTANCE:alive` | string | present while the instance lives |
+//! | `P:i:INSTANCE:groups` | hash | group → members on the instance |
+//! | `P:i:INSTANCE:conns` | hash | connection id → its groups (a JSON array) |
+//! | `P:instances` | set | every instance seen (readers drop dead ones) |
+//!
+//! Channels: `P:g:GROUP` for a group's messages (subscribed by the
+//! instances with members in it), `P:c:INSTANCE` for messages to one
+//! connection of that instance.
+
+use rpc_server::{ConnectionId, InstanceId};
+
+/// Key and channel names under one prefix.
+#[derive(Debug, Clone)]
+pub(crate) struct Keys {
+    prefix: String,
+    group_channels: String,
+}
+
+impl Keys {
+    pub(crate) fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+            group_channels: format!("{prefix}:g:"),
+        }
+    }
+
+    pub(crate) fn group_channel(&self, group: &str) -> String {
+        format!("{}{group}", self.group_channels)
+    }
+
+    /// The group a channel carries, if it is a group channel.
+    pub(crate) fn group_of<'c>(&self, channel: &'c str) -> Option<&'c str> {
+        channel.strip_prefix(&self.group_channels)
+    }
+
+    pub(crate) fn connection_channel(&self, instance: InstanceId) -> String {
+        format!("{}:c:{instance}", self.prefix)
+    }
+
+    pub(crate) fn alive(&self, instance: &str) -> String {
+        format!("{}:i:{instance}:alive", self.prefix)
+    }
+
+    pub(crate) fn groups(&self, instance: &str) -> String {
+        format!("{}:i:{instance}:groups", self.prefix)
+    }
+
+    pub(crate) fn connections(&self, instance: &str) -> String {
+        format!("{}:i:{instance}:conns", self.prefix)
+    }
+
+    pub(crate) fn instances(&self) -> String {
+        format!("{}:instances", self.prefix)
+    }
+}
+
+/// One message as published: `ORIGIN SEQ TARGET\nFRAME`, where ORIGIN is
+/// the publishing instance, SEQ its count of messages on this channel
+/// (gaps reveal losses), TARGET `-` for a group or the number of the
+/// connection addressed, and FRAME the JSON-RPC message itself.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Envelope<'a> {
+    pub(crate) origin: InstanceId,
+    pub(crate) seq: u64,
+    pub(crate) target: Option<u64>,
+    pub(crate) frame: &'a str,
+}
+
+impl Envelope<'_> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let target = match self.target {
+            Some(number) => number.to_string(),
+            None => "-".to_owned(),
+        };
+        let header = format!("{} {} {target}\n", self.origin, self.seq);
+        let mut bytes = Vec::with_capacity(header.len() + self.frame.len());
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.extend_from_slice(self.frame.as_bytes());
+        bytes
+    }
+
+    /// Reads a published message; `None` for anything that is not one
+    /// (another program's message on a channel under our prefix).
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Envelope<'_>> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let (header, frame) = text.split_once('\n')?;
+        let mut fields = header.split(' ');
+        let origin = fields.next()?.parse().ok()?;
+        let seq = fields.next()?.parse().ok()?;
+        let target = match fields.next()? {
+            "-" => None,
+            number => Some(number.parse().ok()?),
+        };
+        if fields.next().is_some() || frame.is_empty() {
+            return None;
+        }
+        Some(Envelope {
+            origin,
+            seq,
+            target,
+            frame,
+        })
+    }
+
+    /// The connection addressed, on `instance` (the receiver).
+    pub(crate) fn connection(&self, instance: InstanceId) -> Option<ConnectionId> {
+        self.target
+            .map(|number| ConnectionId::new(instance, number))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_round_trip() {
+        let origin = InstanceId::from_u64(0xabc);
+        for target in [None, Some(42)] {
+            let envelope = Envelope {
+                origin,
+                seq: 7,
+                target,
+                frame: r#"{"jsonrpc":"2.0","method":"m","params":["a\nb"]}"#,
+            };
+            let bytes = envelope.encode();
+            assert_eq!(Envelope::decode(&bytes), Some(envelope));
+        }
+        assert_eq!(
+            Envelope {
+                origin,
+                seq: 1,
+                target: None,
+                frame: "{}"
+            }
+            .encode(),
+            b"0000000000000abc 1 -\n{}"
+        );
+    }
+
+    #[test]
+    fn strangers_on_our_channels_are_ignored() {
+        for bad in [
+            &b""[..],
+            b"hello",
+            b"0000000000000abc 1 -",
+            b"0000000000000abc 1 -\n",
+            b"0000000000000abc x -\n{}",
+            b"0000000000000abc 1 - extra\n{}",
+            b"nothex0000000abc 1 -\n{}",
+            b"0000000000000abc 1 -\n\xff",
+        ] {
+            assert_eq!(Envelope::decode(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_live_under_the_prefix() {
+        let keys = Keys::new("app");
+        let channel = keys.group_channel("room:1");
+        assert_eq!(channel, "app:g:room:1");
+        assert_eq!(keys.group_of(&channel), Some("room:1"));
+        assert_eq!(keys.group_of("app:c:0000000000000001"), None);
+        assert_eq!(
+            keys.connection_channel(InstanceId::from_u64(1)),
+            "app:c:0000000000000001"
+        );
+        assert_eq!(keys.alive("x"), "app:i:x:alive");
+        assert_eq!(keys.instances(), "app:instances");
+    }
+}
