@@ -30,13 +30,16 @@ impl Shared {
             .iter()
             .filter(|instance| **instance != own)
             .collect();
+        let mut total = self.local.local_len(group);
+        if others.is_empty() {
+            return Ok(total);
+        }
         let mut pipe = redis::pipe();
         for instance in &others {
             pipe.exists(self.keys.alive(instance))
                 .hget(self.keys.groups(instance), group);
         }
         let replies: Vec<redis::Value> = pipe.query_async(&mut redis).await.map_err(failed)?;
-        let mut total = self.local.local_len(group);
         let mut dead = Vec::new();
         for (instance, pair) in others.iter().zip(replies.chunks(2)) {
             let alive: bool = redis::from_redis_value(pair[0].clone()).map_err(failed)?;

@@ -1,0 +1,125 @@
+//! Finding a Redis for the tests that need one, and starting private
+//! `redis-server`s that a test may stop and restart.
+//!
+//! A Redis is taken from `RPC_REDIS_URL`, else 127.0.0.1:6379 if it
+//! answers. Under CI (`CI` set) a test without one fails; elsewhere it is
+//! skipped with a loud message. `.ci/run` makes sure there is one.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+/// The shared Redis's URL, or `None` (after saying so) when the test is to
+/// be skipped.
+pub async fn redis_url() -> Option<String> {
+    if let Ok(url) = std::env::var("RPC_REDIS_URL") {
+        return Some(url);
+    }
+    let default: SocketAddr = "127.0.0.1:6379".parse().expect("an address");
+    if answers_ping(default).await {
+        return Some(format!("redis://{default}"));
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "no Redis: set RPC_REDIS_URL or run one on 127.0.0.1:6379 (.ci/run does)"
+    );
+    eprintln!("\n*** SKIPPED: no Redis (set RPC_REDIS_URL or run one on 127.0.0.1:6379) ***\n");
+    None
+}
+
+/// A prefix no other test (or earlier run) uses.
+pub fn unique_prefix(test: &str) -> String {
+    format!("test:{test}:{}", rpc_server::InstanceId::random())
+}
+
+async fn answers_ping(addr: SocketAddr) -> bool {
+    let attempt = async {
+        let mut stream = TcpStream::connect(addr).await.ok()?;
+        stream.write_all(b"PING\r\n").await.ok()?;
+        let mut reply = [0; 7];
+        stream.read_exact(&mut reply).await.ok()?;
+        Some(&reply == b"+PONG\r\n")
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(1), attempt).await,
+        Ok(Some(true))
+    )
+}
+
+/// A `redis-server` of the test's own, on a port of its own, that keeps
+/// nothing on disk; killed when dropped.
+pub struct PrivateRedis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl PrivateRedis {
+    /// Starts one, or `None` (after saying so) where `redis-server` is not
+    /// installed and this is not CI.
+    pub async fn start() -> Option<Self> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let mut redis = Self { port, child: None };
+        if !redis.spawn().await {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "redis-server is not installed (.ci/run installs it)"
+            );
+            eprintln!("\n*** SKIPPED: redis-server is not installed ***\n");
+            return None;
+        }
+        Some(redis)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    async fn spawn(&mut self) -> bool {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string()])
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let Ok(child) = child else {
+            return false;
+        };
+        self.child = Some(child);
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        for _ in 0..200 {
+            if answers_ping(addr).await {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("redis-server did not come up on port {}", self.port);
+    }
+
+    /// Kills it (as a crash would: no goodbye to its clients).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port, empty.
+    pub async fn restart(&mut self) {
+        self.stop();
+        assert!(self.spawn().await, "redis-server restarts");
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
