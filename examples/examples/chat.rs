@@ -1,12 +1,22 @@
 //! A chat server: clients join rooms, and a message from one reaches every
 //! member of the room through `notify_group` (serialized once per message).
+//! Several instances pointed at one Redis share their rooms.
 //!
-//! Run with: cargo run -p examples --example chat [-- --addr 127.0.0.1:9004]
+//! Run with: cargo run -p examples --example chat [-- --addr 127.0.0.1:9004] [--redis redis://127.0.0.1:6379]
 //!
 //! Clients call `join` with `{"room": "…", "name": "…"}`, then `say` with
 //! `{"room": "…", "text": "…"}`; members receive `message` notifications
 //! `{"room", "from", "text"}`.
+//!
+//! With `--redis URL` (or `RPC_REDIS_URL` when the flag is absent; the
+//! other `RPC_REDIS_*` variables apply too), rooms span every instance on
+//! that Redis: run a second one with `--addr 127.0.0.1:9005` and a `say` on
+//! either reaches the members on both. `say` then returns how many members
+//! *on this instance* it reached; those on the others get it through Redis
+//! (within a round trip of their instance's joining) and are not in that
+//! number.
 
+use rpc_redis::{RedisConfig, RedisGroups};
 use rpc_server::{Admission, RpcContext, RpcError, Server, rpc_service};
 use serde_json::json;
 
@@ -39,7 +49,8 @@ impl Chat {
         ctx.leave(&room);
     }
 
-    /// Sends `text` to everyone in `room`; returns how many it reached.
+    /// Sends `text` to everyone in `room`; returns how many members on this
+    /// instance it reached.
     fn say(&self, ctx: &RpcContext, room: String, text: String) -> Result<usize, RpcError> {
         let from = ctx
             .extensions()
@@ -59,11 +70,42 @@ impl Chat {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let server = Server::builder()
+    let [addr, redis] = examples::flags_from_args(&[
+        (
+            "--addr",
+            "HOST:PORT (port 0 picks a free one; default 127.0.0.1:9004)",
+        ),
+        (
+            "--redis",
+            "redis://HOST:PORT (default: RPC_REDIS_URL, else none)",
+        ),
+    ]);
+    let mut builder = Server::builder()
         // Every connection gets a slot for its name.
-        .on_connect(|_request| async { Ok(Admission::new().insert(Name(Default::default()))) })
-        .serve(examples::addr_from_args("127.0.0.1:9004"), Chat)
+        .on_connect(|_request| async { Ok(Admission::new().insert(Name(Default::default()))) });
+    // `--redis` wins over RPC_REDIS_URL; the other RPC_REDIS_* still apply.
+    let redis = RedisConfig::from_lookup(|name| match name {
+        "RPC_REDIS_URL" => redis.clone().or_else(|| std::env::var(name).ok()),
+        _ => std::env::var(name).ok(),
+    })
+    .map_err(std::io::Error::other)?;
+    let groups = match redis {
+        Some(config) => {
+            println!("sharing rooms through Redis at {}", config.redacted_url());
+            let groups = RedisGroups::with_config(config).map_err(std::io::Error::other)?;
+            builder = builder.groups(groups.clone());
+            Some(groups)
+        }
+        None => None,
+    };
+    let server = builder
+        .serve(addr.as_deref().unwrap_or("127.0.0.1:9004"), Chat)
         .with_graceful_shutdown(examples::ctrl_c());
     examples::announce(server.local_addr()?);
-    server.await
+    server.await?;
+    if let Some(groups) = groups {
+        // Leave Redis's counts at once rather than at expiry.
+        groups.shutdown().await;
+    }
+    Ok(())
 }

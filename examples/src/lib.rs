@@ -1,5 +1,5 @@
-//! What the examples share: reading `--addr` (or `--url`), and saying
-//! where they listen.
+//! What the examples share: reading their flags (`--addr`, `--url`,
+//! `--redis`), and saying where they listen.
 //! The examples themselves are in `examples/`.
 
 use std::net::SocketAddr;
@@ -10,30 +10,43 @@ pub fn addr_from_args(default: &str) -> String {
     flag_from_args("--addr", "HOST:PORT (port 0 picks a free one)", default)
 }
 
-/// The value of `FLAG VALUE` (or `FLAG=VALUE`), else `default`: the one
-/// flag an example takes. `--help` prints the usage and exits.
+/// The value of `FLAG VALUE` (or `FLAG=VALUE`), else `default`: for an
+/// example that takes one flag. `--help` prints the usage and exits.
 pub fn flag_from_args(flag: &str, placeholder: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    match args.as_slice() {
-        [] => default.to_owned(),
-        [name, value] if *name == flag => (*value).to_owned(),
-        [arg]
-            if arg
-                .strip_prefix(flag)
-                .is_some_and(|rest| rest.starts_with('=')) =>
-        {
-            arg[flag.len() + 1..].to_owned()
-        }
-        ["--help" | "-h"] => {
-            println!("usage: [{flag} {placeholder}]   (default {default})");
+    let [value] = flags_from_args(&[(flag, placeholder)]);
+    value.unwrap_or_else(|| default.to_owned())
+}
+
+/// The values of the `FLAG VALUE` (or `FLAG=VALUE`) flags given, each flag
+/// described as `(flag, placeholder)`, in that order. `--help` prints the
+/// usage and exits; anything else unexpected exits with status 2.
+pub fn flags_from_args<const N: usize>(flags: &[(&str, &str); N]) -> [Option<String>; N] {
+    let mut values: [Option<String>; N] = std::array::from_fn(|_| None);
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--help" || arg == "-h" {
+            let usage: Vec<String> = flags
+                .iter()
+                .map(|(flag, placeholder)| format!("[{flag} {placeholder}]"))
+                .collect();
+            println!("usage: {}", usage.join(" "));
             std::process::exit(0);
         }
-        _ => {
-            eprintln!("unexpected arguments {args:?}; try --help");
+        let (name, inline) = match arg.split_once('=') {
+            Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
+            None => (arg.clone(), None),
+        };
+        let Some(at) = flags.iter().position(|(flag, _)| *flag == name) else {
+            eprintln!("unexpected argument {arg:?}; try --help");
             std::process::exit(2);
-        }
+        };
+        let Some(value) = inline.or_else(|| args.next()) else {
+            eprintln!("{name} needs a value; try --help");
+            std::process::exit(2);
+        };
+        values[at] = Some(value);
     }
+    values
 }
 
 /// Prints the line tests and tools wait for: `listening on ws://ADDR`.

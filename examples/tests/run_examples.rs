@@ -1,6 +1,9 @@
 //! Runs each example's binary on a free port and makes calls to it, the
 //! way its header says to use it.
 
+#[path = "../../tests/tests/common/redis.rs"]
+mod redis;
+
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -54,8 +57,15 @@ fn example_binary(name: &str) -> PathBuf {
 /// Starts the example with `--addr 127.0.0.1:0` and waits for the line
 /// saying where it listens.
 fn start(name: &str) -> Running {
+    start_with(name, &[], &[])
+}
+
+/// [`start`], with more arguments and environment variables.
+fn start_with(name: &str, args: &[&str], env: &[(&str, &str)]) -> Running {
     let mut child = Command::new(example_binary(name))
         .args(["--addr", "127.0.0.1:0"])
+        .args(args)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap_or_else(|err| {
@@ -356,6 +366,109 @@ fn typed_client() {
         assert!(output.contains(line), "{line:?} missing from {output}");
     }
     calculator.wait_for_line("client says: typed client was here");
+}
+
+/// A chat member: its client and what it received.
+struct Member {
+    client: rpc_client::Client,
+    inbox: tokio::sync::mpsc::UnboundedReceiver<Value>,
+}
+
+impl Member {
+    async fn join(addr: SocketAddr, name: &str) -> Self {
+        let (tx, inbox) = tokio::sync::mpsc::unbounded_channel::<Value>();
+        let client = rpc_client::Client::builder(&format!("ws://{addr}"))
+            .on_notification("message", move |params| {
+                let _ = tx.send(params.parse().expect("a message"));
+            })
+            .connect()
+            .await
+            .expect("connect");
+        client
+            .call::<usize>("join", json!({"room": "lobby", "name": name}))
+            .await
+            .expect("join");
+        Self { client, inbox }
+    }
+
+    async fn say(&self, text: &str) -> usize {
+        self.client
+            .call("say", json!({"room": "lobby", "text": text}))
+            .await
+            .expect("say")
+    }
+
+    /// The texts received from `from` until `last` (announcements skipped).
+    async fn texts_from(&mut self, from: &str, last: &str) -> Vec<String> {
+        let mut texts = Vec::new();
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(10), self.inbox.recv())
+                .await
+                .expect("the message arrives")
+                .expect("connected");
+            if message["from"] == from {
+                let text = message["text"].as_str().expect("text").to_owned();
+                texts.push(text.clone());
+                if text == last {
+                    return texts;
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn chat_on_two_instances_sharing_redis() {
+    let Some(url) = redis::redis_url().await else {
+        return;
+    };
+    let prefix = redis::unique_prefix("chat-example");
+    let env = [("RPC_REDIS_PREFIX", prefix.as_str())];
+    let first = start_with("chat", &["--redis", &url], &env);
+    let second = start_with("chat", &[], &[("RPC_REDIS_URL", url.as_str()), env[0]]);
+    let mut ada = Member::join(first.addr, "ada").await;
+    let mut bob = Member::join(second.addr, "bob").await;
+    let mut cy = Member::join(second.addr, "cy").await;
+
+    // Joining is asynchronous across instances: ada's instance hears the
+    // lobby once its subscription is confirmed. Knock until both sides do.
+    let mut knocks = 0;
+    let knocked = async {
+        loop {
+            knocks += 1;
+            ada.say(&format!("knock {knocks}")).await;
+            cy.say("knock back").await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            while let Ok(message) = bob.inbox.try_recv() {
+                if message["from"] == "ada" {
+                    return;
+                }
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), knocked)
+        .await
+        .expect("the instances share the lobby");
+    ada.texts_from("cy", "knock back").await;
+
+    // From now on every message reaches every member once, in order,
+    // whichever instance it was said on.
+    assert_eq!(ada.say("one").await, 1, "this instance's members");
+    assert_eq!(ada.say("two").await, 1);
+    for member in [&mut bob, &mut cy] {
+        let texts = member.texts_from("ada", "two").await;
+        assert_eq!(texts[texts.len() - 2..], ["one", "two"]);
+    }
+    let mut on_first = ada.texts_from("ada", "two").await;
+    on_first.retain(|text| !text.starts_with("knock"));
+    assert_eq!(on_first, ["one", "two"]);
+    // (Said only now: what one member says reaches the members of its own
+    // instance before another's message through Redis, so the order of
+    // messages from different senders can differ between members.)
+    assert_eq!(bob.say("three").await, 2, "bob and cy are on the second");
+    for member in [&mut ada, &mut cy] {
+        assert_eq!(member.texts_from("bob", "three").await, ["three"]);
+    }
 }
 
 #[tokio::test]
