@@ -82,7 +82,7 @@
 //!   until the backend has reconnected (with backoff) and resubscribed.
 //!   Past that bound new messages are dropped. Every drop is counted
 //!   ([`RedisGroups::stats`]), logged, and reported to the server's
-//!   [`Hooks::group_backend`](rpc_server::Hooks::group_backend): the
+//!   [`Hooks::group_backend`]: the
 //!   instance whose outbox overflowed reports
 //!   [`DropCause::OutboxFull`](rpc_server::DropCause::OutboxFull), and an
 //!   instance that did not receive messages another published (Redis

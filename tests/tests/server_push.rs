@@ -264,6 +264,54 @@ async fn a_broadcast_to_a_thousand_members_arrives_once_at_each() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bursts_to_a_thousand_members_that_read_arrive_in_full_and_drop_nobody() {
+    within(LIMIT, async {
+        let server = start(Server::builder(), Push::default());
+        let addr = server.local_addr();
+        // Each join is announced to the room while the earlier members are
+        // not reading yet (the chat example's "joined" burst) …
+        let mut clients = Vec::new();
+        for n in 0..1_000u64 {
+            let mut client = Client::connect(addr).await;
+            client.call("join", json!(["all"]), 1).await;
+            server.notify_group("all", "joined", [n]).unwrap();
+            clients.push(client);
+        }
+        // … then a burst of 100 messages, all at once.
+        const BURST: u64 = 100;
+        for n in 0..BURST {
+            assert_eq!(server.notify_group("all", "burst", [n]).unwrap(), 1_000);
+        }
+        let readers: Vec<_> = clients
+            .into_iter()
+            .enumerate()
+            .map(|(joined_as, mut client)| {
+                tokio::spawn(async move {
+                    for n in joined_as as u64..1_000 {
+                        let message = client.receive_json().await;
+                        assert_eq!(
+                            (&message["method"], &message["params"]),
+                            (&json!("joined"), &json!([n]))
+                        );
+                    }
+                    for n in 0..BURST {
+                        assert_eq!(client.receive_json().await["params"], json!([n]));
+                    }
+                    client
+                })
+            })
+            .collect();
+        let mut clients = Vec::new();
+        for reader in readers {
+            clients.push(reader.await.unwrap());
+        }
+        assert_eq!(server.group_size("all"), 1_000, "no member was judged slow");
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_slow_member_is_dropped_and_does_not_hold_up_the_others() {
     within(LIMIT, async {

@@ -21,10 +21,16 @@ pub struct LocalGroups {
     instance: InstanceId,
     hasher: RandomState,
     /// Each group's members, sharded by group name.
-    groups: Box<[Mutex<HashMap<Box<str>, HashMap<ConnectionId, Member>>>]>,
+    groups: Box<[Mutex<Groups>]>,
     /// Each connection and the groups it is in, sharded by id.
-    connections: Box<[Mutex<HashMap<ConnectionId, Connection>>]>,
+    connections: Box<[Mutex<Connections>]>,
 }
+
+/// One shard of groups: each group's members by id.
+type Groups = HashMap<Box<str>, HashMap<ConnectionId, Member>>;
+
+/// One shard of connections.
+type Connections = HashMap<ConnectionId, Connection>;
 
 struct Connection {
     member: Member,
@@ -264,7 +270,7 @@ mod tests {
 
         groups.leave("room", a.id());
         assert_eq!(groups.broadcast("room", &frame("2")), 0);
-        assert_eq!(format!("{groups:?}").contains("groups: 0"), true);
+        assert!(format!("{groups:?}").contains("groups: 0"));
     }
 
     #[test]
