@@ -8,12 +8,15 @@
 //!   JSON line with round trips per second and p50/p99/p999 latency.
 //! - `echo_server`, `jsonrpsee_server`: the reference servers. Ours is the
 //!   `bench_server` example.
+//! - `fanout`: broadcast fan-out to M members over one or two instances,
+//!   with groups in process or on Redis, and redis-rs pub/sub alone.
 //! - `compare`: runs every server and every scenario, interleaved and
 //!   repeated, the server pinned to one core and the load to the other, and
 //!   prints the Markdown table of `BENCHMARKS.md`.
 //!
 //! Run everything with `bash bench/run.sh` (see `BENCHMARKS.md`).
 
+pub mod fanout;
 pub mod idle;
 pub mod load;
 pub mod payload;

@@ -94,7 +94,8 @@ pub async fn run(load: &Load) -> Result<Measured, String> {
     })
 }
 
-type Socket =
+/// A client WebSocket.
+pub type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Opens one WebSocket (with buffers sized for small and 64 KiB messages
@@ -113,7 +114,8 @@ struct Window {
     until: Instant,
 }
 
-fn new_histogram() -> Histogram<u64> {
+/// An empty latency histogram, in nanoseconds.
+pub fn new_histogram() -> Histogram<u64> {
     // Nanoseconds, 1 µs to 60 s, 3 significant digits.
     Histogram::new_with_bounds(1_000, 60_000_000_000, 3).expect("valid histogram bounds")
 }

@@ -1,0 +1,266 @@
+//! Broadcast fan-out: messages delivered per second and delivery latency,
+//! members on one instance (`LocalGroups`) or spread over instances sharing
+//! Redis, next to redis-rs pub/sub with nothing of ours in between. Prints
+//! one JSON line.
+//!
+//! Run with: cargo run --release -p rpc-bench --bin fanout -- run --members 1000 --instances 2 --backend redis --redis redis://127.0.0.1:6379
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use futures_util::StreamExt as _;
+use redis::AsyncCommands as _;
+use rpc_bench::fanout::{self, Fanout, Plan, unix_nanos};
+use rpc_bench::load::new_histogram;
+use rpc_redis::{RedisConfig, RedisGroups};
+use rpc_server::{GroupBackend, LocalGroups, Server};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+
+#[derive(Parser)]
+#[command(about = "Measure broadcast fan-out")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Backend {
+    Local,
+    Redis,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Starts the instances (processes of their own), joins the members
+    /// and sends the bursts.
+    Run {
+        #[arg(long, default_value_t = 1_000)]
+        members: usize,
+        #[arg(long, default_value_t = 1)]
+        instances: usize,
+        #[arg(long, value_enum, default_value_t = Backend::Local)]
+        backend: Backend,
+        #[arg(long, default_value = "redis://127.0.0.1:6379")]
+        redis: String,
+        /// Messages per burst.
+        #[arg(long, default_value_t = 100)]
+        burst: u64,
+        #[arg(long, default_value_t = 10)]
+        bursts: u64,
+    },
+    /// Connections that each joined a group of their own close at once:
+    /// how long a new client's `join` waits meanwhile.
+    Churn {
+        #[arg(long, default_value_t = 9_000)]
+        connections: usize,
+    },
+    /// One instance (what `run` starts).
+    Serve {
+        #[arg(long, value_enum)]
+        backend: Backend,
+        #[arg(long)]
+        redis: String,
+        #[arg(long)]
+        prefix: String,
+    },
+    /// redis-rs alone: one publisher, S subscribers on one channel.
+    Raw {
+        #[arg(long, default_value = "redis://127.0.0.1:6379")]
+        redis: String,
+        #[arg(long, default_value_t = 2)]
+        subscribers: usize,
+        #[arg(long, default_value_t = 100)]
+        burst: u64,
+        #[arg(long, default_value_t = 10)]
+        bursts: u64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    match Args::parse().command {
+        Command::Run {
+            members,
+            instances,
+            backend,
+            redis,
+            burst,
+            bursts,
+        } => {
+            if backend == Backend::Local && instances > 1 {
+                return Err("instances without Redis share nothing: use --backend redis".into());
+            }
+            let prefix = format!("bench:{}", rpc_server::InstanceId::random());
+            let mut children = Vec::new();
+            let mut urls = Vec::new();
+            for _ in 0..instances {
+                let (child, url) = spawn_instance(backend, &redis, &prefix).await?;
+                children.push(child);
+                urls.push(url);
+            }
+            let plan = Plan {
+                urls,
+                members,
+                burst,
+                bursts,
+            };
+            let measured = fanout::run(&plan).await?;
+            println!(
+                "{}",
+                serde_json::to_string(&measured).map_err(|e| e.to_string())?
+            );
+            for mut child in children {
+                let _ = child.kill().await;
+            }
+            Ok(())
+        }
+        Command::Churn { connections } => {
+            let (mut child, url) = spawn_instance(Backend::Local, "", "").await?;
+            let measured = fanout::churn(&url, connections).await?;
+            println!(
+                "{}",
+                serde_json::to_string(&measured).map_err(|e| e.to_string())?
+            );
+            let _ = child.kill().await;
+            Ok(())
+        }
+        Command::Serve {
+            backend,
+            redis,
+            prefix,
+        } => serve(backend, &redis, &prefix).await,
+        Command::Raw {
+            redis,
+            subscribers,
+            burst,
+            bursts,
+        } => raw(&redis, subscribers, burst, bursts).await,
+    }
+}
+
+async fn spawn_instance(
+    backend: Backend,
+    redis: &str,
+    prefix: &str,
+) -> Result<(tokio::process::Child, String), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let backend = match backend {
+        Backend::Local => "local",
+        Backend::Redis => "redis",
+    };
+    let mut child = tokio::process::Command::new(exe)
+        .args([
+            "serve",
+            "--backend",
+            backend,
+            "--redis",
+            redis,
+            "--prefix",
+            prefix,
+        ])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    while let Some(line) = lines.next_line().await.map_err(|e| e.to_string())? {
+        if let Some(addr) = line.strip_prefix("listening on ") {
+            return Ok((child, addr.to_owned()));
+        }
+    }
+    Err("an instance did not start".into())
+}
+
+async fn serve(backend: Backend, redis: &str, prefix: &str) -> Result<(), String> {
+    let groups: Arc<dyn GroupBackend> = match backend {
+        Backend::Local => Arc::new(LocalGroups::new()),
+        Backend::Redis => {
+            let mut config = RedisConfig::new(redis);
+            config.prefix = prefix.to_owned();
+            let groups = RedisGroups::with_config(config).map_err(|e| e.to_string())?;
+            if !groups.wait_connected(Duration::from_secs(5)).await {
+                return Err(format!("no Redis at {redis}"));
+            }
+            Arc::new(groups)
+        }
+    };
+    let server = Server::builder()
+        .max_connections(20_000)
+        .groups(Arc::clone(&groups))
+        .serve("127.0.0.1:0", Fanout { groups });
+    println!(
+        "listening on ws://{}",
+        server.local_addr().map_err(|e| e.to_string())?
+    );
+    server.await.map_err(|e| e.to_string())
+}
+
+/// The limit underneath: PUBLISH pipelined per burst from one connection,
+/// received by `subscribers` pub/sub connections.
+async fn raw(url: &str, subscribers: usize, burst: u64, bursts: u64) -> Result<(), String> {
+    let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+    let channel = format!("bench:raw:{}", rpc_server::InstanceId::random());
+    let expected = burst * bursts;
+    let mut readers = Vec::new();
+    for _ in 0..subscribers {
+        let mut pubsub = client.get_async_pubsub().await.map_err(|e| e.to_string())?;
+        pubsub
+            .subscribe(&channel)
+            .await
+            .map_err(|e| e.to_string())?;
+        readers.push(tokio::spawn(async move {
+            let mut latency = new_histogram();
+            let mut messages = pubsub.on_message();
+            for _ in 0..expected {
+                let message = messages.next().await.ok_or("subscription ended")?;
+                let payload: String = message.get_payload().map_err(|e| e.to_string())?;
+                let sent: u64 = payload
+                    .split_once(' ')
+                    .and_then(|(_, sent)| sent.parse().ok())
+                    .unwrap_or(0);
+                latency.saturating_record(unix_nanos().saturating_sub(sent));
+            }
+            Ok::<_, String>(latency)
+        }));
+    }
+    let mut publisher = client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    for round in 0..bursts {
+        let mut pipe = redis::pipe();
+        for n in round * burst..(round + 1) * burst {
+            pipe.publish(&channel, format!("{n} {}", unix_nanos()))
+                .ignore();
+        }
+        let () = pipe
+            .query_async(&mut publisher)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let mut latency = new_histogram();
+    for reader in readers {
+        latency
+            .add(reader.await.map_err(|e| e.to_string())??)
+            .map_err(|e| e.to_string())?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let _: Result<(), _> = publisher.del(&channel).await;
+    println!(
+        "{}",
+        serde_json::json!({
+            "subscribers": subscribers,
+            "messages": expected,
+            "seconds": seconds,
+            "messages_per_second": expected as f64 / seconds,
+            "deliveries_per_second": (expected * subscribers as u64) as f64 / seconds,
+            "p50_us": latency.value_at_quantile(0.5) as f64 / 1_000.0,
+            "p99_us": latency.value_at_quantile(0.99) as f64 / 1_000.0,
+        })
+    );
+    Ok(())
+}
