@@ -122,6 +122,27 @@
 //! # drop(server);
 //! ```
 //!
+//! # Server push, groups, several instances
+//!
+//! A method taking `&RpcContext` reaches its client through
+//! [`RpcContext::peer`]: [`Peer::notify`], [`Peer::call`] (the client
+//! answers), and groups: [`RpcContext::join`], [`Peer::notify_group`] (to
+//! every member, serialized once), [`Peer::notify_connection`] (to one
+//! client, by its [`ConnectionId`]). [`ServerHandle`] does the same from
+//! outside any handler. A connection leaves its groups when it closes.
+//!
+//! Each connection's queue is bounded by bytes
+//! ([`ServerConfig::max_queued_bytes`], 4 MiB): a client that reads gets
+//! every message of a burst, however many; one that leaves that much unread
+//! meets the [`SlowMemberPolicy`] (disconnected by default, or its
+//! messages dropped).
+//!
+//! Groups live in a [`GroupBackend`]: [`LocalGroups`] in this process by
+//! default, or `rpc_redis::RedisGroups` to share them (and reach any
+//! connection) across every instance on one Redis, set with
+//! [`ServerBuilder::groups`]. Counts over every instance come from
+//! [`ServerHandle::member_count`] and [`ServerHandle::groups_of`].
+//!
 //! # HTTP and TLS
 //!
 //! The port that serves WebSocket upgrades also answers plain HTTP:
