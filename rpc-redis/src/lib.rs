@@ -165,8 +165,8 @@ impl RedisGroups {
     /// A backend on the Redis at `url` (`redis://[user:password@]host:port[/db]`),
     /// with the other settings at their defaults. Returns at once; the
     /// connection is made on the backend's own task (on the current tokio
-    /// runtime), and made again whenever it is lost. Only a malformed URL
-    /// is an error.
+    /// runtime), and made again whenever it is lost. Only a malformed URL,
+    /// or no tokio runtime to run on, is an error.
     pub fn connect(url: &str) -> Result<Self, BackendError> {
         Self::with_config(RedisConfig::new(url))
     }
@@ -179,8 +179,10 @@ impl RedisGroups {
                 config.redacted_url()
             ))
         })?;
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| BackendError("RedisGroups runs on a tokio runtime: create it inside one".to_owned()))?;
         let shared = Arc::new(Shared::new(config, client));
-        let task = tokio::spawn(link::run(Arc::clone(&shared)));
+        let task = runtime.spawn(link::run(Arc::clone(&shared)));
         *lock(&shared.task) = Some(task);
         Ok(Self {
             _owner: Arc::new(Owner(Arc::clone(&shared))),

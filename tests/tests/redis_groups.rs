@@ -262,10 +262,14 @@ async fn one_connection_is_reached_from_another_instance_and_from_a_publisher() 
         assert_eq!(on_a.call("ping", json!([]), 3).await["result"], "pong");
         assert_eq!(publisher.stats().published, 2);
 
-        // A connection that left is gone from the counts everywhere.
+        // A connection that left is gone from the counts everywhere, and
+        // its instance, with no member left, stops listening to the group.
+        let channel = format!("{prefix}:g:lobby");
+        assert_eq!(redis::subscribers(&url, &channel).await, 2);
         drop(on_b);
         wait_for_members(&a, "lobby", 1).await;
         assert!(a.handle.groups_of(b_id).await.unwrap().is_empty());
+        assert_eq!(redis::subscribers(&url, &channel).await, 1);
         a.handle.shutdown_and_wait().await;
         b.handle.shutdown_and_wait().await;
     })
