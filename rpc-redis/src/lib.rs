@@ -179,8 +179,9 @@ impl RedisGroups {
                 config.redacted_url()
             ))
         })?;
-        let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| BackendError("RedisGroups runs on a tokio runtime: create it inside one".to_owned()))?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            BackendError("RedisGroups runs on a tokio runtime: create it inside one".to_owned())
+        })?;
         let shared = Arc::new(Shared::new(config, client));
         let task = runtime.spawn(link::run(Arc::clone(&shared)));
         *lock(&shared.task) = Some(task);

@@ -46,6 +46,22 @@ impl Rooms {
     }
 }
 
+/// How many subscribers `channel` has on the Redis at `url`.
+async fn subscribers(url: &str, channel: &str) -> usize {
+    let client = ::redis::Client::open(url).expect("a Redis URL");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis answers");
+    let (_, count): (String, usize) = ::redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg(channel)
+        .query_async(&mut connection)
+        .await
+        .expect("PUBSUB NUMSUB");
+    count
+}
+
 /// Backend events, as a server's hooks hear them.
 #[derive(Clone, Default)]
 struct Events(Arc<Mutex<Vec<BackendEvent>>>);
@@ -265,11 +281,11 @@ async fn one_connection_is_reached_from_another_instance_and_from_a_publisher() 
         // A connection that left is gone from the counts everywhere, and
         // its instance, with no member left, stops listening to the group.
         let channel = format!("{prefix}:g:lobby");
-        assert_eq!(redis::subscribers(&url, &channel).await, 2);
+        assert_eq!(subscribers(&url, &channel).await, 2);
         drop(on_b);
         wait_for_members(&a, "lobby", 1).await;
         assert!(a.handle.groups_of(b_id).await.unwrap().is_empty());
-        assert_eq!(redis::subscribers(&url, &channel).await, 1);
+        assert_eq!(subscribers(&url, &channel).await, 1);
         a.handle.shutdown_and_wait().await;
         b.handle.shutdown_and_wait().await;
     })

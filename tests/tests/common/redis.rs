@@ -32,22 +32,6 @@ pub async fn redis_url() -> Option<String> {
     None
 }
 
-/// How many subscribers `channel` has on the Redis at `url`.
-pub async fn subscribers(url: &str, channel: &str) -> usize {
-    let client = ::redis::Client::open(url).expect("a Redis URL");
-    let mut connection = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("Redis answers");
-    let (_, count): (String, usize) = ::redis::cmd("PUBSUB")
-        .arg("NUMSUB")
-        .arg(channel)
-        .query_async(&mut connection)
-        .await
-        .expect("PUBSUB NUMSUB");
-    count
-}
-
 /// A prefix no other test (or earlier run) uses.
 pub fn unique_prefix(test: &str) -> String {
     format!("test:{test}:{}", rpc_server::InstanceId::random())
