@@ -2,6 +2,7 @@
 //! environment.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use rpc_server::{ConfigError, parse_duration};
@@ -18,6 +19,7 @@ use rpc_server::{ConfigError, parse_duration};
 /// | [`connect_timeout`](Self::connect_timeout) | 2 s | `RPC_REDIS_CONNECT_TIMEOUT` |
 /// | [`response_timeout`](Self::response_timeout) | 2 s | `RPC_REDIS_RESPONSE_TIMEOUT` |
 /// | [`max_backoff`](Self::max_backoff) | 5 s | `RPC_REDIS_MAX_BACKOFF` |
+/// | [`tls_ca`](Self::tls_ca) (feature `tls`) | the system's roots | `RPC_REDIS_TLS_CA` |
 ///
 /// The URL may hold credentials (`redis://user:secret@host:6379/0`): they
 /// are never logged, and `Debug` shows the URL without them.
@@ -46,6 +48,10 @@ pub struct RedisConfig {
     /// The longest wait between two attempts to reconnect (the wait starts
     /// at 100 ms and doubles, with jitter).
     pub max_backoff: Duration,
+    /// For `rediss://` (feature `tls`): a PEM file of the certificates to
+    /// trust instead of the system's roots (a private CA, or the server's
+    /// own self-signed certificate).
+    pub tls_ca: Option<PathBuf>,
 }
 
 impl RedisConfig {
@@ -60,6 +66,7 @@ impl RedisConfig {
             connect_timeout: Duration::from_secs(2),
             response_timeout: Duration::from_secs(2),
             max_backoff: Duration::from_secs(5),
+            tls_ca: None,
         }
     }
 
@@ -108,6 +115,9 @@ impl RedisConfig {
         duration("RPC_REDIS_CONNECT_TIMEOUT", &mut config.connect_timeout)?;
         duration("RPC_REDIS_RESPONSE_TIMEOUT", &mut config.response_timeout)?;
         duration("RPC_REDIS_MAX_BACKOFF", &mut config.max_backoff)?;
+        if let Some(path) = lookup("RPC_REDIS_TLS_CA").filter(|path| !path.is_empty()) {
+            config.tls_ca = Some(PathBuf::from(path));
+        }
         if let Some(value) = lookup("RPC_REDIS_MAX_OUTBOX_BYTES") {
             config.max_outbox_bytes = value.trim().parse().map_err(|_| {
                 ConfigError::new("RPC_REDIS_MAX_OUTBOX_BYTES", value, "a number of bytes")
@@ -140,6 +150,7 @@ impl fmt::Debug for RedisConfig {
             .field("connect_timeout", &self.connect_timeout)
             .field("response_timeout", &self.response_timeout)
             .field("max_backoff", &self.max_backoff)
+            .field("tls_ca", &self.tls_ca)
             .finish()
     }
 }
@@ -187,6 +198,7 @@ mod tests {
             ("RPC_REDIS_HEARTBEAT", "500ms"),
             ("RPC_REDIS_EXPIRY", "3s"),
             ("RPC_REDIS_MAX_OUTBOX_BYTES", "1024"),
+            ("RPC_REDIS_TLS_CA", "/etc/redis/ca.pem"),
         ])
         .unwrap()
         .unwrap();
@@ -195,6 +207,7 @@ mod tests {
         assert_eq!(c.heartbeat, Duration::from_millis(500));
         assert_eq!(c.expiry, Duration::from_secs(3));
         assert_eq!(c.max_outbox_bytes, 1024);
+        assert_eq!(c.tls_ca, Some(PathBuf::from("/etc/redis/ca.pem")));
     }
 
     #[test]

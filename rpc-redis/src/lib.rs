@@ -173,12 +173,7 @@ impl RedisGroups {
 
     /// A backend with these settings (see [`connect`](Self::connect)).
     pub fn with_config(config: RedisConfig) -> Result<Self, BackendError> {
-        let client = redis::Client::open(config.url.as_str()).map_err(|err| {
-            BackendError(format!(
-                "invalid Redis URL {}: {err}",
-                config.redacted_url()
-            ))
-        })?;
+        let client = client(&config)?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             BackendError("RedisGroups runs on a tokio runtime: create it inside one".to_owned())
         })?;
@@ -278,6 +273,31 @@ impl RedisGroups {
             reconnects: counters.reconnects.load(Ordering::Relaxed),
         }
     }
+}
+
+/// The Redis client for `config`: its URL, and the roots it trusts for
+/// `rediss://`.
+fn client(config: &RedisConfig) -> Result<redis::Client, BackendError> {
+    let invalid =
+        |err: redis::RedisError| BackendError(format!("Redis at {}: {err}", config.redacted_url()));
+    let Some(ca) = &config.tls_ca else {
+        return redis::Client::open(config.url.as_str()).map_err(invalid);
+    };
+    #[cfg(feature = "tls")]
+    {
+        let root_cert = std::fs::read(ca)
+            .map_err(|err| BackendError(format!("cannot read {}: {err}", ca.display())))?;
+        let certificates = redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(root_cert),
+        };
+        redis::Client::build_with_tls(config.url.as_str(), certificates).map_err(invalid)
+    }
+    #[cfg(not(feature = "tls"))]
+    Err(BackendError(format!(
+        "tls_ca ({}) needs rpc-redis's `tls` feature",
+        ca.display()
+    )))
 }
 
 impl GroupBackend for RedisGroups {

@@ -532,3 +532,43 @@ async fn a_burst_to_a_thousand_members_over_two_instances_arrives_in_full() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rediss_with_a_private_certificate_carries_broadcasts() {
+    let generated =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .expect("a certificate");
+    let dir = std::env::temp_dir().join(format!("rpc-rediss-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, generated.cert.pem()).unwrap();
+    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
+    let Some(redis) = PrivateRedis::start_tls(cert.clone(), key).await else {
+        return;
+    };
+    within(LIMIT, async {
+        let prefix = unique_prefix("tls");
+        let mut config = quick(&redis.url(), &prefix);
+        config.tls_ca = Some(cert);
+        let a = instance(config.clone()).await;
+        let b = instance(config).await;
+        assert!(a.groups.wait_connected(Duration::from_secs(5)).await);
+        let mut far = joined(b.handle.local_addr(), "room").await;
+        wait_for_members(&a, "room", 1).await;
+        a.handle.notify_group("room", "n", ["over TLS"]).unwrap();
+        assert_eq!(far.receive_json().await["params"], json!(["over TLS"]));
+
+        // Without trusting that certificate, the handshake fails: the
+        // backend stays degraded, and says why.
+        let untrusted = RedisGroups::with_config(quick(&redis.url(), &prefix)).unwrap();
+        assert!(!untrusted.wait_connected(Duration::from_secs(1)).await);
+        assert!(matches!(
+            untrusted.health(),
+            rpc_server::BackendHealth::Degraded(_)
+        ));
+        a.handle.shutdown_and_wait().await;
+        b.handle.shutdown_and_wait().await;
+    })
+    .await;
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -8,6 +8,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -55,6 +56,8 @@ async fn answers_ping(addr: SocketAddr) -> bool {
 /// nothing on disk; killed when dropped.
 pub struct PrivateRedis {
     port: u16,
+    /// Speaks TLS only, with this certificate and key.
+    tls: Option<(PathBuf, PathBuf)>,
     child: Option<Child>,
 }
 
@@ -62,11 +65,25 @@ impl PrivateRedis {
     /// Starts one, or `None` (after saying so) where `redis-server` is not
     /// installed and this is not CI.
     pub async fn start() -> Option<Self> {
+        Self::start_with(None).await
+    }
+
+    /// [`start`](Self::start), speaking only TLS with this certificate
+    /// and key (`rediss://`).
+    pub async fn start_tls(cert: PathBuf, key: PathBuf) -> Option<Self> {
+        Self::start_with(Some((cert, key))).await
+    }
+
+    async fn start_with(tls: Option<(PathBuf, PathBuf)>) -> Option<Self> {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
             .port();
-        let mut redis = Self { port, child: None };
+        let mut redis = Self {
+            port,
+            tls,
+            child: None,
+        };
         if !redis.spawn().await {
             assert!(
                 std::env::var_os("CI").is_none(),
@@ -79,12 +96,36 @@ impl PrivateRedis {
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     async fn spawn(&mut self) -> bool {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
+        let port = self.port.to_string();
+        let mut command = Command::new("redis-server");
+        match &self.tls {
+            None => command.args(["--port", &port]),
+            Some((cert, key)) => command
+                .args([
+                    "--port",
+                    "0",
+                    "--tls-port",
+                    &port,
+                    "--tls-auth-clients",
+                    "no",
+                ])
+                .arg("--tls-cert-file")
+                .arg(cert)
+                .arg("--tls-key-file")
+                .arg(key)
+                .arg("--tls-ca-cert-file")
+                .arg(cert),
+        };
+        let child = command
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -95,7 +136,12 @@ impl PrivateRedis {
         self.child = Some(child);
         let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
         for _ in 0..200 {
-            if answers_ping(addr).await {
+            let up = match self.tls {
+                None => answers_ping(addr).await,
+                // A TLS port is not for a plain PING: its listening is enough.
+                Some(_) => TcpStream::connect(addr).await.is_ok(),
+            };
+            if up {
                 return true;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
