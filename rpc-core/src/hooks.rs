@@ -100,8 +100,9 @@ pub enum BackendEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DropCause {
-    /// Sent by this instance while the broker was unreachable, past the
-    /// bound of messages kept for it: no other instance gets them.
+    /// Sent by this instance past the bound of messages waiting for the
+    /// broker (while it was unreachable, or slower than the broadcasts), or
+    /// after the backend stopped: no other instance gets them.
     OutboxFull,
     /// Sent by another instance but never received here (seen as a gap in
     /// that sender's sequence): this instance's members missed them.
@@ -111,7 +112,7 @@ pub enum DropCause {
 impl fmt::Display for DropCause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::OutboxFull => "outbox full while the broker was unreachable",
+            Self::OutboxFull => "outbox full (or backend stopped)",
             Self::NotReceived => "sent by another instance, not received here",
         })
     }

@@ -36,9 +36,10 @@ pub struct RedisConfig {
     /// How long after its last heartbeat an instance that died without
     /// cleaning up still counts. A live instance's members never expire.
     pub expiry: Duration,
-    /// Messages for other instances kept while Redis is unreachable, in
-    /// bytes; past it, new ones are dropped (counted, logged and reported
-    /// to the hooks).
+    /// Messages for other instances waiting for Redis (while it is
+    /// unreachable, or slower than the broadcasts), in bytes; past it, new
+    /// ones are dropped (counted, logged and reported to the hooks). A
+    /// single message larger than this never goes to other instances.
     pub max_outbox_bytes: usize,
     /// How long connecting to Redis may take.
     pub connect_timeout: Duration,
@@ -131,6 +132,28 @@ impl RedisConfig {
             ));
         }
         Ok(Some(config))
+    }
+
+    /// Whether the settings can work together.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let zero = [
+            ("heartbeat", self.heartbeat),
+            ("connect_timeout", self.connect_timeout),
+            ("response_timeout", self.response_timeout),
+            ("max_backoff", self.max_backoff),
+        ]
+        .into_iter()
+        .find(|(_, duration)| duration.is_zero());
+        if let Some((name, _)) = zero {
+            return Err(format!("{name} must be longer than zero"));
+        }
+        if self.expiry <= self.heartbeat {
+            return Err(format!(
+                "expiry ({:?}) must be longer than heartbeat ({:?})",
+                self.expiry, self.heartbeat
+            ));
+        }
+        Ok(())
     }
 
     /// The URL with any password replaced by `***`, for logs.

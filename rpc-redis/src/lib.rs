@@ -72,9 +72,11 @@
 //!
 //! # Guarantees, and what is not guaranteed
 //!
-//! - **Order:** the messages one instance (or publisher) sends to a group
-//!   arrive at each member in the order sent. Messages from different
-//!   senders may interleave differently at different members.
+//! - **Order:** the messages one sender sends to a group arrive at each
+//!   member in the order sent, where one sender is one task (or several
+//!   whose sends the application orders) on one instance or publisher.
+//!   Messages from different senders, two tasks of one instance included,
+//!   may interleave differently at different members.
 //! - **At most once:** no member gets a message twice.
 //! - **Nothing lost silently:** while Redis is unreachable, calls and local
 //!   delivery go on, `GET /health` answers `200 degraded: …`, and messages
@@ -173,6 +175,7 @@ impl RedisGroups {
 
     /// A backend with these settings (see [`connect`](Self::connect)).
     pub fn with_config(config: RedisConfig) -> Result<Self, BackendError> {
+        config.check().map_err(BackendError)?;
         let client = client(&config)?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             BackendError("RedisGroups runs on a tokio runtime: create it inside one".to_owned())
@@ -238,13 +241,29 @@ impl RedisGroups {
     }
 
     /// Waits up to `limit` until every message queued so far has been
-    /// published to Redis; whether it was.
+    /// handed to Redis; true if all were (false on timeout, or if some were
+    /// lost with a batch that failed).
     pub async fn flush(&self, limit: Duration) -> bool {
-        let flushed = self.shared.flushed.notified();
-        tokio::pin!(flushed);
-        flushed.as_mut().enable();
+        let counters = &self.shared.counters;
+        let target = counters.queued.load(Ordering::Relaxed);
+        let failed_before = counters.failed.load(Ordering::Relaxed);
         self.shared.wake.notify_one();
-        tokio::time::timeout(limit, flushed).await.is_ok()
+        let settled = tokio::time::timeout(limit, async {
+            loop {
+                let mut changed = std::pin::pin!(self.shared.flushed.notified());
+                changed.as_mut().enable();
+                if counters.settled.load(Ordering::Acquire) >= target
+                    || self.shared.status() == Status::Stopped
+                {
+                    return;
+                }
+                changed.await;
+            }
+        })
+        .await;
+        settled.is_ok()
+            && counters.settled.load(Ordering::Acquire) >= target
+            && counters.failed.load(Ordering::Relaxed) == failed_before
     }
 
     /// Publishes what is queued (within the response timeout), removes

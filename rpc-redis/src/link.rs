@@ -83,6 +83,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     loop {
         shared.report_outbox_drops();
         if shared.is_stopping() {
+            shared.stopped();
             return;
         }
         let ended = match connect(&shared).await {
@@ -94,7 +95,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         };
         match ended {
             Ok(()) => {
-                *lock(&shared.commands) = None;
+                shared.stopped();
                 return;
             }
             Err(reason) => shared.set_down(&reason),
@@ -171,6 +172,11 @@ impl Link {
         for group in state.groups.keys().cloned().collect::<Vec<_>>() {
             self.subscribe(shared, &group).await?;
         }
+        // Numbering seen on groups no longer heard is not owed any more.
+        let own = shared.keys.connection_channel(shared.instance);
+        state
+            .gaps
+            .retain(|channel| *channel == own || self.subscribed.contains(channel));
         self.register_all(shared, state).await?;
         *lock(&shared.commands) = Some(self.commands.clone());
         shared.set_up();
@@ -178,12 +184,14 @@ impl Link {
         let mut heartbeat = interval(shared.config.heartbeat);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         heartbeat.tick().await;
+        // Not biased: a steady stream on one branch (messages to deliver,
+        // broadcasts to publish) must not starve the others (the heartbeat
+        // above all).
         loop {
             tokio::select! {
-                biased;
                 () = shared.stop.notified() => {
                     self.sync(shared, state).await?;
-                    self.publish_all(shared, state).await?;
+                    self.publish(shared, state, usize::MAX).await?;
                     self.unregister(shared).await;
                     return Ok(());
                 }
@@ -193,7 +201,9 @@ impl Link {
                 },
                 () = shared.wake.notified() => {
                     self.sync(shared, state).await?;
-                    self.publish_all(shared, state).await?;
+                    // What is queued now; later broadcasts wait their turn.
+                    let due = lock(&shared.outbox).len();
+                    self.publish(shared, state, due).await?;
                 }
                 _ = heartbeat.tick() => {
                     self.heartbeat(shared).await?;
@@ -362,15 +372,22 @@ impl Link {
         }
     }
 
-    /// Publishes the outbox, oldest first, numbering each message on its
-    /// channel.
-    async fn publish_all(&mut self, shared: &Shared, state: &mut State) -> Result<(), String> {
-        loop {
-            let batch = lock(&shared.outbox).take(BATCH);
+    /// Publishes up to `at_most` messages of the outbox, oldest first,
+    /// numbering each on its channel. If more are left, the task comes back
+    /// for them after its other duties.
+    async fn publish(
+        &mut self,
+        shared: &Shared,
+        state: &mut State,
+        at_most: usize,
+    ) -> Result<(), String> {
+        let mut left = at_most;
+        while left > 0 {
+            let batch = lock(&shared.outbox).take(BATCH.min(left));
             if batch.is_empty() {
-                shared.flushed.notify_waiters();
-                return Ok(());
+                break;
             }
+            left -= batch.len();
             let mut pipe = redis::pipe();
             for message in &batch {
                 let envelope = Envelope {
@@ -382,22 +399,30 @@ impl Link {
                 pipe.publish(&message.channel, envelope.encode()).ignore();
             }
             // A batch that fails is lost (not retried, which could deliver
-            // it twice): receivers see the gap and report it.
-            within(
+            // it twice): receivers see the gap in its numbering and report
+            // it when the sender's next message on that channel arrives.
+            let sent = within(
                 shared.config.response_timeout,
                 pipe.exec_async(&mut self.commands),
             )
-            .await?;
-            shared
-                .counters
-                .published
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            .await;
+            shared.settled(batch.len() as u64, sent.is_ok());
+            sent?;
         }
+        if !lock(&shared.outbox).is_empty() {
+            shared.wake.notify_one();
+        }
+        Ok(())
     }
 
     /// Delivers a message from another instance to the members here.
     fn receive(&self, shared: &Shared, state: &mut State, message: &Msg) {
         let channel = message.get_channel_name();
+        let group = shared.keys.group_of(channel);
+        if group.is_some() && !self.subscribed.contains(channel) {
+            // Still in flight when we unsubscribed: no member here wants it.
+            return;
+        }
         let Some(envelope) = Envelope::decode(message.get_payload_bytes()) else {
             tracing::debug!(%channel, "ignored a message that is not ours");
             return;
@@ -412,7 +437,7 @@ impl Link {
             shared.report_lost(lost, channel);
         }
         let frame = Frame::from(envelope.frame.to_owned());
-        match shared.keys.group_of(channel) {
+        match group {
             Some(group) => {
                 shared.local.broadcast(group, &frame);
             }

@@ -51,6 +51,14 @@ impl Outbox {
         Ok(())
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
     /// Up to `at_most` messages, oldest first.
     pub(crate) fn take(&mut self, at_most: usize) -> Vec<Pending> {
         let taken: Vec<Pending> = self.queue.drain(..at_most.min(self.queue.len())).collect();

@@ -59,6 +59,11 @@ impl Gaps {
     pub(crate) fn forget(&mut self, channel: &str) {
         self.last.remove(channel);
     }
+
+    /// Forgets every channel but those `keep` says we still listen to.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&String) -> bool) {
+        self.last.retain(|channel, _| keep(channel));
+    }
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@ pub(crate) enum Status {
     Connecting,
     Up,
     Down(String),
+    Stopped,
 }
 
 pub(crate) struct Shared {
@@ -64,6 +65,12 @@ pub(crate) struct Shared {
 /// What the backend has done, for [`RedisGroups::stats`](crate::RedisGroups::stats).
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
+    /// Messages taken into the outbox.
+    pub(crate) queued: AtomicU64,
+    /// Of those, published, or lost in a batch that failed.
+    pub(crate) settled: AtomicU64,
+    /// Messages lost in batches that failed.
+    pub(crate) failed: AtomicU64,
     pub(crate) published: AtomicU64,
     pub(crate) received: AtomicU64,
     pub(crate) dropped_outbox: AtomicU64,
@@ -96,20 +103,61 @@ impl Shared {
         }
     }
 
-    /// Queues a message for other instances; a full outbox drops it.
+    /// Queues a message for other instances; a full outbox drops it, and
+    /// so does a backend that has stopped.
     pub(crate) fn publish(&self, channel: String, target: Option<u64>, frame: &Frame) {
+        if self.is_stopping() {
+            self.dropped(1);
+            self.report_outbox_drops();
+            return;
+        }
         let message = Pending {
             channel,
             target,
             frame: frame.clone(),
         };
-        if lock(&self.outbox).push(message).is_err() {
-            self.counters.dropped_outbox.fetch_add(1, Ordering::Relaxed);
-            self.counters
-                .unreported_outbox_drops
-                .fetch_add(1, Ordering::Relaxed);
+        match lock(&self.outbox).push(message) {
+            Ok(()) => {
+                self.counters.queued.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => self.dropped(1),
         }
         self.wake.notify_one();
+    }
+
+    fn dropped(&self, messages: u64) {
+        let counters = &self.counters;
+        counters
+            .dropped_outbox
+            .fetch_add(messages, Ordering::Relaxed);
+        counters
+            .unreported_outbox_drops
+            .fetch_add(messages, Ordering::Relaxed);
+    }
+
+    /// `messages` taken from the outbox were published, or lost with their
+    /// batch.
+    pub(crate) fn settled(&self, messages: u64, published: bool) {
+        let counters = &self.counters;
+        if published {
+            counters.published.fetch_add(messages, Ordering::Relaxed);
+        } else {
+            counters.failed.fetch_add(messages, Ordering::Relaxed);
+        }
+        counters.settled.fetch_add(messages, Ordering::Release);
+        self.flushed.notify_waiters();
+    }
+
+    /// The link task ended: what is left in the outbox will never go.
+    pub(crate) fn stopped(&self) {
+        *lock(&self.commands) = None;
+        *lock(&self.status) = Status::Stopped;
+        let left = lock(&self.outbox).take(usize::MAX).len() as u64;
+        if left > 0 {
+            self.dropped(left);
+        }
+        self.report_outbox_drops();
+        self.flushed.notify_waiters();
     }
 
     pub(crate) fn mark(&self, group: &str, id: ConnectionId) {
@@ -142,6 +190,7 @@ impl Shared {
             Status::Up => BackendHealth::Healthy,
             Status::Connecting => BackendHealth::Degraded("connecting to Redis".to_owned()),
             Status::Down(reason) => BackendHealth::Degraded(format!("Redis unreachable: {reason}")),
+            Status::Stopped => BackendHealth::Degraded("the Redis backend has stopped".to_owned()),
         }
     }
 
@@ -160,7 +209,7 @@ impl Shared {
     pub(crate) fn set_down(&self, reason: &str) {
         *lock(&self.commands) = None;
         let mut status = lock(&self.status);
-        if matches!(*status, Status::Down(_)) {
+        if matches!(*status, Status::Down(_) | Status::Stopped) {
             return;
         }
         *status = Status::Down(reason.to_owned());

@@ -1,10 +1,14 @@
 //! A connection's queue of text frames to send: replies of calls that ran
 //! on their own tasks, server pushes, calls to the client.
 //!
-//! Bounded by bytes, not messages: a client that reads is never judged slow
-//! because a burst of small messages arrived before its task ran, and one
-//! that does not read holds at most its budget (plus one message larger
-//! than the whole budget, which may still go through an empty queue).
+//! Bounded by bytes, not messages, so that a client that reads is never
+//! judged slow because a burst of small messages arrived before its task
+//! ran. A push (`try_send`) that would take the queue past its budget is
+//! refused: that client is not draining what it is sent. A reply (`send`)
+//! waits only while the queue is past its budget, whatever its own size, so
+//! pushes never fail because a large reply is waiting, and replies are not
+//! starved by a stream of pushes. The queue holds at most its budget plus
+//! one message.
 //!
 //! Like tokio's `mpsc`, but it allocates nothing until it is used: tokio's
 //! channel sets aside a block of 32 slots (and cache-padded state) up
@@ -12,53 +16,66 @@
 //! pushed to it.
 
 use std::collections::VecDeque;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
-use tokio::sync::{Semaphore, TryAcquireError};
+use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-/// A queue holding at most `budget` bytes of frames: the sending side
+/// A queue of at most `budget` bytes (plus one message): the sending side
 /// (cloned for whoever sends to the connection) and the connection's
 /// receiving side.
 pub(crate) fn channel(budget: usize) -> (Outgoing, Queue) {
-    // A permit per byte; one acquisition takes at most `u32::MAX`.
-    let budget = budget.clamp(1, u32::MAX as usize);
     let shared = Arc::new(Shared {
-        frames: Mutex::new(VecDeque::new()),
-        space: Semaphore::new(budget),
+        queued: Mutex::default(),
         budget,
+        closed: AtomicBool::new(false),
+        room: Notify::new(),
         receiver: AtomicWaker::new(),
     });
     (Outgoing(Arc::clone(&shared)), Queue(shared))
 }
 
 struct Shared {
-    frames: Mutex<VecDeque<Utf8Bytes>>,
-    /// One permit per free byte; closed when the receiving side is gone.
-    space: Semaphore,
+    queued: Mutex<Queued>,
     budget: usize,
+    /// Set when the receiving side is gone.
+    closed: AtomicBool,
+    /// Rung when frames leave the queue (or it closes).
+    room: Notify,
     receiver: AtomicWaker,
 }
 
+#[derive(Default)]
+struct Queued {
+    frames: VecDeque<Utf8Bytes>,
+    bytes: usize,
+}
+
 impl Shared {
-    fn frames(&self) -> MutexGuard<'_, VecDeque<Utf8Bytes>> {
-        self.frames
+    fn queued(&self) -> MutexGuard<'_, Queued> {
+        self.queued
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// What a frame takes of the budget: its length, but never more than
-    /// the whole budget (so any frame fits an empty queue) nor less than one.
-    fn cost(&self, frame: &Utf8Bytes) -> u32 {
-        // Fits: `budget` is at most `u32::MAX`.
-        frame.len().clamp(1, self.budget) as u32
-    }
-
-    fn push(&self, frame: Utf8Bytes) {
-        self.frames().push_back(frame);
+    /// Queues `frame` if `fits` says the queue (its bytes now) has room.
+    fn push_if(&self, frame: Utf8Bytes, fits: impl Fn(usize) -> bool) -> Result<(), TrySendError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(TrySendError::Closed);
+        }
+        let mut queued = self.queued();
+        if !fits(queued.bytes) {
+            return Err(TrySendError::Full);
+        }
+        queued.bytes += frame.len();
+        queued.frames.push_back(frame);
+        drop(queued);
         self.receiver.wake();
+        Ok(())
     }
 }
 
@@ -80,31 +97,32 @@ pub(crate) enum TrySendError {
 pub(crate) struct Outgoing(Arc<Shared>);
 
 impl Outgoing {
-    /// Queues `frame`, waiting for room.
+    /// Queues a reply (or a notification the caller awaits), waiting while
+    /// the queue is past its budget.
     pub(crate) async fn send(&self, frame: Utf8Bytes) -> Result<(), Closed> {
-        let cost = self.0.cost(&frame);
-        let permit = self.0.space.acquire_many(cost).await.map_err(|_| Closed)?;
-        permit.forget();
-        self.0.push(frame);
-        Ok(())
+        let budget = self.0.budget;
+        loop {
+            let mut room = pin!(self.0.room.notified());
+            room.as_mut().enable();
+            match self.0.push_if(frame.clone(), |bytes| bytes <= budget) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Closed) => return Err(Closed),
+                Err(TrySendError::Full) => room.await,
+            }
+        }
     }
 
-    /// Queues `frame` if there is room now.
+    /// Queues a push if it fits in the budget now (any frame fits an empty
+    /// queue).
     pub(crate) fn try_send(&self, frame: Utf8Bytes) -> Result<(), TrySendError> {
-        match self.0.space.try_acquire_many(self.0.cost(&frame)) {
-            Ok(permit) => {
-                permit.forget();
-                self.0.push(frame);
-                Ok(())
-            }
-            Err(TryAcquireError::NoPermits) => Err(TrySendError::Full),
-            Err(TryAcquireError::Closed) => Err(TrySendError::Closed),
-        }
+        let (budget, len) = (self.0.budget, frame.len());
+        self.0
+            .push_if(frame, |bytes| bytes == 0 || bytes + len <= budget)
     }
 
     /// Whether the connection is gone.
     pub(crate) fn is_closed(&self) -> bool {
-        self.0.space.is_closed()
+        self.0.closed.load(Ordering::Acquire)
     }
 }
 
@@ -114,8 +132,11 @@ pub(crate) struct Queue(Arc<Shared>);
 impl Queue {
     /// The next frame, if one is queued.
     pub(crate) fn try_recv(&mut self) -> Option<Utf8Bytes> {
-        let frame = self.0.frames().pop_front()?;
-        self.0.space.add_permits(self.0.cost(&frame) as usize);
+        let mut queued = self.0.queued();
+        let frame = queued.frames.pop_front()?;
+        queued.bytes -= frame.len();
+        drop(queued);
+        self.0.room.notify_waiters();
         Some(frame)
     }
 
@@ -136,8 +157,9 @@ impl Queue {
 impl Drop for Queue {
     fn drop(&mut self) {
         // Senders waiting for room, and later ones, see `Closed`.
-        self.0.space.close();
-        self.0.frames().clear();
+        self.0.closed.store(true, Ordering::Release);
+        *self.0.queued() = Queued::default();
+        self.0.room.notify_waiters();
     }
 }
 
@@ -166,7 +188,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_frame_larger_than_the_budget_fits_an_empty_queue_only() {
+    async fn a_push_larger_than_the_budget_fits_an_empty_queue_only() {
         let (outgoing, mut queue) = channel(4);
         assert_eq!(outgoing.try_send(text("x")), Ok(()));
         assert_eq!(
@@ -175,14 +197,40 @@ mod tests {
         );
         assert_eq!(queue.try_recv(), Some(text("x")));
         assert_eq!(outgoing.try_send(text("too large")), Ok(()));
-        assert_eq!(outgoing.try_send(text("")), Err(TrySendError::Full));
+        assert_eq!(outgoing.try_send(text("y")), Err(TrySendError::Full));
         assert_eq!(queue.try_recv(), Some(text("too large")));
-        assert_eq!(outgoing.try_send(text("")), Ok(()));
+        assert_eq!(outgoing.try_send(text("y")), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_waiting_reply_neither_blocks_pushes_nor_starves() {
+        let (outgoing, mut queue) = channel(6);
+        assert_eq!(outgoing.try_send(text("aaaa")), Ok(()));
+        // A reply goes in while the queue is within its budget, whatever
+        // its size …
+        outgoing.send(text("a large reply")).await.expect("room");
+        // … and the next waits until the queue is back within it.
+        let sender = outgoing.clone();
+        let waiting = tokio::spawn(async move { sender.send(text("next reply")).await });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        assert_eq!(outgoing.try_send(text("p")), Err(TrySendError::Full));
+        assert_eq!(queue.try_recv(), Some(text("aaaa")));
+        assert_eq!(queue.try_recv(), Some(text("a large reply")));
+        assert_eq!(waiting.await.expect("joined"), Ok(()));
+        assert_eq!(queue.try_recv(), Some(text("next reply")));
+        // A push that fits goes in, and a reply behind it does not wait.
+        assert_eq!(outgoing.try_send(text("12345")), Ok(()));
+        outgoing
+            .send(text("r"))
+            .await
+            .expect("5 bytes are within 6");
+        assert_eq!(outgoing.try_send(text("p")), Err(TrySendError::Full));
     }
 
     #[tokio::test]
     async fn a_sender_waits_for_room_and_the_receiver_for_frames() {
-        let (outgoing, mut queue) = channel(5);
+        let (outgoing, mut queue) = channel(4);
         outgoing.send(text("first")).await.expect("room");
         let sender = outgoing.clone();
         let waiting = tokio::spawn(async move { sender.send(text("second")).await });
@@ -197,7 +245,7 @@ mod tests {
 
     #[tokio::test]
     async fn senders_see_the_connection_go() {
-        let (outgoing, queue) = channel(6);
+        let (outgoing, queue) = channel(5);
         outgoing.send(text("unread")).await.expect("room");
         let sender = outgoing.clone();
         let waiting = tokio::spawn(async move { sender.send(text("never")).await });

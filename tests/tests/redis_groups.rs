@@ -267,7 +267,17 @@ async fn one_connection_is_reached_from_another_instance_and_from_a_publisher() 
                 .notify_connection(b_id, "told", ["just you"])
                 .unwrap()
         );
+        assert!(
+            publisher.flush(Duration::from_secs(2)).await,
+            "both handed to Redis"
+        );
         publisher.shutdown().await;
+        // A stopped publisher says so, and counts what it can no longer send.
+        assert!(!publisher.is_connected());
+        publisher
+            .notify_group("lobby", "news", ["too late"])
+            .unwrap();
+        assert_eq!(publisher.stats().dropped_outbox, 1);
         for client in [&mut on_a, &mut on_b] {
             assert_eq!(
                 client.receive_json().await["params"],
@@ -571,4 +581,39 @@ async fn rediss_with_a_private_certificate_carries_broadcasts() {
     })
     .await;
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_member_that_does_not_read_meets_the_slow_member_policy() {
+    let Some(url) = redis_url().await else { return };
+    within(LIMIT, async {
+        let prefix = unique_prefix("slow");
+        let a = instance(quick(&url, &prefix)).await;
+        let groups = RedisGroups::with_config(quick(&url, &prefix)).unwrap();
+        let b = Server::builder()
+            .groups(groups.clone())
+            .max_queued_bytes(4 * 64 * 1024)
+            .serve("127.0.0.1:0", Rooms)
+            .spawn()
+            .expect("bound");
+        let mut reader = joined(a.handle.local_addr(), "room").await;
+        let mut sleeper = joined(b.local_addr(), "room").await;
+        wait_for_members(&a, "room", 2).await;
+        // 64 KiB messages from A; the member on B never reads them.
+        let big = "x".repeat(64 * 1024);
+        for n in 0..200 {
+            a.handle
+                .notify_group("room", "blob", json!([n, big]))
+                .unwrap();
+            assert_eq!(reader.receive_json().await["params"][0], n);
+        }
+        wait_for_members(&a, "room", 1).await;
+        assert_eq!(b.group_size("room"), 0, "disconnected on its own instance");
+        if let Some(frame) = sleeper.closed().await {
+            assert_eq!(frame.reason.as_str(), "too slow to keep up");
+        }
+        a.handle.shutdown_and_wait().await;
+        b.shutdown_and_wait().await;
+    })
+    .await;
 }

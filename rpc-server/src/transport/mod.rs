@@ -154,10 +154,17 @@ where
     // the 101 went out), or closed.
     let mut accepted_rx = accepted_rx;
     let accepted = accepted_rx.try_recv().ok()?;
-    timeout(config.handshake_timeout, accepted.into_connection(config))
+    let link = accepted.link();
+    let connection = timeout(config.handshake_timeout, accepted.into_connection(config))
         .await
         .ok()
-        .flatten()
+        .flatten();
+    if connection.is_none() {
+        // Never upgraded: unregistered now, even if `on_connect` kept its
+        // `Peer` (which keeps the link alive).
+        link.close();
+    }
+    connection
 }
 
 /// How busy an HTTP connection is, for closing it when idle.

@@ -62,6 +62,11 @@ pub(crate) struct Accepted {
 }
 
 impl Accepted {
+    /// The connection's link.
+    pub(crate) fn link(&self) -> Arc<ServerLink> {
+        Arc::clone(&self.link)
+    }
+
     /// Waits for hyper to hand over the connection, and wraps it.
     pub(crate) async fn into_connection(self, config: &ServerConfig) -> Option<Connection> {
         let upgraded = self.upgrade.await.ok()?;
