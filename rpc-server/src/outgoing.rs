@@ -134,9 +134,13 @@ impl Queue {
     pub(crate) fn try_recv(&mut self) -> Option<Utf8Bytes> {
         let mut queued = self.0.queued();
         let frame = queued.frames.pop_front()?;
+        // Replies wait only while the queue is past its budget.
+        let replies_may_wait = queued.bytes > self.0.budget;
         queued.bytes -= frame.len();
         drop(queued);
-        self.0.room.notify_waiters();
+        if replies_may_wait {
+            self.0.room.notify_waiters();
+        }
         Some(frame)
     }
 
