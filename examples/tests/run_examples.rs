@@ -301,36 +301,17 @@ fn run_to_end(name: &str, args: &[&str]) -> String {
 
 #[tokio::test]
 async fn chat() {
-    use rpc_client::Client;
     let example = start("chat");
-    let url = format!("ws://{}", example.addr);
     let mut members = Vec::new();
     for name in ["ada", "bob", "cy"] {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
-        let client = Client::builder(&url)
-            .on_notification("message", move |params| {
-                let _ = tx.send(params.parse().expect("a message"));
-            })
-            .connect()
-            .await
-            .expect("connect");
-        client
-            .call::<usize>("join", json!({"room": "lobby", "name": name}))
-            .await
-            .expect("join");
-        members.push((client, rx));
+        members.push(Member::join(example.addr, name).await);
     }
-    let reached: usize = members[0]
-        .0
-        .call("say", json!({"room": "lobby", "text": "hi all"}))
-        .await
-        .expect("say");
-    assert_eq!(reached, 3);
-    for (_, inbox) in &mut members {
+    assert_eq!(members[0].say("hi all").await, 3);
+    for member in &mut members {
         // Skip the "joined" announcements; the message arrives exactly once.
         let mut got = Vec::new();
         while let Ok(Some(message)) =
-            tokio::time::timeout(Duration::from_millis(500), inbox.recv()).await
+            tokio::time::timeout(Duration::from_millis(500), member.inbox.recv()).await
         {
             if message["text"] == "hi all" {
                 got.push(message);
