@@ -449,7 +449,7 @@ async fn a_redis_that_never_answers_holds_up_neither_startup_nor_shutdown() {
         let a = instance(quick(&url, "silent")).await;
         let mut client = joined(a.handle.local_addr(), "room").await;
         assert!(
-            started.elapsed() < Duration::from_secs(1),
+            started.elapsed() < Duration::from_secs(3),
             "{:?}",
             started.elapsed()
         );
