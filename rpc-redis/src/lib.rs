@@ -268,7 +268,8 @@ impl RedisGroups {
 
     /// Publishes what is queued (within the response timeout), removes
     /// this instance's entries from Redis, and stops the link task. Pushes
-    /// after it reach local members only.
+    /// after it reach local members only; what they would have sent to
+    /// other instances is counted as dropped.
     pub async fn shutdown(&self) {
         if self.is_connected() {
             self.flush(self.shared.config.response_timeout).await;
