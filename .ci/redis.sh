@@ -27,7 +27,12 @@ elif redis_answers 127.0.0.1 6379; then
     export RPC_REDIS_URL="redis://127.0.0.1:6379"
     echo "Redis: the one answering on 127.0.0.1:6379"
 else
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    # The first port nothing listens on, from 16379 up.
+    port=16379
+    while { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; do
+        exec 3<&- 3>&-
+        port=$((port + 1))
+    done
     redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
         --daemonize yes --pidfile "/tmp/rpc-ci-redis-$port.pid" >/dev/null
     for _ in $(seq 100); do redis_answers 127.0.0.1 "$port" && break; sleep 0.1; done
