@@ -7,6 +7,7 @@ use std::time::Duration;
 use rpc_core::Limits;
 
 use crate::groups::SlowMemberPolicy;
+use crate::origin::AllowedOrigins;
 #[cfg(feature = "tls")]
 use crate::tls::TlsConfig;
 
@@ -41,6 +42,7 @@ use crate::tls::TlsConfig;
 /// | [`write_buffer_size`](Self::write_buffer_size) | 8 KiB | `RPC_WRITE_BUFFER_SIZE` |
 /// | [`expose_internal_errors`](Self::expose_internal_errors) | false | `RPC_EXPOSE_INTERNAL_ERRORS` |
 /// | [`log_params`](Self::log_params) | false | `RPC_LOG_PARAMS` |
+/// | [`allowed_origins`](Self::allowed_origins) | same origin only | `RPC_ALLOWED_ORIGINS` (comma-separated origins and `https://*.domain` patterns, or `*`) |
 /// | `tls` (feature `tls`) | off | `RPC_TLS_CERT` and `RPC_TLS_KEY` (PEM file paths, both or neither) |
 ///
 /// Durations are written `250ms`, `30s`, `5m` or `1h`; an optional one can
@@ -113,6 +115,10 @@ pub struct ServerConfig {
     /// Log each call's params at `debug` level (they may hold personal
     /// data). (channels-rpc's `LOG_RPC_PARAMS`; off by default.)
     pub log_params: bool,
+    /// The web pages that may open a WebSocket: besides handshakes without
+    /// an `Origin` (not a browser) and same-origin ones, only those listed.
+    /// Any other is refused with 403 before `on_connect` runs.
+    pub allowed_origins: AllowedOrigins,
     /// Terminate TLS with this certificate and key: `wss://` and
     /// `https://` on the same port.
     #[cfg(feature = "tls")]
@@ -142,6 +148,7 @@ impl Default for ServerConfig {
             write_buffer_size: 8 * 1024,
             expose_internal_errors: false,
             log_params: false,
+            allowed_origins: AllowedOrigins::same_origin(),
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -243,6 +250,12 @@ impl ServerConfig {
             &mut config.expose_internal_errors,
         )?;
         env.flag("RPC_LOG_PARAMS", &mut config.log_params)?;
+        env.read(
+            "RPC_ALLOWED_ORIGINS",
+            "comma-separated origins (https://app.example.com) or patterns (https://*.example.com), or *",
+            |v| v.parse().ok(),
+            &mut config.allowed_origins,
+        )?;
         #[cfg(feature = "tls")]
         {
             config.tls = env.tls()?;
@@ -383,8 +396,13 @@ mod tests {
             ("RPC_PING_INTERVAL", "off"),
             ("RPC_IDLE_TIMEOUT", "5m"),
             ("RPC_EXPOSE_INTERNAL_ERRORS", "true"),
+            (
+                "RPC_ALLOWED_ORIGINS",
+                "https://a.example, https://*.b.example",
+            ),
         ])
         .unwrap();
+        assert!(c.allowed_origins.allows(Some("https://x.b.example"), None));
         assert_eq!(c.max_connections, 5);
         assert_eq!(c.limits.max_message_size, 1024);
         assert_eq!(c.request_timeout, Some(Duration::from_millis(250)));
@@ -405,6 +423,7 @@ mod tests {
             ("RPC_HANDSHAKE_TIMEOUT", "off"),
             ("RPC_DRAIN_TIMEOUT", "10 s"),
             ("RPC_LOG_PARAMS", "yes"),
+            ("RPC_ALLOWED_ORIGINS", "a.example"),
             ("RPC_MAX_CONNECTIONS", "0"),
             ("RPC_MAX_CONNECTIONS", "-1"),
         ] {

@@ -174,6 +174,11 @@
 //! - Requests on one connection run concurrently; each reply goes out when
 //!   its request completes. Batches are answered in one frame.
 //! - A client offering the `jsonrpc2.0` or `jsonrpc-2.0` subprotocol gets it.
+//! - Origins: a handshake from a web page of another site is refused with
+//!   403 before `on_connect` runs (cross-site WebSocket hijacking), unless
+//!   its origin is listed in [`ServerConfig::allowed_origins`]; clients
+//!   that send no `Origin` (not browsers) and same-origin pages are
+//!   admitted.
 //! - Limits: a message over `limits.max_message_size` is answered with
 //!   REQUEST_TOO_LARGE and the connection carries on; only one beyond
 //!   `max_frame_size` closes it (1009). One request past
@@ -326,6 +331,7 @@ pub use groups::{
     BackendError, BackendFuture, BackendHealth, Frame, GroupBackend, LocalGroups, Member,
     SlowMemberPolicy,
 };
+pub use origin::AllowedOrigins;
 pub use serve::{Serve, ServerHandle, serve};
 pub use server::{Server, ServerBuilder};
 #[cfg(feature = "tls")]
@@ -335,6 +341,7 @@ mod config;
 mod connect;
 mod connection;
 mod groups;
+mod origin;
 mod outgoing;
 mod peer;
 mod private;

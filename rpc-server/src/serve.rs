@@ -243,6 +243,11 @@ async fn accept_loop<S: Service>(
     let mut connections = JoinSet::new();
     let mut stopping = stop.signal();
     tracing::info!(addr = %listener.local_addr()?, "serving JSON-RPC over WebSocket");
+    if shared.config.allowed_origins.allows_any() {
+        tracing::warn!(
+            "every origin may open a WebSocket (allowed_origins = *): any web page can call this server with its visitors' cookies"
+        );
+    }
     loop {
         tokio::select! {
             biased;

@@ -147,6 +147,23 @@ impl ServerBuilder {
         log_params: bool;
     }
 
+    /// Lets pages from these origins open a WebSocket, besides same-origin
+    /// ones ([`ServerConfig::allowed_origins`]): exact origins
+    /// (`https://app.example.com`) and subdomain patterns
+    /// (`https://*.example.com`), or `"*"` for any.
+    ///
+    /// Panics on an entry that is neither; parse untrusted input into an
+    /// [`AllowedOrigins`](crate::AllowedOrigins) with `str::parse` and set
+    /// it through [`config`](Self::config).
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.config.allowed_origins = origins.into_iter().collect();
+        self
+    }
+
     /// Runs `hook` when a client asks to connect, before the WebSocket
     /// upgrade: it sees the handshake ([`ConnectRequest`]) and either
     /// admits the client, granting permissions and storing typed values
