@@ -96,7 +96,44 @@ impl ConnectRequest {
         let (scheme, token) = value.split_once(' ')?;
         scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
     }
+
+    /// The client's token, wherever a client can put it: an
+    /// `Authorization: Bearer` header; else, for browsers (which cannot
+    /// set headers on a WebSocket handshake), the subprotocols
+    /// `bearer, <token>` (`new WebSocket(url, ["bearer", token])`: the
+    /// server answers with `bearer` alone, never the token); else the
+    /// `access_token` query parameter (RFC 6750; it may end up in proxy
+    /// logs, so prefer the others).
+    ///
+    /// The server logs none of them, and a connection does not keep the
+    /// subprotocol header among its headers.
+    pub fn token(&self) -> Option<&str> {
+        self.bearer_token()
+            .or_else(|| subprotocol_token(self.headers()))
+            .or_else(|| self.query_param("access_token"))
+            .filter(|token| !token.is_empty())
+    }
 }
+
+/// The subprotocols a handshake offers, in order.
+pub(crate) fn offered_subprotocols(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(http::header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+}
+
+/// The subprotocol offered right after `bearer`.
+pub(crate) fn subprotocol_token(headers: &HeaderMap) -> Option<&str> {
+    let mut offered = offered_subprotocols(headers);
+    offered.find(|protocol| protocol.eq_ignore_ascii_case(BEARER_SUBPROTOCOL))?;
+    offered.next()
+}
+
+/// The subprotocol a browser offers before its token.
+pub(crate) const BEARER_SUBPROTOCOL: &str = "bearer";
 
 /// What `on_connect` grants an admitted connection: permissions (checked
 /// against `#[rpc(permission = "…")]`) and typed values handlers read from

@@ -17,7 +17,9 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::config::ServerConfig;
-use crate::connect::{ConnectRequest, OnConnect};
+use crate::connect::{
+    BEARER_SUBPROTOCOL, ConnectRequest, OnConnect, offered_subprotocols, subprotocol_token,
+};
 use crate::groups::GroupBackend;
 use crate::outgoing::{self, Outgoing, Queue};
 use crate::peer::ServerLink;
@@ -230,18 +232,24 @@ pub(crate) async fn upgrade(
 /// bytes. (hyper's header values are slices of its read buffer: kept as
 /// they are, they would keep that whole buffer, 8 KiB or more, alive.)
 fn kept_headers(headers: &http::HeaderMap) -> http::HeaderMap {
-    const MECHANICS: [header::HeaderName; 5] = [
+    // The subprotocol offer may carry a token; the one chosen is kept as
+    // the connection's `subprotocol`.
+    const MECHANICS: [header::HeaderName; 6] = [
         header::CONNECTION,
         header::UPGRADE,
         header::SEC_WEBSOCKET_KEY,
         header::SEC_WEBSOCKET_VERSION,
         header::SEC_WEBSOCKET_EXTENSIONS,
+        header::SEC_WEBSOCKET_PROTOCOL,
     ];
     let kept = |(name, _): &(&header::HeaderName, _)| !MECHANICS.contains(name);
     let mut copy = http::HeaderMap::with_capacity(headers.iter().filter(kept).count());
     for (name, value) in headers.iter().filter(kept) {
         let mut owned = HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
-        owned.set_sensitive(value.is_sensitive());
+        // Credentials show as "Sensitive" in any debug print of the headers.
+        owned.set_sensitive(
+            value.is_sensitive() || name == header::AUTHORIZATION || name == header::COOKIE,
+        );
         let name = header::HeaderName::from_bytes(name.as_str().as_bytes())
             .unwrap_or_else(|_| name.clone());
         copy.append(name, owned);
@@ -270,17 +278,15 @@ fn header_has_token(headers: &http::HeaderMap, name: header::HeaderName, token: 
         .any(|item| item.trim().eq_ignore_ascii_case(token))
 }
 
-/// The first subprotocol the client offers that we speak.
+/// The first subprotocol the client offers that we speak; else `bearer`
+/// when it carries a token (a browser must get one of its offers back,
+/// and never the token).
 fn choose_subprotocol(headers: &http::HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
+    offered_subprotocols(headers)
         .find(|offered| {
             SUBPROTOCOLS
                 .iter()
                 .any(|ours| ours.eq_ignore_ascii_case(offered))
         })
+        .or_else(|| subprotocol_token(headers).map(|_| BEARER_SUBPROTOCOL))
 }
