@@ -43,6 +43,7 @@ use crate::tls::TlsConfig;
 /// | [`expose_internal_errors`](Self::expose_internal_errors) | false | `RPC_EXPOSE_INTERNAL_ERRORS` |
 /// | [`log_params`](Self::log_params) | false | `RPC_LOG_PARAMS` |
 /// | [`allowed_origins`](Self::allowed_origins) | same origin only | `RPC_ALLOWED_ORIGINS` (comma-separated origins and `https://*.domain` patterns, or `*`) |
+/// | [`cors_credentials`](Self::cors_credentials) | false | `RPC_CORS_CREDENTIALS` |
 /// | `tls` (feature `tls`) | off | `RPC_TLS_CERT` and `RPC_TLS_KEY` (PEM file paths, both or neither) |
 ///
 /// Durations are written `250ms`, `30s`, `5m` or `1h`; an optional one can
@@ -118,7 +119,17 @@ pub struct ServerConfig {
     /// The web pages that may open a WebSocket: besides handshakes without
     /// an `Origin` (not a browser) and same-origin ones, only those listed.
     /// Any other is refused with 403 before `on_connect` runs.
+    ///
+    /// The same list answers CORS for the HTTP transport: a page on an
+    /// allowed origin may `POST /` and `GET /openrpc.json` (preflights
+    /// allow `Content-Type` and `Authorization`); a request from any other
+    /// page is refused with 403.
     pub allowed_origins: AllowedOrigins,
+    /// Let allowed pages make HTTP calls with the user's cookies
+    /// (`Access-Control-Allow-Credentials: true`). Off: browsers then send
+    /// cross-origin calls without cookies, and a page authenticates with a
+    /// token in `Authorization`.
+    pub cors_credentials: bool,
     /// Terminate TLS with this certificate and key: `wss://` and
     /// `https://` on the same port.
     #[cfg(feature = "tls")]
@@ -149,6 +160,7 @@ impl Default for ServerConfig {
             expose_internal_errors: false,
             log_params: false,
             allowed_origins: AllowedOrigins::same_origin(),
+            cors_credentials: false,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -256,6 +268,7 @@ impl ServerConfig {
             |v| v.parse().ok(),
             &mut config.allowed_origins,
         )?;
+        env.flag("RPC_CORS_CREDENTIALS", &mut config.cors_credentials)?;
         #[cfg(feature = "tls")]
         {
             config.tls = env.tls()?;

@@ -120,6 +120,17 @@ impl AllowedOrigins {
         }
         self.patterns.iter().any(|pattern| pattern.matches(&parsed))
     }
+
+    /// [`allows`](Self::allows) with a request's `Origin` and `Host`
+    /// headers; an `Origin` that is not text counts as a foreign one.
+    pub(crate) fn allows_request(&self, headers: &http::HeaderMap) -> bool {
+        let text = |name| {
+            headers
+                .get(name)
+                .map(|value: &http::HeaderValue| value.to_str().unwrap_or("null"))
+        };
+        self.allows(text(http::header::ORIGIN), text(http::header::HOST))
+    }
 }
 
 fn same_origin(origin: &Origin<'_>, host: &str) -> bool {

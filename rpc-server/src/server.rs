@@ -145,6 +145,8 @@ impl ServerBuilder {
         expose_internal_errors: bool;
         /// Sets [`ServerConfig::log_params`].
         log_params: bool;
+        /// Sets [`ServerConfig::cors_credentials`].
+        cors_credentials: bool;
     }
 
     /// Lets pages from these origins open a WebSocket, besides same-origin
@@ -259,6 +261,8 @@ pub(crate) struct Shared<S> {
     pub(crate) on_connect: Option<OnConnect>,
     pub(crate) on_disconnect: Option<OnDisconnect>,
     pub(crate) groups: Arc<dyn GroupBackend>,
+    /// The CORS rules of the HTTP transport, from `config`.
+    pub(crate) cors: tower_http::cors::CorsLayer,
     /// Set when the server terminates TLS.
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
@@ -287,6 +291,7 @@ impl<S: Service> Shared<S> {
         Self {
             service,
             protocol,
+            cors: crate::transport::cors::layer(&config),
             config,
             on_connect: extras.on_connect,
             on_disconnect: extras.on_disconnect,

@@ -1,10 +1,14 @@
-//! What browsers bring to a WebSocket handshake. The Origin check:
-//! cross-site pages refused with 403 before `on_connect` runs; clients that
-//! are not browsers, same-origin pages and listed origins admitted. Tokens:
+//! What browsers bring to a WebSocket handshake and an HTTP call. The
+//! Origin check: cross-site pages refused with 403 before `on_connect`
+//! runs; clients that are not browsers, same-origin pages and listed
+//! origins admitted. CORS for HTTP: preflights and answers per the same
+//! list. Tokens:
 //! read from the `Authorization` header, the `bearer, <token>` subprotocols
 //! or the `access_token` query parameter, and kept out of what the
 //! connection holds.
 
+#[path = "common/http.rs"]
+mod http;
 #[path = "common/ws.rs"]
 mod ws;
 
@@ -193,6 +197,119 @@ async fn a_token_is_read_from_the_header_the_subprotocols_or_the_query() {
             other => panic!("admitted without a token: {:?}", other.map(|_| ())),
         };
         assert_eq!(status, 401);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+const LISTED: &str = "https://app.example.com";
+
+/// A CORS preflight for a JSON call with a token, from `origin`.
+async fn preflight(addr: SocketAddr, origin: &str) -> http::HttpResponse {
+    let headers = [
+        ("origin", origin),
+        ("access-control-request-method", "POST"),
+        (
+            "access-control-request-headers",
+            "content-type, authorization",
+        ),
+    ];
+    http::request(addr, "OPTIONS", "/", &headers, "").await
+}
+
+/// A JSON-RPC `POST` from a page on `origin`.
+async fn post_from(addr: SocketAddr, origin: &str) -> http::HttpResponse {
+    let headers = [("content-type", "application/json"), ("origin", origin)];
+    let body = r#"{"jsonrpc":"2.0","method":"ping","id":1}"#;
+    http::request(addr, "POST", "/", &headers, body).await
+}
+
+#[tokio::test]
+async fn preflights_are_answered_for_listed_origins_only() {
+    within(LIMIT, async {
+        let (server, seen) = start(Server::builder().allowed_origins([LISTED]));
+        let addr = server.local_addr();
+
+        let allowed = preflight(addr, LISTED).await;
+        assert_eq!(allowed.status, 200);
+        assert_eq!(allowed.header("access-control-allow-origin"), Some(LISTED));
+        let methods = allowed.header("access-control-allow-methods").unwrap();
+        assert!(
+            methods.contains("POST") && methods.contains("GET"),
+            "{methods}"
+        );
+        let headers = allowed.header("access-control-allow-headers").unwrap();
+        assert!(
+            headers.contains("content-type") && headers.contains("authorization"),
+            "{headers}"
+        );
+        assert!(allowed.header("access-control-max-age").is_some());
+        assert!(allowed.header("vary").unwrap().contains("origin"));
+        assert_eq!(
+            allowed.header("access-control-allow-credentials"),
+            None,
+            "no credentials unless configured"
+        );
+
+        // The browser sees no permission, and so never sends the call.
+        let refused = preflight(addr, "https://evil.example").await;
+        assert_eq!(refused.header("access-control-allow-origin"), None);
+        assert_eq!(seen.load(Ordering::SeqCst), 0, "preflights run nothing");
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn calls_from_listed_origins_are_answered_and_others_refused() {
+    within(LIMIT, async {
+        let (server, seen) = start(Server::builder().allowed_origins([LISTED]));
+        let addr = server.local_addr();
+
+        let answered = post_from(addr, LISTED).await;
+        assert_eq!(answered.status, 200);
+        assert_eq!(answered.json()["result"], "pong");
+        assert_eq!(answered.header("access-control-allow-origin"), Some(LISTED));
+        let document = http::request(addr, "GET", "/openrpc.json", &[("origin", LISTED)], "").await;
+        assert_eq!(document.status, 200);
+        assert_eq!(document.header("access-control-allow-origin"), Some(LISTED));
+        assert_eq!(seen.load(Ordering::SeqCst), 2);
+
+        let refused = post_from(addr, "https://evil.example").await;
+        assert_eq!(refused.status, 403);
+        assert_eq!(refused.header("access-control-allow-origin"), None);
+        assert_eq!(
+            seen.load(Ordering::SeqCst),
+            2,
+            "on_connect never ran for it"
+        );
+
+        // Same origin (the test client's Host is `test`), and no Origin at
+        // all: served, with no CORS headers needed.
+        assert_eq!(post_from(addr, "http://test").await.status, 200);
+        let plain = http::post(addr, r#"{"jsonrpc":"2.0","method":"ping","id":1}"#).await;
+        assert_eq!(plain.status, 200);
+        assert_eq!(plain.header("access-control-allow-origin"), None);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn credentials_are_allowed_only_when_configured() {
+    within(LIMIT, async {
+        let builder = Server::builder()
+            .allowed_origins([LISTED])
+            .cors_credentials(true);
+        let (server, _) = start(builder);
+        let addr = server.local_addr();
+        for response in [preflight(addr, LISTED).await, post_from(addr, LISTED).await] {
+            assert_eq!(response.header("access-control-allow-origin"), Some(LISTED));
+            assert_eq!(
+                response.header("access-control-allow-credentials"),
+                Some("true")
+            );
+        }
         server.shutdown_and_wait().await;
     })
     .await;

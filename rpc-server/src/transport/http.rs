@@ -23,7 +23,8 @@ fn health<S>(shared: &Shared<S>) -> Response<Full<Bytes>> {
     }
 }
 
-/// Answers one plain HTTP request. `admit` false (the server is at
+/// Answers one plain HTTP request (CORS preflights are answered before
+/// it, by [`cors`](super::cors)). `admit` false (the server is at
 /// `max_connections`) answers 503; `draining` says a shutdown is under way.
 pub(crate) async fn handle<S: Service>(
     request: Request<Incoming>,
@@ -36,6 +37,18 @@ pub(crate) async fn handle<S: Service>(
         (&Method::GET, "/health") if draining => plain(StatusCode::SERVICE_UNAVAILABLE, "draining"),
         (&Method::GET, "/health") => health(shared),
         _ if !admit => plain(StatusCode::SERVICE_UNAVAILABLE, "too many connections"),
+        // A page the allow-list does not name is refused before anything
+        // runs, as on the WebSocket (CORS alone would only hide the answer).
+        _ if !shared
+            .config
+            .allowed_origins
+            .allows_request(request.headers()) =>
+        {
+            plain(
+                StatusCode::FORBIDDEN,
+                "this origin may not call this server",
+            )
+        }
         (&Method::GET, "/openrpc.json") => {
             let connection = match admitted(&request, remote, shared).await {
                 Ok(connection) => connection,

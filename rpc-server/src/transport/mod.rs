@@ -1,6 +1,7 @@
 //! Transports: one TCP port serves both WebSocket upgrades and plain HTTP,
 //! through hyper.
 
+pub(crate) mod cors;
 pub(crate) mod http;
 mod read_ahead;
 pub(crate) mod ws;
@@ -96,6 +97,14 @@ where
                             "one WebSocket upgrade per connection",
                         ),
                     }
+                } else if request.headers().contains_key(::http::header::ORIGIN) {
+                    let endpoint = cors::Endpoint {
+                        shared,
+                        remote,
+                        admit,
+                        draining,
+                    };
+                    cors::handle(request, endpoint).await
                 } else {
                     http::handle(request, remote, admit, draining, &shared).await
                 };

@@ -141,14 +141,8 @@ pub(crate) async fn upgrade(
         return plain(StatusCode::BAD_REQUEST, "Sec-WebSocket-Key is missing");
     };
     let accept_key = derive_accept_key(key.as_bytes());
-    let origin = headers
-        .get(header::ORIGIN)
-        .map(|value| value.to_str().unwrap_or("null"));
-    let host = headers
-        .get(header::HOST)
-        .and_then(|value| value.to_str().ok());
-    if !config.allowed_origins.allows(origin, host) {
-        tracing::debug!(%remote, origin = origin.unwrap_or_default(), "WebSocket refused: origin not allowed");
+    if !config.allowed_origins.allows_request(headers) {
+        tracing::debug!(%remote, origin = ?headers.get(header::ORIGIN), "WebSocket refused: origin not allowed");
         return plain(
             StatusCode::FORBIDDEN,
             "this origin may not open a WebSocket here",
