@@ -31,6 +31,7 @@ use crate::tls::TlsConfig;
 /// | [`request_timeout`](Self::request_timeout) | 60 s | `RPC_REQUEST_TIMEOUT` |
 /// | [`handshake_timeout`](Self::handshake_timeout) | 10 s | `RPC_HANDSHAKE_TIMEOUT` |
 /// | [`keep_alive_timeout`](Self::keep_alive_timeout) | 30 s | `RPC_KEEP_ALIVE_TIMEOUT` |
+/// | [`message_timeout`](Self::message_timeout) | 30 s | `RPC_MESSAGE_TIMEOUT` |
 /// | [`peer_call_timeout`](Self::peer_call_timeout) | 60 s | `RPC_PEER_CALL_TIMEOUT` |
 /// | [`slow_member_policy`](Self::slow_member_policy) | `disconnect` | `RPC_SLOW_MEMBER_POLICY` (`disconnect` or `drop-message`) |
 /// | [`ping_interval`](Self::ping_interval) | 30 s | `RPC_PING_INTERVAL` |
@@ -85,6 +86,11 @@ pub struct ServerConfig {
     /// How long an HTTP keep-alive connection may sit idle between
     /// requests.
     pub keep_alive_timeout: Duration,
+    /// How long an HTTP request's body may take to arrive once its headers
+    /// have: a client that trickles it is answered 408 and disconnected,
+    /// so a slow sender cannot hold a connection (and the body's memory)
+    /// for as long as it likes. `None` for no limit.
+    pub message_timeout: Option<Duration>,
     /// How long a call from the server to a client (`Peer::call`) waits
     /// for the client's response.
     pub peer_call_timeout: Duration,
@@ -148,6 +154,7 @@ impl Default for ServerConfig {
             request_timeout: Some(Duration::from_secs(60)),
             handshake_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(30),
+            message_timeout: Some(Duration::from_secs(30)),
             peer_call_timeout: Duration::from_secs(60),
             slow_member_policy: SlowMemberPolicy::Disconnect,
             ping_interval: Some(Duration::from_secs(30)),
@@ -236,6 +243,7 @@ impl ServerConfig {
         env.optional_duration("RPC_REQUEST_TIMEOUT", &mut config.request_timeout)?;
         env.duration("RPC_HANDSHAKE_TIMEOUT", &mut config.handshake_timeout)?;
         env.duration("RPC_KEEP_ALIVE_TIMEOUT", &mut config.keep_alive_timeout)?;
+        env.optional_duration("RPC_MESSAGE_TIMEOUT", &mut config.message_timeout)?;
         env.duration("RPC_PEER_CALL_TIMEOUT", &mut config.peer_call_timeout)?;
         let policy = |v: &str| match v {
             "disconnect" => Some(SlowMemberPolicy::Disconnect),

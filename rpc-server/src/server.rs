@@ -123,6 +123,8 @@ impl ServerBuilder {
         handshake_timeout: Duration;
         /// Sets [`ServerConfig::keep_alive_timeout`].
         keep_alive_timeout: Duration;
+        /// Sets [`ServerConfig::message_timeout`].
+        message_timeout: Option<Duration>;
         /// Sets [`ServerConfig::peer_call_timeout`].
         peer_call_timeout: Duration;
         /// Sets [`ServerConfig::slow_member_policy`].

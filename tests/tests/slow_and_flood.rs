@@ -97,6 +97,108 @@ async fn a_frame_trickled_byte_by_byte_is_cut_off_by_the_idle_timeout() {
     .await;
 }
 
+/// The head of a JSON `POST` whose body of `length` bytes is still to come.
+fn post_head(length: usize) -> Vec<u8> {
+    format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn an_http_body_trickled_is_cut_off_with_408_by_default() {
+    within(Duration::from_secs(60), async {
+        let server = start(Server::builder());
+        let addr = server.local_addr();
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (mut reader, mut writer) = stream.into_split();
+        writer.write_all(&post_head(1_000)).await.unwrap();
+        // A byte every 500 ms, for longer than the default message timeout.
+        let trickling = tokio::spawn(async move {
+            for _ in 0..1_000 {
+                if writer.write_all(b" ").await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
+        // A well-behaved client is served meanwhile.
+        let mut client = Client::connect(addr).await;
+        assert_eq!(client.call("add", json!([1, 2]), 1).await["result"], 3);
+
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(45), reader.read_to_end(&mut answer));
+        read.await.expect("cut off in time").unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(
+            answer.to_ascii_lowercase().contains("connection: close"),
+            "{answer}"
+        );
+        trickling.abort();
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+/// The CPU time the calling thread has used (utime + stime, in the 10 ms
+/// ticks of /proc).
+fn thread_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("/proc");
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10)
+}
+
+#[tokio::test]
+async fn a_request_still_arriving_after_the_keep_alive_timeout_costs_no_cpu() {
+    within(Duration::from_secs(30), async {
+        // The server alone on a thread of its own, so that its CPU time can
+        // be read apart from the test's.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let server = start(
+                    Server::builder()
+                        .handshake_timeout(Duration::from_millis(500))
+                        .keep_alive_timeout(Duration::from_millis(500))
+                        .message_timeout(None),
+                );
+                sender
+                    .send((server.clone(), tokio::runtime::Handle::current()))
+                    .unwrap();
+                server.stopped().await;
+            });
+        });
+        let (server, server_thread) = receiver.recv().unwrap();
+        let server_cpu = || server_thread.spawn(async { thread_cpu() });
+
+        let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+        stream.write_all(&post_head(100)).await.unwrap();
+        // Past both timeouts, with the body still coming.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let before = server_cpu().await.unwrap();
+        for _ in 0..30 {
+            stream.write_all(b" ").await.unwrap();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let used = server_cpu().await.unwrap() - before;
+        // A loop that spins would use the whole 3 s.
+        assert!(
+            used < Duration::from_millis(500),
+            "the server used {used:?} of CPU in 3 s"
+        );
+        drop(stream);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_past_max_connections_is_refused_and_the_served_carry_on() {
     within(Duration::from_secs(60), async {

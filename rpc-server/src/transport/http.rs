@@ -95,7 +95,27 @@ async fn call<S: Service>(
         Err(refusal) => return refusal,
     };
     let limit = shared.config.limits.max_message_size;
-    let body = match Limited::new(request.into_body(), limit).collect().await {
+    let body = Limited::new(request.into_body(), limit).collect();
+    let body = match shared.config.message_timeout {
+        Some(deadline) => match tokio::time::timeout(deadline, body).await {
+            Ok(body) => body,
+            Err(_) => {
+                tracing::debug!(%remote, "HTTP request body too slow: cut off");
+                let mut response = plain(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the request body did not arrive in time",
+                );
+                // What is left of the body is never read: the connection
+                // cannot carry another request.
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                return response;
+            }
+        },
+        None => body.await,
+    };
+    let body = match body {
         Ok(body) => body.to_bytes(),
         Err(err) if err.is::<http_body_util::LengthLimitError>() => {
             let error = RpcError::from_code(ErrorCode::REQUEST_TOO_LARGE)

@@ -48,9 +48,6 @@ pub(crate) async fn serve_tcp<S: Service>(
     serve_io(stream, remote, admit, shared, shutdown).await
 }
 
-/// How often a draining HTTP connection checks whether it is idle.
-const DRAIN_POLL: std::time::Duration = std::time::Duration::from_millis(20);
-
 /// Serves one connection (TCP, or TLS over it): HTTP requests until the client leaves, or the
 /// WebSocket it upgrades to, which is returned to be served.
 pub(crate) async fn serve_io<S: Service, IO>(
@@ -122,19 +119,24 @@ where
     let mut connection = pin!(connection);
     // The first request must come within the handshake timeout; later, an
     // idle keep-alive connection is closed after the keep-alive timeout.
-    // Once the server drains: requests still arriving are answered (health
-    // checks get 503), and the connection closes as soon as it is idle.
+    // While a request runs there is no deadline here (the request's own
+    // bound it: the body's `message_timeout`, the call's timeout): the loop
+    // sleeps until the request ends. Once the server drains, requests still
+    // arriving are answered (health checks get 503), and the connection
+    // closes as soon as it is idle.
     let mut drain_deadline = None;
     loop {
+        if let Some(deadline) = drain_deadline {
+            if activity.is_idle() || tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+        }
         let idle_limit = if activity.served_any() {
             config.keep_alive_timeout
         } else {
             config.handshake_timeout
         };
-        let next_check = match drain_deadline {
-            Some(_) => tokio::time::Instant::now() + DRAIN_POLL,
-            None => activity.idle_since() + idle_limit,
-        };
+        let wake = drain_deadline.or_else(|| activity.idle_deadline(idle_limit));
         tokio::select! {
             result = connection.as_mut() => {
                 if let Err(err) = result {
@@ -146,12 +148,8 @@ where
             () = shutdown.fired(), if drain_deadline.is_none() => {
                 drain_deadline = Some(tokio::time::Instant::now() + config.drain_timeout);
             }
-            () = tokio::time::sleep_until(next_check) => {
-                if let Some(deadline) = drain_deadline {
-                    if activity.is_idle() || tokio::time::Instant::now() >= deadline {
-                        return None;
-                    }
-                } else if activity.is_idle_for(idle_limit) {
+            () = sleep_until_some(wake) => {
+                if drain_deadline.is_none() && activity.is_idle_for(idle_limit) {
                     // Nothing in flight: just hang up.
                     tracing::debug!(%remote, "idle HTTP connection closed");
                     return None;
@@ -174,6 +172,14 @@ where
         link.close();
     }
     connection
+}
+
+/// Completes at `deadline`, or never without one.
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// How busy an HTTP connection is, for closing it when idle.
@@ -218,8 +224,11 @@ impl Activity {
         Busy(Arc::clone(self))
     }
 
-    fn idle_since(&self) -> tokio::time::Instant {
-        self.state().idle_since
+    /// When the connection will have been idle for `limit`; `None` while a
+    /// request runs.
+    fn idle_deadline(&self, limit: std::time::Duration) -> Option<tokio::time::Instant> {
+        let state = self.state();
+        (state.running == 0).then(|| state.idle_since + limit)
     }
 
     fn is_idle(&self) -> bool {
