@@ -11,6 +11,7 @@ use http::HeaderMap;
 use crate::connection_id::{ConnectionId, InstanceId};
 use crate::extensions::Extensions;
 use crate::peer::Peer;
+use crate::rate::CallRates;
 
 /// What a transport knows about one connection, shared by every call on it:
 /// where it comes from, its handshake (path, query, headers, cookies,
@@ -44,6 +45,7 @@ pub struct ConnectionInfo {
     permissions: Permissions,
     extensions: Extensions,
     peer: Option<Peer>,
+    rates: Option<Arc<CallRates>>,
 }
 
 impl Default for ConnectionInfo {
@@ -67,6 +69,7 @@ impl ConnectionInfo {
             permissions: Permissions::new(),
             extensions: Extensions::new(),
             peer: None,
+            rates: None,
         }
     }
 
@@ -117,6 +120,20 @@ impl ConnectionInfo {
     pub fn with_headers(mut self, headers: HeaderMap) -> Self {
         self.headers = headers;
         self
+    }
+
+    /// Sets the rate limits the connection's calls are held to: its own
+    /// buckets (a WebSocket's), or buckets shared with others (the HTTP
+    /// requests of one client address).
+    #[must_use]
+    pub fn with_rates(mut self, rates: Option<Arc<CallRates>>) -> Self {
+        self.rates = rates;
+        self
+    }
+
+    /// The rate limits of the connection's calls, if any.
+    pub fn rates(&self) -> Option<&CallRates> {
+        self.rates.as_deref()
     }
 
     /// Sets the negotiated WebSocket subprotocol.

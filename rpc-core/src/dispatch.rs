@@ -49,6 +49,10 @@ pub(crate) async fn run<S: Service + ?Sized, T: Timer>(
         if !info.allows(call.connection) {
             return Err(RpcError::method_not_found());
         }
+        // Only methods that exist use up the connection's rate.
+        if let Some(rates) = call.connection.rates() {
+            rates.check(info.name)?;
+        }
     }
     let timeout = info.and_then(|info| info.timeout).or(default_timeout);
     let future = match catch_unwind(AssertUnwindSafe(|| service.call(call))) {

@@ -41,6 +41,9 @@ impl ErrorCode {
     pub const REQUEST_TIMEOUT: Self = Self(-32002);
     /// -32003: too many requests are in flight on this connection.
     pub const SERVER_OVERLOADED: Self = Self(-32003);
+    /// -32004: the connection (or the method) is over its rate limit;
+    /// `data` says when to retry.
+    pub const RATE_LIMITED: Self = Self(-32004);
     /// -32701: the method's result could not be serialized.
     pub const PARSE_RESULT_ERROR: Self = Self(-32701);
 
@@ -72,6 +75,7 @@ impl ErrorCode {
             -32001 => "Request too large",
             -32002 => "Request timed out",
             -32003 => "Server overloaded",
+            -32004 => "Rate limited",
             -32701 => "Result could not be serialized",
             -32099..=-32000 => "Server error",
             _ => "Application error",
@@ -353,6 +357,7 @@ mod tests {
             (ErrorCode::REQUEST_TOO_LARGE, -32001),
             (ErrorCode::REQUEST_TIMEOUT, -32002),
             (ErrorCode::SERVER_OVERLOADED, -32003),
+            (ErrorCode::RATE_LIMITED, -32004),
             (ErrorCode::PARSE_RESULT_ERROR, -32701),
         ];
         for (code, number) in table {

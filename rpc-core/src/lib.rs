@@ -69,6 +69,7 @@ mod pending;
 mod plain_str;
 mod private;
 mod protocol;
+mod rate;
 mod request;
 mod response;
 mod service;
@@ -94,6 +95,7 @@ pub use peer::{
 };
 pub use pending::{CallOutcome, PendingCall, PendingCalls};
 pub use protocol::Protocol;
+pub use rate::{CallRates, ParseRateError, Rate};
 pub use request::Request;
 pub use response::Reply;
 pub use service::{Call, MethodFuture, MethodResult, SerializedResult, Service};

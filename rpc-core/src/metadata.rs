@@ -7,6 +7,7 @@ use schemars::generate::SchemaGenerator;
 use schemars::{JsonSchema, Schema};
 
 use crate::connection::Transport;
+use crate::rate::Rate;
 
 /// Produces the JSON Schema of one parameter or result type.
 pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
@@ -42,6 +43,9 @@ pub struct MethodInfo {
     pub deprecated: bool,
     /// The only transport the method may be called over; `None` for any.
     pub transport: Option<Transport>,
+    /// How often one connection may call the method (`#[rpc(rate)]`);
+    /// `None` for no limit of its own.
+    pub rate: Option<Rate>,
 }
 
 impl MethodInfo {
@@ -58,6 +62,7 @@ impl MethodInfo {
             timeout: None,
             deprecated: false,
             transport: None,
+            rate: None,
         }
     }
 
@@ -119,6 +124,12 @@ impl MethodInfo {
     /// Sets the timeout.
     pub const fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets how often one connection may call the method.
+    pub const fn with_rate(mut self, rate: Rate) -> Self {
+        self.rate = Some(rate);
         self
     }
 

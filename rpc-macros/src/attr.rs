@@ -15,7 +15,8 @@ pub(crate) struct ServiceAttrs {
     pub(crate) namespace: Option<LitStr>,
 }
 
-/// `#[rpc(name = "…", notification, timeout = "5s", permission = "…", blocking)]`.
+/// `#[rpc(name = "…", notification, timeout = "5s", permission = "…", blocking,
+/// transport = "ws", rate = "10/s")]`.
 #[derive(Default)]
 pub(crate) struct MethodAttrs {
     pub(crate) name: Option<LitStr>,
@@ -25,6 +26,15 @@ pub(crate) struct MethodAttrs {
     pub(crate) permissions: Vec<LitStr>,
     pub(crate) blocking: Option<Span>,
     pub(crate) transport: Option<Transport>,
+    pub(crate) rate: Option<Rate>,
+}
+
+/// `#[rpc(rate = "10/s")]` or `"600/m, burst 20"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Rate {
+    pub(crate) calls: u32,
+    pub(crate) per_secs: u64,
+    pub(crate) burst: u32,
 }
 
 /// `#[rpc(transport = "ws" | "http")]`.
@@ -105,13 +115,33 @@ pub(crate) fn method_attrs(attrs: &[Attribute], errors: &Errors) -> MethodAttrs 
                     }
                 };
                 set_once(&mut parsed.transport, &meta, transport)
+            } else if meta.path.is_ident("rate") {
+                let literal: LitStr = meta.value()?.parse()?;
+                let rate = parse_rate(&literal.value()).ok_or_else(|| {
+                    syn::Error::new(
+                        literal.span(),
+                        format!(
+                            "invalid rate {:?}: expected calls per second, minute or hour, like \"10/s\", \"600/m\" or \"100/h\", optionally followed by \", burst N\"",
+                            literal.value()
+                        ),
+                    )
+                })?;
+                set_once(&mut parsed.rate, &meta, rate)
             } else if meta.path.is_ident("blocking") {
                 parsed.blocking = Some(meta.path.segments[0].ident.span());
                 Ok(())
             } else {
                 Err(unknown_key(
                     &meta,
-                    &["name", "notification", "timeout", "permission", "blocking", "transport"],
+                    &[
+                        "name",
+                        "notification",
+                        "timeout",
+                        "permission",
+                        "blocking",
+                        "transport",
+                        "rate",
+                    ],
                 ))
             }
         });
@@ -165,9 +195,52 @@ pub(crate) fn parse_duration_ms(text: &str) -> Option<u64> {
     number.checked_mul(factor).filter(|&ms| ms > 0)
 }
 
+/// "10/s", "600/m", "100/h", optionally ", burst N" (the rules of
+/// `rpc_core::Rate`'s `FromStr`); `None` if malformed or allowing nothing.
+pub(crate) fn parse_rate(text: &str) -> Option<Rate> {
+    let (rate, burst) = match text.split_once(',') {
+        Some((rate, burst)) => (rate, Some(burst.trim().strip_prefix("burst")?.trim())),
+        None => (text, None),
+    };
+    let (calls, unit) = rate.trim().split_once('/')?;
+    let calls: u32 = calls.trim().parse().ok()?;
+    let per_secs = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        _ => return None,
+    };
+    let burst = match burst {
+        Some(burst) => burst.parse().ok()?,
+        None => calls,
+    };
+    (calls > 0 && burst > 0).then_some(Rate {
+        calls,
+        per_secs,
+        burst,
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_duration_ms;
+    use super::{Rate, parse_duration_ms, parse_rate};
+
+    #[test]
+    fn rates() {
+        let rate = |calls, per_secs, burst| {
+            Some(Rate {
+                calls,
+                per_secs,
+                burst,
+            })
+        };
+        assert_eq!(parse_rate("10/s"), rate(10, 1, 10));
+        assert_eq!(parse_rate("600/m, burst 20"), rate(600, 60, 20));
+        assert_eq!(parse_rate(" 5 / h ,burst 1"), rate(5, 3_600, 1));
+        for bad in ["", "10", "0/s", "10/d", "10/s, 3", "10/s, burst 0", "x/s"] {
+            assert_eq!(parse_rate(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn durations() {

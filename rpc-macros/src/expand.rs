@@ -267,6 +267,16 @@ fn method_info(method: &Method<'_>, index: usize) -> (TokenStream, TokenStream) 
     if let Some(ms) = method.attrs.timeout_ms {
         info.extend(quote!(.with_timeout(::core::time::Duration::from_millis(#ms))));
     }
+    if let Some(attr::Rate {
+        calls,
+        per_secs,
+        burst,
+    }) = method.attrs.rate
+    {
+        info.extend(quote!(.with_rate(
+            #rt::Rate::new(#calls, ::core::time::Duration::from_secs(#per_secs)).with_burst(#burst)
+        )));
+    }
     if method.deprecated {
         info.extend(quote!(.deprecated()));
     }

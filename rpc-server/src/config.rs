@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use rpc_core::Limits;
+use rpc_core::{Limits, Rate};
 
 use crate::groups::SlowMemberPolicy;
 use crate::origin::AllowedOrigins;
@@ -44,6 +44,7 @@ use crate::tls::TlsConfig;
 /// | [`expose_internal_errors`](Self::expose_internal_errors) | false | `RPC_EXPOSE_INTERNAL_ERRORS` |
 /// | [`log_params`](Self::log_params) | false | `RPC_LOG_PARAMS` |
 /// | [`allowed_origins`](Self::allowed_origins) | same origin only | `RPC_ALLOWED_ORIGINS` (comma-separated origins and `https://*.domain` patterns, or `*`) |
+/// | [`rate_limit`](Self::rate_limit) | off | `RPC_RATE_LIMIT` (`100/s`, `600/m, burst 50`, or `off`) |
 /// | [`cors_credentials`](Self::cors_credentials) | false | `RPC_CORS_CREDENTIALS` |
 /// | `tls` (feature `tls`) | off | `RPC_TLS_CERT` and `RPC_TLS_KEY` (PEM file paths, both or neither) |
 ///
@@ -131,6 +132,13 @@ pub struct ServerConfig {
     /// allow `Content-Type` and `Authorization`); a request from any other
     /// page is refused with 403.
     pub allowed_origins: AllowedOrigins,
+    /// How many calls one client may make: each WebSocket connection, and
+    /// the HTTP requests of each client address together, get a token
+    /// bucket of this rate (a batch takes a token per call). A call past it
+    /// is answered RATE_LIMITED (-32004) with `data.retry_after_ms`, and the
+    /// connection carries on. Methods can have a rate of their own
+    /// (`#[rpc(rate = "10/s")]`), checked as well. `None` for no limit.
+    pub rate_limit: Option<Rate>,
     /// Let allowed pages make HTTP calls with the user's cookies
     /// (`Access-Control-Allow-Credentials: true`). Off: browsers then send
     /// cross-origin calls without cookies, and a page authenticates with a
@@ -167,6 +175,7 @@ impl Default for ServerConfig {
             expose_internal_errors: false,
             log_params: false,
             allowed_origins: AllowedOrigins::same_origin(),
+            rate_limit: None,
             cors_credentials: false,
             #[cfg(feature = "tls")]
             tls: None,
@@ -275,6 +284,15 @@ impl ServerConfig {
             "comma-separated origins (https://app.example.com) or patterns (https://*.example.com), or *",
             |v| v.parse().ok(),
             &mut config.allowed_origins,
+        )?;
+        env.read(
+            "RPC_RATE_LIMIT",
+            "calls per second, minute or hour (100/s, 600/m, 100/h), optionally \", burst N\", or off",
+            |v| match v {
+                "off" | "none" => Some(None),
+                _ => v.parse().ok().map(Some),
+            },
+            &mut config.rate_limit,
         )?;
         env.flag("RPC_CORS_CREDENTIALS", &mut config.cors_credentials)?;
         #[cfg(feature = "tls")]
@@ -417,6 +435,7 @@ mod tests {
             ("RPC_PING_INTERVAL", "off"),
             ("RPC_IDLE_TIMEOUT", "5m"),
             ("RPC_EXPOSE_INTERNAL_ERRORS", "true"),
+            ("RPC_RATE_LIMIT", "600/m, burst 20"),
             (
                 "RPC_ALLOWED_ORIGINS",
                 "https://a.example, https://*.b.example",
@@ -430,6 +449,10 @@ mod tests {
         assert_eq!(c.ping_interval, None);
         assert_eq!(c.idle_timeout, Some(Duration::from_secs(300)));
         assert!(c.expose_internal_errors);
+        assert_eq!(
+            c.rate_limit,
+            Some(Rate::new(600, Duration::from_secs(60)).with_burst(20))
+        );
     }
 
     #[test]
@@ -444,6 +467,7 @@ mod tests {
             ("RPC_HANDSHAKE_TIMEOUT", "off"),
             ("RPC_DRAIN_TIMEOUT", "10 s"),
             ("RPC_LOG_PARAMS", "yes"),
+            ("RPC_RATE_LIMIT", "10 per second"),
             ("RPC_ALLOWED_ORIGINS", "a.example"),
             ("RPC_MAX_CONNECTIONS", "0"),
             ("RPC_MAX_CONNECTIONS", "-1"),

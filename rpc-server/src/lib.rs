@@ -222,7 +222,9 @@
 //! | `name = "…"` | the name on the wire (after the namespace) instead of the function's |
 //! | `notification` | the method is meant to be sent as a notification; it returns nothing (or `Result<(), E>`), and a call with an id is answered with `null` |
 //! | `timeout = "5s"` | how long the method may run (`ms`, `s`, `m`, `h`) before it is answered REQUEST_TIMEOUT; overrides the server's `request_timeout` |
-//! | `permission = "…"` | a permission the connection needs; repeat for several, all required (recorded in the metadata; not enforced yet: connections do not carry permissions yet) |
+//! | `permission = "…"` | a permission the connection needs; repeat for several, all required (granted by `on_connect`; a connection without it is answered as if the method did not exist) |
+//! | `transport = "ws"` or `"http"` | the only transport the method may be called over |
+//! | `rate = "10/s"` | how often one client may call the method (`N/s`, `N/m`, `N/h`, optionally `, burst M`): past it, RATE_LIMITED (-32004) with `data.retry_after_ms`; on top of the server's `rate_limit` |
 //! | `blocking` | a plain `fn` that blocks: it runs on the blocking thread pool, on a clone of the service (so the service must be `Clone`; keep state in an `Arc`) |
 //!
 //! Names beginning with `rpc.` are reserved: the framework answers
@@ -321,7 +323,7 @@ pub use rpc_core::{
     BackendEvent, Call, CallError, ConnectionId, ConnectionInfo, DisconnectReason, DropCause,
     ErrorCode, Extensions, Hooks, Id, IdKind, InstanceId, Limits, MethodFuture, MethodInfo,
     MethodResult, Middleware, Next, OpenRpc, OpenRpcInfo, ParamInfo, Params, Peer, Permissions,
-    Protocol, Reply, RpcContext, RpcError, SerializedResult, Service, Transport,
+    Protocol, Rate, Reply, RpcContext, RpcError, SerializedResult, Service, Transport,
 };
 pub use rpc_macros::rpc_service;
 
@@ -345,6 +347,7 @@ mod origin;
 mod outgoing;
 mod peer;
 mod private;
+mod rates;
 mod serve;
 mod server;
 mod shutdown;

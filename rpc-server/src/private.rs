@@ -3,7 +3,7 @@
 
 pub use rpc_core::__private::*;
 pub use rpc_core::{
-    Call, MethodFuture, MethodInfo, MethodResult, OpenRpc, OpenRpcInfo, ParamInfo, RpcError,
+    Call, MethodFuture, MethodInfo, MethodResult, OpenRpc, OpenRpcInfo, ParamInfo, Rate, RpcError,
     Service, Transport, schema_for,
 };
 

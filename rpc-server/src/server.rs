@@ -147,6 +147,8 @@ impl ServerBuilder {
         expose_internal_errors: bool;
         /// Sets [`ServerConfig::log_params`].
         log_params: bool;
+        /// Sets [`ServerConfig::rate_limit`].
+        rate_limit: Option<rpc_core::Rate>;
         /// Sets [`ServerConfig::cors_credentials`].
         cors_credentials: bool;
     }
@@ -263,6 +265,8 @@ pub(crate) struct Shared<S> {
     pub(crate) on_connect: Option<OnConnect>,
     pub(crate) on_disconnect: Option<OnDisconnect>,
     pub(crate) groups: Arc<dyn GroupBackend>,
+    /// The rate limits, and the buckets of HTTP clients.
+    pub(crate) rates: crate::rates::Rates,
     /// The CORS rules of the HTTP transport, from `config`.
     pub(crate) cors: tower_http::cors::CorsLayer,
     /// Set when the server terminates TLS.
@@ -291,6 +295,7 @@ impl<S: Service> Shared<S> {
             groups.observe(Arc::clone(hooks));
         }
         Self {
+            rates: crate::rates::Rates::new(config.rate_limit, service.methods()),
             service,
             protocol,
             cors: crate::transport::cors::layer(&config),

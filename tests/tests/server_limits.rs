@@ -1,6 +1,8 @@
 //! Every server limit and timeout tripped over a real socket, with that
 //! connection (where it survives) and the others carrying on.
 
+#[path = "common/http.rs"]
+mod http;
 #[path = "common/ws.rs"]
 mod ws;
 
@@ -44,6 +46,12 @@ impl Svc {
 
     fn panics(&self) -> u8 {
         panic!("bug")
+    }
+
+    /// Costly: twice, then once a minute.
+    #[rpc(rate = "1/m, burst 2")]
+    fn export(&self) -> u8 {
+        1
     }
 }
 
@@ -303,6 +311,101 @@ async fn max_connection_age_closes_after_answering_what_is_in_flight() {
         assert_eq!(client.receive_json().await["result"], 500);
         let frame = client.closed().await.expect("a close frame");
         assert_eq!(frame.code, CloseCode::Normal);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+/// The error of a rate-limited reply: which limit, and how long to wait.
+fn rate_limited(reply: &serde_json::Value) -> (String, Duration) {
+    assert_eq!(reply["error"]["code"], -32004, "{reply}");
+    assert_eq!(reply["error"]["message"], "Rate limited");
+    let data = &reply["error"]["data"];
+    let wait = data["retry_after_ms"].as_u64().expect("retry_after_ms");
+    (
+        data["limit"].as_str().unwrap().to_owned(),
+        Duration::from_millis(wait),
+    )
+}
+
+#[tokio::test]
+async fn calls_past_the_rate_limit_are_refused_with_retry_data_and_the_connection_carries_on() {
+    within(LIMIT, async {
+        let builder =
+            Server::builder().rate_limit(Some(rpc_server::Rate::per_second(10).with_burst(5)));
+        let server = start(builder, Svc::default());
+        let mut client = Client::connect(server.local_addr()).await;
+
+        // A flood of 50 calls in one batch: the burst passes, the rest are
+        // refused (a batch takes a token per call).
+        let batch: Vec<_> = (0..50)
+            .map(|id| json!({"jsonrpc": "2.0", "method": "add", "params": [id, 1], "id": id}))
+            .collect();
+        client
+            .send(&serde_json::Value::Array(batch).to_string())
+            .await;
+        let replies = client.receive_json().await;
+        let replies = replies.as_array().expect("a batch reply");
+        assert_eq!(replies.len(), 50);
+        let passed = replies.iter().filter(|r| r.get("result").is_some()).count();
+        // 5 at once, and perhaps one more refilled while the batch ran.
+        assert!((5..=6).contains(&passed), "{passed} passed");
+        let refused = replies.iter().find(|r| r.get("error").is_some()).unwrap();
+        let (limit, wait) = rate_limited(refused);
+        assert_eq!(limit, "connection");
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_millis(100),
+            "{wait:?}"
+        );
+
+        // Another connection has buckets of its own.
+        bystander_still_served(&server).await;
+        // Waiting as told is enough.
+        let again = client.call("add", json!([1, 1]), 100).await;
+        let (_, wait) = rate_limited(&again);
+        tokio::time::sleep(wait).await;
+        assert_eq!(client.call("add", json!([2, 2]), 101).await["result"], 4);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_method_with_a_rate_of_its_own_is_limited_apart() {
+    within(LIMIT, async {
+        let server = start(Server::builder(), Svc::default());
+        let mut client = Client::connect(server.local_addr()).await;
+        assert_eq!(client.call("export", json!([]), 1).await["result"], 1);
+        assert_eq!(client.call("export", json!([]), 2).await["result"], 1);
+        let (limit, wait) = rate_limited(&client.call("export", json!([]), 3).await);
+        assert_eq!(limit, "export");
+        assert!(wait > Duration::from_secs(50), "{wait:?}");
+        // The other methods are not limited.
+        for id in 4..20 {
+            assert_eq!(client.call("add", json!([1, 1]), id).await["result"], 2);
+        }
+        let mut other = Client::connect(server.local_addr()).await;
+        assert_eq!(other.call("export", json!([]), 1).await["result"], 1);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_http_requests_of_one_address_share_a_rate() {
+    within(LIMIT, async {
+        let builder =
+            Server::builder().rate_limit(Some(rpc_server::Rate::new(3, Duration::from_secs(60))));
+        let server = start(builder, Svc::default());
+        let addr = server.local_addr();
+        let call = r#"{"jsonrpc":"2.0","method":"add","params":[1,2],"id":1}"#;
+        for _ in 0..3 {
+            assert_eq!(http::post(addr, call).await.json()["result"], 3);
+        }
+        let refused = http::post(addr, call).await;
+        assert_eq!(refused.status, 200, "a JSON-RPC error, not an HTTP one");
+        let (limit, _) = rate_limited(&refused.json());
+        assert_eq!(limit, "connection");
         server.shutdown_and_wait().await;
     })
     .await;

@@ -163,7 +163,8 @@ async fn admitted<S: Service>(
         .with_remote_addr(remote)
         .with_path(uri.path())
         .with_query(uri.query().map(str::to_owned))
-        .with_headers(headers.clone());
+        .with_headers(headers.clone())
+        .with_rates(shared.rates.for_http_client(remote.ip()));
     if let Some(on_connect) = &shared.on_connect {
         let connect = ConnectRequest::new(remote, uri.path(), uri.query(), headers.clone(), None);
         match on_connect(connect).await {

@@ -86,6 +86,7 @@ where
                                 config: &shared.config,
                                 on_connect: shared.on_connect.as_ref(),
                                 groups: &shared.groups,
+                                rates: shared.rates.for_connection(),
                             };
                             ws::upgrade(request, context, accepted).await
                         }

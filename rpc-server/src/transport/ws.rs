@@ -104,6 +104,8 @@ pub(crate) struct Upgrade<'a> {
     pub(crate) config: &'a ServerConfig,
     pub(crate) on_connect: Option<&'a OnConnect>,
     pub(crate) groups: &'a Arc<dyn GroupBackend>,
+    /// The connection's rate-limit buckets, if any.
+    pub(crate) rates: Option<Arc<rpc_core::CallRates>>,
 }
 
 /// Answers a WebSocket upgrade request: 101 if it is valid and
@@ -120,6 +122,7 @@ pub(crate) async fn upgrade(
         config,
         on_connect,
         groups,
+        rates,
     } = context;
     let headers = request.headers();
     if headers
@@ -173,6 +176,7 @@ pub(crate) async fn upgrade(
         .with_query(uri.query().map(str::to_owned))
         .with_headers(kept_headers(headers))
         .with_subprotocol(subprotocol.clone())
+        .with_rates(rates)
         .with_peer(peer.clone());
     if let Some(on_connect) = on_connect {
         let request =

@@ -1,0 +1,332 @@
+//! Rate limits on calls: a token bucket per connection, for all its calls
+//! and for each method that declares one, checked before the method runs.
+//!
+//! The buckets are governor's (GCRA: one atomic word per bucket, no
+//! background task); a call over a limit is answered RATE_LIMITED with
+//! the time to wait, and the connection carries on.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::str::FromStr;
+use std::time::Duration;
+
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota};
+
+use crate::error::{ErrorCode, RpcError};
+use crate::metadata::MethodInfo;
+
+/// How many calls, per how long, with how large a burst: `10/s` allows ten
+/// calls a second, and up to ten at once after a quiet spell.
+///
+/// ```
+/// use std::time::Duration;
+/// use rpc_core::Rate;
+///
+/// let rate: Rate = "600/m, burst 20".parse().unwrap();
+/// assert_eq!(rate, Rate::new(600, Duration::from_secs(60)).with_burst(20));
+/// assert_eq!(rate.to_string(), "600/m, burst 20");
+/// assert_eq!("10/s".parse::<Rate>().unwrap(), Rate::per_second(10));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    calls: u32,
+    per: Duration,
+    burst: u32,
+}
+
+impl Rate {
+    /// `calls` per `per`, with a burst of `calls`. A rate with zero calls,
+    /// period or burst (which [`FromStr`] refuses) allows no call at all.
+    pub const fn new(calls: u32, per: Duration) -> Self {
+        Self {
+            calls,
+            per,
+            burst: calls,
+        }
+    }
+
+    /// `calls` a second.
+    pub const fn per_second(calls: u32) -> Self {
+        Self::new(calls, Duration::from_secs(1))
+    }
+
+    /// Allows up to `burst` calls at once (after a quiet spell).
+    #[must_use]
+    pub const fn with_burst(mut self, burst: u32) -> Self {
+        self.burst = burst;
+        self
+    }
+
+    /// Calls per [`per`](Self::per).
+    pub const fn calls(&self) -> u32 {
+        self.calls
+    }
+
+    /// The period the calls are counted over.
+    pub const fn per(&self) -> Duration {
+        self.per
+    }
+
+    /// The most calls at once.
+    pub const fn burst(&self) -> u32 {
+        self.burst
+    }
+
+    /// The governor quota: one call every `per / calls`, `burst` at once.
+    /// `None` when the rate allows nothing.
+    fn quota(&self) -> Option<Quota> {
+        let every = self.per.checked_div(self.calls)?;
+        let burst = NonZeroU32::new(self.burst)?;
+        Some(Quota::with_period(every)?.allow_burst(burst))
+    }
+}
+
+/// A [`Rate`] that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseRateError(String);
+
+impl fmt::Display for ParseRateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid rate {:?}: expected calls per second, minute or hour (\"10/s\", \"600/m\", \"100/h\"), optionally \", burst N\"",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for ParseRateError {}
+
+impl FromStr for Rate {
+    type Err = ParseRateError;
+
+    /// `N/s`, `N/m` or `N/h`, optionally followed by `, burst M`.
+    fn from_str(text: &str) -> Result<Self, ParseRateError> {
+        let invalid = || ParseRateError(text.to_owned());
+        let (rate, burst) = match text.split_once(',') {
+            Some((rate, burst)) => {
+                let burst = burst.trim().strip_prefix("burst").ok_or_else(invalid)?;
+                (rate, Some(burst.trim()))
+            }
+            None => (text, None),
+        };
+        let (calls, unit) = rate.trim().split_once('/').ok_or_else(invalid)?;
+        let calls: u32 = calls.trim().parse().map_err(|_| invalid())?;
+        let per = match unit.trim() {
+            "s" => Duration::from_secs(1),
+            "m" => Duration::from_secs(60),
+            "h" => Duration::from_secs(3_600),
+            _ => return Err(invalid()),
+        };
+        let mut parsed = Self::new(calls, per);
+        if let Some(burst) = burst {
+            parsed.burst = burst.parse().map_err(|_| invalid())?;
+        }
+        if parsed.quota().is_none() {
+            return Err(invalid());
+        }
+        Ok(parsed)
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = match self.per.as_secs() {
+            1 => "s",
+            60 => "m",
+            3_600 => "h",
+            _ => return write!(f, "{} per {:?}", self.calls, self.per),
+        };
+        write!(f, "{}/{unit}", self.calls)?;
+        if self.burst != self.calls {
+            write!(f, ", burst {}", self.burst)?;
+        }
+        Ok(())
+    }
+}
+
+/// One connection's buckets: one for all its calls (the server's rate),
+/// and one for each method that declares its own.
+pub struct CallRates {
+    connection: Option<Bucket>,
+    /// Few, found by a scan: cheaper than hashing for a handful.
+    methods: Box<[(&'static str, Bucket)]>,
+}
+
+struct Bucket {
+    rate: Rate,
+    /// `None` for a rate that allows nothing.
+    limiter: Option<DefaultDirectRateLimiter>,
+}
+
+impl Bucket {
+    fn new(rate: Rate) -> Self {
+        Self {
+            rate,
+            limiter: rate.quota().map(DefaultDirectRateLimiter::direct),
+        }
+    }
+
+    fn take(&self, scope: &str) -> Result<(), RpcError> {
+        let Some(limiter) = &self.limiter else {
+            return Err(RpcError::rate_limited(scope, self.rate, self.rate.per));
+        };
+        limiter.check().map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            RpcError::rate_limited(scope, self.rate, wait)
+        })
+    }
+}
+
+impl CallRates {
+    /// The buckets for a connection: `connection` for all its calls, plus
+    /// those of `methods` with a rate of their own. `None` when nothing is
+    /// limited (no cost per call).
+    pub fn new(connection: Option<Rate>, methods: &[MethodInfo]) -> Option<Self> {
+        let methods: Box<[_]> = methods
+            .iter()
+            .filter_map(|info| Some((info.name, Bucket::new(info.rate?))))
+            .collect();
+        if connection.is_none() && methods.is_empty() {
+            return None;
+        }
+        Some(Self {
+            connection: connection.map(Bucket::new),
+            methods,
+        })
+    }
+
+    /// How long an unused set of buckets takes to be full again, and so no
+    /// different from new ones.
+    pub fn refill_time(&self) -> Duration {
+        let full = |bucket: &Bucket| {
+            let rate = bucket.rate;
+            rate.per
+                .checked_div(rate.calls)
+                .and_then(|every| every.checked_mul(rate.burst))
+                .unwrap_or(rate.per)
+        };
+        self.connection
+            .iter()
+            .chain(self.methods.iter().map(|(_, bucket)| bucket))
+            .map(full)
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// Takes a token for one call of `method`: from the method's bucket,
+    /// then the connection's. An error says which limit and when to retry.
+    pub fn check(&self, method: &str) -> Result<(), RpcError> {
+        if let Some((name, bucket)) = self.methods.iter().find(|(name, _)| *name == method) {
+            bucket.take(name)?;
+        }
+        match &self.connection {
+            Some(bucket) => bucket.take("connection"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for CallRates {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallRates")
+            .field("connection", &self.connection.as_ref().map(|b| b.rate))
+            .field(
+                "methods",
+                &self
+                    .methods
+                    .iter()
+                    .map(|(n, b)| (n, b.rate))
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl RpcError {
+    /// RATE_LIMITED (-32004): `scope` (`"connection"` or the method's
+    /// name) is over `rate`; `data` says which and when to retry.
+    pub fn rate_limited(scope: &str, rate: Rate, retry_after: Duration) -> Self {
+        #[derive(serde::Serialize)]
+        struct Data<'a> {
+            limit: &'a str,
+            rate: String,
+            retry_after_ms: u64,
+        }
+        let retry_after_ms = u64::try_from(retry_after.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        Self::from_code(ErrorCode::RATE_LIMITED).with_data(&Data {
+            limit: scope,
+            rate: rate.to_string(),
+            retry_after_ms,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_are_read_and_written_back() {
+        for (text, rate) in [
+            ("10/s", Rate::per_second(10)),
+            ("600/m", Rate::new(600, Duration::from_secs(60))),
+            (
+                "5/h, burst 1",
+                Rate::new(5, Duration::from_secs(3600)).with_burst(1),
+            ),
+            (" 3 / s ,burst 9", Rate::per_second(3).with_burst(9)),
+        ] {
+            assert_eq!(text.parse::<Rate>(), Ok(rate), "{text}");
+            assert_eq!(rate.to_string().parse::<Rate>(), Ok(rate));
+        }
+        for bad in [
+            "",
+            "10",
+            "10/d",
+            "0/s",
+            "x/s",
+            "10/s, 5",
+            "10/s, burst 0",
+            "-1/s",
+        ] {
+            assert!(bad.parse::<Rate>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_burst_passes_then_calls_are_refused_with_the_time_to_wait() {
+        let mut slow = MethodInfo::new("slow");
+        slow.rate = Some(Rate::per_second(1).with_burst(2));
+        let methods = [slow, MethodInfo::new("free")];
+        let rates =
+            CallRates::new(Some(Rate::new(5, Duration::from_secs(60))), &methods).expect("limited");
+        assert!(rates.check("slow").is_ok());
+        assert!(rates.check("slow").is_ok());
+        let refused = rates.check("slow").unwrap_err();
+        assert_eq!(refused.code(), ErrorCode::RATE_LIMITED);
+        let data: serde_json::Value =
+            serde_json::from_str(refused.data().expect("data").get()).unwrap();
+        assert_eq!(data["limit"], "slow");
+        let wait = data["retry_after_ms"].as_u64().unwrap();
+        assert!((1..=1_000).contains(&wait), "{wait}");
+
+        // The connection's own bucket: 5 calls, two of them taken above.
+        for _ in 0..3 {
+            assert!(rates.check("free").is_ok());
+        }
+        let refused = rates.check("free").unwrap_err();
+        let data: serde_json::Value =
+            serde_json::from_str(refused.data().expect("data").get()).unwrap();
+        assert_eq!(data["limit"], "connection");
+        assert_eq!(data["rate"], "5/m");
+    }
+
+    #[test]
+    fn nothing_limited_costs_nothing() {
+        assert!(CallRates::new(None, &[MethodInfo::new("a")]).is_none());
+    }
+}
