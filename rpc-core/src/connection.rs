@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use http::HeaderMap;
@@ -38,6 +38,7 @@ pub struct ConnectionInfo {
     id: ConnectionId,
     transport: Transport,
     remote_addr: Option<SocketAddr>,
+    client_ip: Option<IpAddr>,
     path: String,
     query: Option<String>,
     headers: HeaderMap,
@@ -62,6 +63,7 @@ impl ConnectionInfo {
             id: ConnectionId::next(InstanceId::process()),
             transport: Transport::Memory,
             remote_addr: None,
+            client_ip: None,
             path: "/".to_owned(),
             query: None,
             headers: HeaderMap::new(),
@@ -98,6 +100,14 @@ impl ConnectionInfo {
     #[must_use]
     pub fn with_remote_addr(mut self, addr: SocketAddr) -> Self {
         self.remote_addr = Some(addr);
+        self
+    }
+
+    /// Sets the client's address as a trusted reverse proxy forwarded it,
+    /// when it is not the peer's.
+    #[must_use]
+    pub fn with_client_ip(mut self, ip: IpAddr) -> Self {
+        self.client_ip = Some(ip);
         self
     }
 
@@ -178,6 +188,13 @@ impl ConnectionInfo {
     /// The peer's address, when the transport has one.
     pub fn remote_addr(&self) -> Option<SocketAddr> {
         self.remote_addr
+    }
+
+    /// The client's address: the one a trusted reverse proxy forwarded
+    /// (`ServerConfig::trusted_proxies`), else the peer's.
+    pub fn client_ip(&self) -> Option<IpAddr> {
+        self.client_ip
+            .or_else(|| self.remote_addr.map(|addr| addr.ip()))
     }
 
     /// The request path of the handshake (`/` when there was none).

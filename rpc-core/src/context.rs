@@ -64,6 +64,12 @@ impl RpcContext {
         self.connection.remote_addr()
     }
 
+    /// The client's address: the one a trusted reverse proxy forwarded,
+    /// else the peer's.
+    pub fn client_ip(&self) -> Option<std::net::IpAddr> {
+        self.connection.client_ip()
+    }
+
     /// The request path of the connection's handshake.
     pub fn path(&self) -> &str {
         self.connection.path()

@@ -73,6 +73,14 @@ impl Rate {
         self.burst
     }
 
+    /// How long an empty bucket of this rate takes to fill up.
+    pub fn refill_time(&self) -> Duration {
+        self.per
+            .checked_div(self.calls)
+            .and_then(|every| every.checked_mul(self.burst))
+            .unwrap_or(self.per)
+    }
+
     /// The governor quota: one call every `per / calls`, `burst` at once.
     /// `None` when the rate allows nothing.
     fn quota(&self) -> Option<Quota> {
@@ -149,33 +157,64 @@ impl fmt::Display for Rate {
 /// One connection's buckets: one for all its calls (the server's rate),
 /// and one for each method that declares its own.
 pub struct CallRates {
-    connection: Option<Bucket>,
+    connection: Option<RateBucket>,
     /// Few, found by a scan: cheaper than hashing for a handful.
-    methods: Box<[(&'static str, Bucket)]>,
+    methods: Box<[(&'static str, RateBucket)]>,
 }
 
-struct Bucket {
+/// One token bucket of a [`Rate`]: a token per call (or handshake), taken
+/// when there is one.
+///
+/// ```
+/// use rpc_core::{Rate, RateBucket};
+///
+/// let bucket = RateBucket::new(Rate::per_second(1).with_burst(2));
+/// assert!(bucket.take().is_ok());
+/// assert!(bucket.take().is_ok());
+/// let wait = bucket.take().unwrap_err();
+/// assert!(wait.as_millis() <= 1_000);
+/// ```
+pub struct RateBucket {
     rate: Rate,
     /// `None` for a rate that allows nothing.
     limiter: Option<DefaultDirectRateLimiter>,
 }
 
-impl Bucket {
-    fn new(rate: Rate) -> Self {
+impl RateBucket {
+    /// A full bucket.
+    pub fn new(rate: Rate) -> Self {
         Self {
             rate,
             limiter: rate.quota().map(DefaultDirectRateLimiter::direct),
         }
     }
 
-    fn take(&self, scope: &str) -> Result<(), RpcError> {
+    /// The bucket's rate.
+    pub fn rate(&self) -> Rate {
+        self.rate
+    }
+
+    /// Takes a token, or says how long until there is one.
+    pub fn take(&self) -> Result<(), Duration> {
         let Some(limiter) = &self.limiter else {
-            return Err(RpcError::rate_limited(scope, self.rate, self.rate.per));
+            return Err(self.rate.per);
         };
-        limiter.check().map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            RpcError::rate_limited(scope, self.rate, wait)
-        })
+        limiter
+            .check()
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+
+    fn take_for(&self, scope: &str) -> Result<(), RpcError> {
+        self.take()
+            .map_err(|wait| RpcError::rate_limited(scope, self.rate, wait))
+    }
+}
+
+impl fmt::Debug for RateBucket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateBucket")
+            .field("rate", &self.rate)
+            .finish_non_exhaustive()
     }
 }
 
@@ -186,13 +225,13 @@ impl CallRates {
     pub fn new(connection: Option<Rate>, methods: &[MethodInfo]) -> Option<Self> {
         let methods: Box<[_]> = methods
             .iter()
-            .filter_map(|info| Some((info.name, Bucket::new(info.rate?))))
+            .filter_map(|info| Some((info.name, RateBucket::new(info.rate?))))
             .collect();
         if connection.is_none() && methods.is_empty() {
             return None;
         }
         Some(Self {
-            connection: connection.map(Bucket::new),
+            connection: connection.map(RateBucket::new),
             methods,
         })
     }
@@ -200,17 +239,10 @@ impl CallRates {
     /// How long an unused set of buckets takes to be full again, and so no
     /// different from new ones.
     pub fn refill_time(&self) -> Duration {
-        let full = |bucket: &Bucket| {
-            let rate = bucket.rate;
-            rate.per
-                .checked_div(rate.calls)
-                .and_then(|every| every.checked_mul(rate.burst))
-                .unwrap_or(rate.per)
-        };
         self.connection
             .iter()
             .chain(self.methods.iter().map(|(_, bucket)| bucket))
-            .map(full)
+            .map(|bucket| bucket.rate.refill_time())
             .max()
             .unwrap_or_default()
     }
@@ -219,10 +251,10 @@ impl CallRates {
     /// then the connection's. An error says which limit and when to retry.
     pub fn check(&self, method: &str) -> Result<(), RpcError> {
         if let Some((name, bucket)) = self.methods.iter().find(|(name, _)| *name == method) {
-            bucket.take(name)?;
+            bucket.take_for(name)?;
         }
         match &self.connection {
-            Some(bucket) => bucket.take("connection"),
+            Some(bucket) => bucket.take_for("connection"),
             None => Ok(()),
         }
     }

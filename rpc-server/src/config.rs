@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rpc_core::{Limits, Rate};
 
+use crate::addresses::TrustedProxies;
 use crate::groups::SlowMemberPolicy;
 use crate::origin::AllowedOrigins;
 #[cfg(feature = "tls")]
@@ -25,6 +26,9 @@ use crate::tls::TlsConfig;
 /// | `limits.max_batch_size` | 100 | `RPC_MAX_BATCH_SIZE` |
 /// | [`max_frame_size`](Self::max_frame_size) | 64 MiB | `RPC_MAX_FRAME_SIZE` |
 /// | [`max_connections`](Self::max_connections) | 10,000 | `RPC_MAX_CONNECTIONS` |
+/// | [`max_connections_per_ip`](Self::max_connections_per_ip) | off | `RPC_MAX_CONNECTIONS_PER_IP` |
+/// | [`handshake_rate_per_ip`](Self::handshake_rate_per_ip) | off | `RPC_HANDSHAKE_RATE_PER_IP` (`20/s`, `100/m, burst 10`, or `off`) |
+/// | [`trusted_proxies`](Self::trusted_proxies) | none | `RPC_TRUSTED_PROXIES` (comma-separated addresses and networks) |
 /// | [`max_pending_requests`](Self::max_pending_requests) | 1,000 | `RPC_MAX_PENDING_REQUESTS` |
 /// | [`outgoing_queue`](Self::outgoing_queue) | 64 | `RPC_OUTGOING_QUEUE` |
 /// | [`max_queued_bytes`](Self::max_queued_bytes) | 4 MiB | `RPC_MAX_QUEUED_BYTES` |
@@ -64,6 +68,19 @@ pub struct ServerConfig {
     /// Open connections at most; one more is refused at the handshake with
     /// HTTP 503.
     pub max_connections: usize,
+    /// Connections one client address may hold at once; one more is
+    /// refused at the handshake with HTTP 429 (and closed). `None` for no
+    /// limit (clients behind one NAT share an address: size it for them).
+    pub max_connections_per_ip: Option<usize>,
+    /// New connections one client address may open: past this rate one is
+    /// refused with HTTP 429 and `Retry-After`. `None` for no limit.
+    pub handshake_rate_per_ip: Option<Rate>,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers name
+    /// the client: behind them the per-address limits, the HTTP rate limit
+    /// and [`ConnectionInfo::client_ip`](rpc_core::ConnectionInfo::client_ip)
+    /// use the forwarded address. From any other peer the headers are
+    /// ignored (a client could write anything there).
+    pub trusted_proxies: TrustedProxies,
     /// Requests running at once on one connection; one more is answered
     /// with SERVER_OVERLOADED (-32003).
     pub max_pending_requests: usize,
@@ -156,6 +173,9 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             max_frame_size: 64 * 1024 * 1024,
             max_connections: 10_000,
+            max_connections_per_ip: None,
+            handshake_rate_per_ip: None,
+            trusted_proxies: TrustedProxies::none(),
             max_pending_requests: 1_000,
             outgoing_queue: 64,
             max_queued_bytes: 4 * 1024 * 1024,
@@ -246,6 +266,19 @@ impl ServerConfig {
         env.size("RPC_MAX_BATCH_SIZE", &mut limits.max_batch_size)?;
         env.size("RPC_MAX_FRAME_SIZE", &mut config.max_frame_size)?;
         env.size("RPC_MAX_CONNECTIONS", &mut config.max_connections)?;
+        let mut per_ip = config.max_connections_per_ip.unwrap_or(0);
+        env.size("RPC_MAX_CONNECTIONS_PER_IP", &mut per_ip)?;
+        config.max_connections_per_ip = (per_ip > 0).then_some(per_ip);
+        env.rate(
+            "RPC_HANDSHAKE_RATE_PER_IP",
+            &mut config.handshake_rate_per_ip,
+        )?;
+        env.read(
+            "RPC_TRUSTED_PROXIES",
+            "comma-separated IP addresses (10.0.0.7) and networks (10.0.0.0/8)",
+            |v| v.parse().ok(),
+            &mut config.trusted_proxies,
+        )?;
         env.size("RPC_MAX_PENDING_REQUESTS", &mut config.max_pending_requests)?;
         env.size("RPC_OUTGOING_QUEUE", &mut config.outgoing_queue)?;
         env.size("RPC_MAX_QUEUED_BYTES", &mut config.max_queued_bytes)?;
@@ -285,15 +318,7 @@ impl ServerConfig {
             |v| v.parse().ok(),
             &mut config.allowed_origins,
         )?;
-        env.read(
-            "RPC_RATE_LIMIT",
-            "calls per second, minute or hour (100/s, 600/m, 100/h), optionally \", burst N\", or off",
-            |v| match v {
-                "off" | "none" => Some(None),
-                _ => v.parse().ok().map(Some),
-            },
-            &mut config.rate_limit,
-        )?;
+        env.rate("RPC_RATE_LIMIT", &mut config.rate_limit)?;
         env.flag("RPC_CORS_CREDENTIALS", &mut config.cors_credentials)?;
         #[cfg(feature = "tls")]
         {
@@ -329,6 +354,19 @@ impl Env<'_> {
             variable,
             "a positive whole number",
             |v| v.parse().ok().filter(|&n| n > 0),
+            slot,
+        )
+    }
+
+    fn rate(&self, variable: &'static str, slot: &mut Option<Rate>) -> Result<(), ConfigError> {
+        let parse = |v: &str| match v {
+            "off" | "none" => Some(None),
+            _ => v.parse().ok().map(Some),
+        };
+        self.read(
+            variable,
+            "a rate per second, minute or hour (100/s, 600/m, 100/h), optionally \", burst N\", or off",
+            parse,
             slot,
         )
     }
@@ -436,6 +474,9 @@ mod tests {
             ("RPC_IDLE_TIMEOUT", "5m"),
             ("RPC_EXPOSE_INTERNAL_ERRORS", "true"),
             ("RPC_RATE_LIMIT", "600/m, burst 20"),
+            ("RPC_MAX_CONNECTIONS_PER_IP", "50"),
+            ("RPC_HANDSHAKE_RATE_PER_IP", "20/s"),
+            ("RPC_TRUSTED_PROXIES", "10.0.0.0/8, ::1"),
             (
                 "RPC_ALLOWED_ORIGINS",
                 "https://a.example, https://*.b.example",
@@ -449,6 +490,9 @@ mod tests {
         assert_eq!(c.ping_interval, None);
         assert_eq!(c.idle_timeout, Some(Duration::from_secs(300)));
         assert!(c.expose_internal_errors);
+        assert_eq!(c.max_connections_per_ip, Some(50));
+        assert_eq!(c.handshake_rate_per_ip, Some(Rate::per_second(20)));
+        assert!(c.trusted_proxies.contains("::1".parse().unwrap()));
         assert_eq!(
             c.rate_limit,
             Some(Rate::new(600, Duration::from_secs(60)).with_burst(20))
@@ -468,6 +512,7 @@ mod tests {
             ("RPC_DRAIN_TIMEOUT", "10 s"),
             ("RPC_LOG_PARAMS", "yes"),
             ("RPC_RATE_LIMIT", "10 per second"),
+            ("RPC_TRUSTED_PROXIES", "10.0.0.0/40"),
             ("RPC_ALLOWED_ORIGINS", "a.example"),
             ("RPC_MAX_CONNECTIONS", "0"),
             ("RPC_MAX_CONNECTIONS", "-1"),

@@ -323,10 +323,11 @@ pub use rpc_core::{
     BackendEvent, Call, CallError, ConnectionId, ConnectionInfo, DisconnectReason, DropCause,
     ErrorCode, Extensions, Hooks, Id, IdKind, InstanceId, Limits, MethodFuture, MethodInfo,
     MethodResult, Middleware, Next, OpenRpc, OpenRpcInfo, ParamInfo, Params, Peer, Permissions,
-    Protocol, Rate, Reply, RpcContext, RpcError, SerializedResult, Service, Transport,
+    Protocol, Rate, RateBucket, Reply, RpcContext, RpcError, SerializedResult, Service, Transport,
 };
 pub use rpc_macros::rpc_service;
 
+pub use addresses::{ParseProxiesError, TrustedProxies};
 pub use config::{ConfigError, ServerConfig, parse_duration};
 pub use connect::{Admission, ConnectRequest, Rejection};
 pub use groups::{
@@ -339,6 +340,7 @@ pub use server::{Server, ServerBuilder};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 
+mod addresses;
 mod config;
 mod connect;
 mod connection;

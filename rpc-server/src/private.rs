@@ -68,7 +68,8 @@ pub async fn serve_bytes<S: Service>(service: S, input: &[u8]) -> Vec<u8> {
     let (mut client, server) = tokio::io::duplex(64 * 1024);
     let (_stop, signal) = crate::shutdown::channel();
     let remote = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
-    let serving = crate::transport::serve_io(server, remote, true, shared, signal);
+    let serving =
+        crate::transport::serve_io(server, remote, crate::transport::Admit::Yes, shared, signal);
     let talking = async move {
         let _ = client.write_all(input).await;
         let _ = client.shutdown().await;

@@ -19,7 +19,7 @@ use crate::connection;
 use crate::groups::{BackendError, Frame, GroupBackend};
 use crate::server::Shared;
 use crate::shutdown;
-use crate::transport;
+use crate::transport::{self, Admit};
 
 /// Serves `service` on `addr` with the default configuration.
 ///
@@ -297,7 +297,21 @@ async fn connect<S: Service>(
     // Replies are small and latency matters more than packet count.
     let _ = stream.set_nodelay(true);
     let slot = slots.try_acquire_owned().ok();
-    let admit = slot.is_some();
+    // A direct client counts against its address for the connection's
+    // life; one behind a trusted proxy is counted at its handshake.
+    let (admit, _address) = if slot.is_none() {
+        (Admit::ServerFull, None)
+    } else if shared.addresses.is_trusted_proxy(remote.ip()) {
+        (Admit::Yes, None)
+    } else {
+        match shared.addresses.admit(remote.ip()) {
+            Ok(address) => (Admit::Yes, address),
+            Err(refusal) => {
+                tracing::debug!(%remote, %refusal, "connection refused");
+                (Admit::AddressRefused(refusal), None)
+            }
+        }
+    };
     // Boxed, so that the HTTP phase's state (hyper's connection) is freed
     // once it ends instead of sizing this task for the connection's life.
     let accepted = Box::pin(transport::serve_tcp(

@@ -111,6 +111,10 @@ impl ServerBuilder {
         max_frame_size: usize;
         /// Sets [`ServerConfig::max_connections`].
         max_connections: usize;
+        /// Sets [`ServerConfig::max_connections_per_ip`].
+        max_connections_per_ip: Option<usize>;
+        /// Sets [`ServerConfig::handshake_rate_per_ip`].
+        handshake_rate_per_ip: Option<rpc_core::Rate>;
         /// Sets [`ServerConfig::max_pending_requests`].
         max_pending_requests: usize;
         /// Sets [`ServerConfig::outgoing_queue`].
@@ -167,6 +171,23 @@ impl ServerBuilder {
         S: AsRef<str>,
     {
         self.config.allowed_origins = origins.into_iter().collect();
+        self
+    }
+
+    /// Believes the `Forwarded` and `X-Forwarded-For` headers of these
+    /// reverse proxies ([`ServerConfig::trusted_proxies`]): addresses
+    /// (`10.0.0.7`) and networks (`10.0.0.0/8`).
+    ///
+    /// Panics on an entry that is neither; parse untrusted input into a
+    /// [`TrustedProxies`](crate::TrustedProxies) and set it through
+    /// [`config`](Self::config).
+    pub fn trusted_proxies<I, S>(mut self, proxies: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let list: Vec<String> = proxies.into_iter().map(|p| p.as_ref().to_owned()).collect();
+        self.config.trusted_proxies = list.join(",").parse().unwrap_or_else(|err| panic!("{err}"));
         self
     }
 
@@ -265,6 +286,8 @@ pub(crate) struct Shared<S> {
     pub(crate) on_connect: Option<OnConnect>,
     pub(crate) on_disconnect: Option<OnDisconnect>,
     pub(crate) groups: Arc<dyn GroupBackend>,
+    /// The per-address limits, and what each address holds.
+    pub(crate) addresses: Arc<crate::addresses::Addresses>,
     /// The rate limits, and the buckets of HTTP clients.
     pub(crate) rates: crate::rates::Rates,
     /// The CORS rules of the HTTP transport, from `config`.
@@ -295,6 +318,7 @@ impl<S: Service> Shared<S> {
             groups.observe(Arc::clone(hooks));
         }
         Self {
+            addresses: Arc::new(crate::addresses::Addresses::new(&config)),
             rates: crate::rates::Rates::new(config.rate_limit, service.methods()),
             service,
             protocol,

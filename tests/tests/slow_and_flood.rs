@@ -6,7 +6,7 @@ mod ws;
 
 use std::time::{Duration, Instant};
 
-use rpc_server::{Server, ServerHandle, rpc_service};
+use rpc_server::{Rate, RpcContext, Server, ServerHandle, rpc_service};
 use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -18,6 +18,10 @@ struct Svc;
 impl Svc {
     fn add(&self, a: i64, b: i64) -> i64 {
         a + b
+    }
+
+    fn client_ip(&self, ctx: &RpcContext) -> String {
+        ctx.client_ip().map(|ip| ip.to_string()).unwrap_or_default()
     }
 }
 
@@ -228,6 +232,169 @@ async fn a_flood_past_max_connections_is_refused_and_the_served_carry_on() {
         for (n, client) in served.iter_mut().enumerate() {
             assert_eq!(client.call("add", json!([n, 1]), 1).await["result"], n + 1);
         }
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+/// A WebSocket handshake from the local address `from`, with extra
+/// headers: the socket, or the refusal's status and `Retry-After`.
+async fn handshake_from(
+    from: &str,
+    server: std::net::SocketAddr,
+    headers: &[(&str, &str)],
+) -> Result<Socket, (u16, Option<String>)> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    let stream = socket.connect(server).await.unwrap();
+    let mut request = format!("ws://{server}/").into_client_request().unwrap();
+    for (name, value) in headers {
+        let name = tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes());
+        request
+            .headers_mut()
+            .insert(name.unwrap(), value.parse().unwrap());
+    }
+    let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+    match tokio_tungstenite::client_async(request, stream).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            let retry = response
+                .headers()
+                .get("retry-after")
+                .map(|value| value.to_str().unwrap().to_owned());
+            Err((response.status().as_u16(), retry))
+        }
+        Err(err) => panic!("handshake failed: {err}"),
+    }
+}
+
+async fn add_over(socket: Socket) -> serde_json::Value {
+    let mut client = Client { ws: socket };
+    client.call("add", json!([20, 22]), 1).await["result"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_past_its_connection_cap_gets_429_while_another_is_served() {
+    within(Duration::from_secs(60), async {
+        let server = start(Server::builder().max_connections_per_ip(Some(50)));
+        let addr = server.local_addr();
+        let mut held = Vec::new();
+        for _ in 0..50 {
+            held.push(
+                handshake_from("127.0.0.1", addr, &[])
+                    .await
+                    .expect("under the cap"),
+            );
+        }
+        for _ in 0..150 {
+            let refused = handshake_from("127.0.0.1", addr, &[]).await.err();
+            assert_eq!(refused, Some((429, None)));
+        }
+        // The refusal closes the connection: nothing is left held.
+        let mut raw = TcpStream::connect(addr).await.unwrap();
+        raw.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").await.unwrap();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), raw.read_to_end(&mut answer));
+        read.await.expect("closed by the server").unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 429"), "{}", String::from_utf8_lossy(&answer));
+        // Another address (all of 127.0.0.0/8 is loopback) is served.
+        let other = handshake_from("127.0.0.2", addr, &[])
+            .await
+            .expect("another address");
+        assert_eq!(add_over(other).await, 42);
+        // A connection that ends gives its slot back.
+        for socket in held.drain(..10) {
+            let mut client = Client { ws: socket };
+            client.ws.close(None).await.unwrap();
+            let _ = client.closed().await;
+        }
+        let mut again = None;
+        for _ in 0..100 {
+            if let Ok(socket) = handshake_from("127.0.0.1", addr, &[]).await {
+                again = Some(socket);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(add_over(again.expect("a slot came back")).await, 42);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn handshakes_past_the_address_rate_get_429_with_retry_after() {
+    within(Duration::from_secs(30), async {
+        let server = start(
+            Server::builder().handshake_rate_per_ip(Some(Rate::new(5, Duration::from_secs(60)))),
+        );
+        let addr = server.local_addr();
+        for _ in 0..5 {
+            handshake_from("127.0.0.1", addr, &[])
+                .await
+                .expect("within the rate");
+        }
+        let (status, retry) = handshake_from("127.0.0.1", addr, &[])
+            .await
+            .expect_err("refused");
+        assert_eq!(status, 429);
+        let retry: u64 = retry.expect("Retry-After").parse().unwrap();
+        assert!((1..=12).contains(&retry), "{retry}");
+        let other = handshake_from("127.0.0.2", addr, &[])
+            .await
+            .expect("another address");
+        assert_eq!(add_over(other).await, 42);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
+    within(Duration::from_secs(30), async {
+        let builder = Server::builder()
+            .trusted_proxies(["127.0.0.1"])
+            .max_connections_per_ip(Some(2));
+        let server = start(builder);
+        let addr = server.local_addr();
+        let alice = [("x-forwarded-for", "203.0.113.1")];
+        let mut first = Client {
+            ws: handshake_from("127.0.0.1", addr, &alice)
+                .await
+                .expect("first"),
+        };
+        let _second = handshake_from("127.0.0.1", addr, &alice)
+            .await
+            .expect("second");
+        assert_eq!(
+            handshake_from("127.0.0.1", addr, &alice).await.err(),
+            Some((429, None))
+        );
+        assert_eq!(
+            first.call("client_ip", json!([]), 1).await["result"],
+            "203.0.113.1"
+        );
+        // Other clients behind the same proxy have slots of their own.
+        let bob = [("forwarded", "for=203.0.113.2")];
+        let bob = handshake_from("127.0.0.1", addr, &bob)
+            .await
+            .expect("another client");
+        assert_eq!(add_over(bob).await, 42);
+        server.shutdown_and_wait().await;
+
+        // From a peer that is not trusted, the header means nothing.
+        let server = start(Server::builder().trusted_proxies(["10.0.0.1"]));
+        let socket = handshake_from("127.0.0.2", server.local_addr(), &alice)
+            .await
+            .unwrap();
+        let mut client = Client { ws: socket };
+        assert_eq!(
+            client.call("client_ip", json!([]), 1).await["result"],
+            "127.0.0.2"
+        );
         server.shutdown_and_wait().await;
     })
     .await;

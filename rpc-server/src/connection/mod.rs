@@ -47,6 +47,8 @@ pub(crate) async fn serve<S: Service>(
         link,
         outgoing,
         queue,
+        // Held until the connection ends.
+        address: _address,
     } = accepted;
     let connection = Arc::new(info);
     shared.connected(&connection);

@@ -65,7 +65,7 @@ pub(crate) async fn handle<S: Service>(
 pub(crate) struct Endpoint<S> {
     pub(crate) shared: Arc<Shared<S>>,
     pub(crate) remote: SocketAddr,
-    pub(crate) admit: bool,
+    pub(crate) admit: super::Admit,
     pub(crate) draining: bool,
 }
 

@@ -11,6 +11,7 @@ use rpc_core::{ConnectionInfo, ErrorCode, RpcError, Service, Transport};
 use crate::connect::ConnectRequest;
 use crate::groups::BackendHealth;
 use crate::server::Shared;
+use crate::transport::Admit;
 use crate::transport::ws::plain;
 
 /// `GET /health` while serving: 200 `ok`, or 200 `degraded: …` when the
@@ -24,19 +25,22 @@ fn health<S>(shared: &Shared<S>) -> Response<Full<Bytes>> {
 }
 
 /// Answers one plain HTTP request (CORS preflights are answered before
-/// it, by [`cors`](super::cors)). `admit` false (the server is at
-/// `max_connections`) answers 503; `draining` says a shutdown is under way.
+/// it, by [`cors`](super::cors)). A refused connection (`admit`) gets its
+/// refusal, health checks aside; `draining` says a shutdown is under way.
 pub(crate) async fn handle<S: Service>(
     request: Request<Incoming>,
     remote: SocketAddr,
-    admit: bool,
+    admit: Admit,
     draining: bool,
     shared: &Shared<S>,
 ) -> Response<Full<Bytes>> {
+    let is_health = request.method() == Method::GET && request.uri().path() == "/health";
+    if let (false, Some(refusal)) = (is_health, admit.refusal()) {
+        return refusal;
+    }
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/health") if draining => plain(StatusCode::SERVICE_UNAVAILABLE, "draining"),
         (&Method::GET, "/health") => health(shared),
-        _ if !admit => plain(StatusCode::SERVICE_UNAVAILABLE, "too many connections"),
         // A page the allow-list does not name is refused before anything
         // runs, as on the WebSocket (CORS alone would only hide the answer).
         _ if !shared
@@ -157,14 +161,16 @@ async fn admitted<S: Service>(
 ) -> Result<ConnectionInfo, Response<Full<Bytes>>> {
     let uri = request.uri();
     let headers = request.headers();
+    let client = shared.addresses.client_ip(remote, headers);
     let mut info = ConnectionInfo::new()
         .with_instance(shared.groups.instance())
         .with_transport(Transport::Http)
         .with_remote_addr(remote)
+        .with_client_ip(client)
         .with_path(uri.path())
         .with_query(uri.query().map(str::to_owned))
         .with_headers(headers.clone())
-        .with_rates(shared.rates.for_http_client(remote.ip()));
+        .with_rates(shared.rates.for_http_client(client));
     if let Some(on_connect) = &shared.on_connect {
         let connect = ConnectRequest::new(remote, uri.path(), uri.query(), headers.clone(), None);
         match on_connect(connect).await {

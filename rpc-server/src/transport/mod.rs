@@ -19,14 +19,65 @@ use rpc_core::Service;
 use tokio::sync::oneshot;
 use tokio::time::timeout;
 
+use crate::addresses::Refusal;
 use crate::server::Shared;
 use crate::shutdown;
+
+/// Whether a TCP connection's requests are served, as decided when it was
+/// accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admit {
+    Yes,
+    /// The server is at `max_connections`: 503.
+    ServerFull,
+    /// The client's address is over a per-address limit: 429.
+    AddressRefused(Refusal),
+}
+
+impl Admit {
+    /// The answer to each request of a refused connection (which then
+    /// closes); `None` when it is served.
+    pub(crate) fn refusal(
+        self,
+    ) -> Option<::http::Response<http_body_util::Full<hyper::body::Bytes>>> {
+        let response = match self {
+            Self::Yes => return None,
+            Self::ServerFull => ws::plain(StatusCode::SERVICE_UNAVAILABLE, "too many connections"),
+            Self::AddressRefused(refusal) => too_many_from_address(refusal),
+        };
+        Some(closing(response))
+    }
+}
+
+/// 429 for an address over its limits, with `Retry-After` when it is the
+/// handshake rate.
+pub(crate) fn too_many_from_address(
+    refusal: Refusal,
+) -> ::http::Response<http_body_util::Full<hyper::body::Bytes>> {
+    let mut response = ws::plain(StatusCode::TOO_MANY_REQUESTS, &refusal.to_string());
+    if let Refusal::Handshakes(wait) = refusal {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        response
+            .headers_mut()
+            .insert(::http::header::RETRY_AFTER, seconds.max(1).into());
+    }
+    closing(response)
+}
+
+/// `response` with `Connection: close`: the connection ends after it.
+fn closing<B>(mut response: ::http::Response<B>) -> ::http::Response<B> {
+    response.headers_mut().insert(
+        ::http::header::CONNECTION,
+        ::http::HeaderValue::from_static("close"),
+    );
+    response
+}
 
 /// Serves one TCP connection, terminating TLS first when configured.
 pub(crate) async fn serve_tcp<S: Service>(
     stream: tokio::net::TcpStream,
     remote: SocketAddr,
-    admit: bool,
+    admit: Admit,
     shared: Arc<Shared<S>>,
     shutdown: shutdown::Signal,
 ) -> Option<ws::Connection> {
@@ -53,7 +104,7 @@ pub(crate) async fn serve_tcp<S: Service>(
 pub(crate) async fn serve_io<S: Service, IO>(
     stream: IO,
     remote: SocketAddr,
-    admit: bool,
+    admit: Admit,
     shared: Arc<Shared<S>>,
     mut shutdown: shutdown::Signal,
 ) -> Option<ws::Connection>
@@ -86,6 +137,7 @@ where
                                 config: &shared.config,
                                 on_connect: shared.on_connect.as_ref(),
                                 groups: &shared.groups,
+                                addresses: &shared.addresses,
                                 rates: shared.rates.for_connection(),
                             };
                             ws::upgrade(request, context, accepted).await

@@ -16,6 +16,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
+use crate::addresses::{AddressSlot, Addresses};
 use crate::config::ServerConfig;
 use crate::connect::{
     BEARER_SUBPROTOCOL, ConnectRequest, OnConnect, offered_subprotocols, subprotocol_token,
@@ -24,6 +25,7 @@ use crate::groups::GroupBackend;
 use crate::outgoing::{self, Outgoing, Queue};
 use crate::peer::ServerLink;
 use crate::transport::read_ahead::ReadAhead;
+use crate::transport::{Admit, too_many_from_address};
 
 /// The JSON-RPC subprotocol names clients in other ecosystems offer.
 pub(crate) const SUBPROTOCOLS: [&str; 2] = ["jsonrpc2.0", "jsonrpc-2.0"];
@@ -51,6 +53,9 @@ pub(crate) struct Connection {
     pub(crate) link: Arc<ServerLink>,
     pub(crate) outgoing: Outgoing,
     pub(crate) queue: Queue,
+    /// Counts the connection against its client's address, when it came
+    /// through a trusted proxy.
+    pub(crate) address: Option<AddressSlot>,
 }
 
 /// What the upgrade hands over once it has answered 101: everything but
@@ -61,6 +66,7 @@ pub(crate) struct Accepted {
     link: Arc<ServerLink>,
     outgoing: Outgoing,
     queue: Queue,
+    address: Option<AddressSlot>,
 }
 
 impl Accepted {
@@ -84,6 +90,7 @@ impl Accepted {
             link: self.link,
             outgoing: self.outgoing,
             queue: self.queue,
+            address: self.address,
         })
     }
 }
@@ -99,11 +106,13 @@ pub(crate) fn is_upgrade<B>(request: &Request<B>) -> bool {
 /// What a connection shares with its upgrade.
 pub(crate) struct Upgrade<'a> {
     pub(crate) remote: SocketAddr,
-    /// False when the server is at `max_connections`: refused with 503.
-    pub(crate) admit: bool,
+    /// Whether the connection was refused when accepted.
+    pub(crate) admit: Admit,
     pub(crate) config: &'a ServerConfig,
     pub(crate) on_connect: Option<&'a OnConnect>,
     pub(crate) groups: &'a Arc<dyn GroupBackend>,
+    /// The per-address limits, for a client behind a trusted proxy.
+    pub(crate) addresses: &'a Arc<Addresses>,
     /// The connection's rate-limit buckets, if any.
     pub(crate) rates: Option<Arc<rpc_core::CallRates>>,
 }
@@ -122,6 +131,7 @@ pub(crate) async fn upgrade(
         config,
         on_connect,
         groups,
+        addresses,
         rates,
     } = context;
     let headers = request.headers();
@@ -151,9 +161,20 @@ pub(crate) async fn upgrade(
             "this origin may not open a WebSocket here",
         );
     }
-    if !admit {
-        return plain(StatusCode::SERVICE_UNAVAILABLE, "too many connections");
+    if let Some(refusal) = admit.refusal() {
+        return refusal;
     }
+    // A direct client was counted against its address when accepted; one
+    // behind a trusted proxy is counted now, for the WebSocket's life.
+    let client = addresses.client_ip(remote, headers);
+    let address = if addresses.is_trusted_proxy(remote.ip()) {
+        match addresses.admit(client) {
+            Ok(slot) => slot,
+            Err(refusal) => return too_many_from_address(refusal),
+        }
+    } else {
+        None
+    };
     let subprotocol = choose_subprotocol(headers).map(str::to_owned);
 
     // The connection's queue and link exist before the upgrade, so that
@@ -172,6 +193,7 @@ pub(crate) async fn upgrade(
     let uri = request.uri();
     let mut info = info
         .with_remote_addr(remote)
+        .with_client_ip(client)
         .with_path(uri.path())
         .with_query(uri.query().map(str::to_owned))
         .with_headers(kept_headers(headers))
@@ -201,6 +223,7 @@ pub(crate) async fn upgrade(
         link,
         outgoing,
         queue,
+        address,
     });
     if let Err(Accepted { link, .. }) = handed_over {
         link.close();
