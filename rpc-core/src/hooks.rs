@@ -141,6 +141,9 @@ pub enum DisconnectReason {
     /// It did not drain the messages pushed to it (group broadcasts,
     /// notifications) and its queue reached `max_queued_bytes`.
     TooSlow,
+    /// A message it started sending did not arrive within the message
+    /// timeout.
+    SlowMessage,
 }
 
 impl fmt::Display for DisconnectReason {
@@ -155,6 +158,7 @@ impl fmt::Display for DisconnectReason {
             Self::InvalidUtf8 => "text frame is not valid UTF-8",
             Self::ProtocolViolation => "WebSocket protocol violation",
             Self::TooSlow => "too slow to keep up",
+            Self::SlowMessage => "message did not arrive in time",
         })
     }
 }

@@ -29,6 +29,7 @@ use crate::tls::TlsConfig;
 /// | [`max_connections_per_ip`](Self::max_connections_per_ip) | off | `RPC_MAX_CONNECTIONS_PER_IP` |
 /// | [`handshake_rate_per_ip`](Self::handshake_rate_per_ip) | off | `RPC_HANDSHAKE_RATE_PER_IP` (`20/s`, `100/m, burst 10`, or `off`) |
 /// | [`trusted_proxies`](Self::trusted_proxies) | none | `RPC_TRUSTED_PROXIES` (comma-separated addresses and networks) |
+/// | [`max_incoming_bytes`](Self::max_incoming_bytes) | 256 MiB | `RPC_MAX_INCOMING_BYTES` |
 /// | [`max_pending_requests`](Self::max_pending_requests) | 1,000 | `RPC_MAX_PENDING_REQUESTS` |
 /// | [`outgoing_queue`](Self::outgoing_queue) | 64 | `RPC_OUTGOING_QUEUE` |
 /// | [`max_queued_bytes`](Self::max_queued_bytes) | 4 MiB | `RPC_MAX_QUEUED_BYTES` |
@@ -81,6 +82,16 @@ pub struct ServerConfig {
     /// use the forwarded address. From any other peer the headers are
     /// ignored (a client could write anything there).
     pub trusted_proxies: TrustedProxies,
+    /// Bytes of unfinished incoming messages the whole server may hold:
+    /// WebSocket messages whose frames have started to arrive, and HTTP
+    /// bodies. A frame's size is reserved when its header arrives, before
+    /// its payload is read; a connection whose frame finds no room is not
+    /// read until another message completes or its connection closes
+    /// (bounded by [`message_timeout`](Self::message_timeout)), while the
+    /// others are served. An HTTP request that finds no room within the
+    /// message timeout is answered 503. Keep it above `max_frame_size`: a
+    /// larger frame takes the whole budget.
+    pub max_incoming_bytes: usize,
     /// Requests running at once on one connection; one more is answered
     /// with SERVER_OVERLOADED (-32003).
     pub max_pending_requests: usize,
@@ -104,10 +115,12 @@ pub struct ServerConfig {
     /// How long an HTTP keep-alive connection may sit idle between
     /// requests.
     pub keep_alive_timeout: Duration,
-    /// How long an HTTP request's body may take to arrive once its headers
-    /// have: a client that trickles it is answered 408 and disconnected,
-    /// so a slow sender cannot hold a connection (and the body's memory)
-    /// for as long as it likes. `None` for no limit.
+    /// How long a message may take to arrive once it has started: an HTTP
+    /// request's body once its headers are in (past it: 408, and the
+    /// connection closes), a WebSocket message once its first frame header
+    /// is in (past it: the connection closes with 1008). A slow sender
+    /// cannot hold a connection, and the message's memory, for as long as
+    /// it likes. `None` for no limit.
     pub message_timeout: Option<Duration>,
     /// How long a call from the server to a client (`Peer::call`) waits
     /// for the client's response.
@@ -176,6 +189,7 @@ impl Default for ServerConfig {
             max_connections_per_ip: None,
             handshake_rate_per_ip: None,
             trusted_proxies: TrustedProxies::none(),
+            max_incoming_bytes: 256 * 1024 * 1024,
             max_pending_requests: 1_000,
             outgoing_queue: 64,
             max_queued_bytes: 4 * 1024 * 1024,
@@ -279,6 +293,7 @@ impl ServerConfig {
             |v| v.parse().ok(),
             &mut config.trusted_proxies,
         )?;
+        env.size("RPC_MAX_INCOMING_BYTES", &mut config.max_incoming_bytes)?;
         env.size("RPC_MAX_PENDING_REQUESTS", &mut config.max_pending_requests)?;
         env.size("RPC_OUTGOING_QUEUE", &mut config.outgoing_queue)?;
         env.size("RPC_MAX_QUEUED_BYTES", &mut config.max_queued_bytes)?;

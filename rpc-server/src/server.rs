@@ -115,6 +115,8 @@ impl ServerBuilder {
         max_connections_per_ip: Option<usize>;
         /// Sets [`ServerConfig::handshake_rate_per_ip`].
         handshake_rate_per_ip: Option<rpc_core::Rate>;
+        /// Sets [`ServerConfig::max_incoming_bytes`].
+        max_incoming_bytes: usize;
         /// Sets [`ServerConfig::max_pending_requests`].
         max_pending_requests: usize;
         /// Sets [`ServerConfig::outgoing_queue`].
@@ -286,6 +288,8 @@ pub(crate) struct Shared<S> {
     pub(crate) on_connect: Option<OnConnect>,
     pub(crate) on_disconnect: Option<OnDisconnect>,
     pub(crate) groups: Arc<dyn GroupBackend>,
+    /// The bytes of unfinished incoming messages the server may hold.
+    pub(crate) incoming: crate::transport::incoming::IncomingBudget,
     /// The per-address limits, and what each address holds.
     pub(crate) addresses: Arc<crate::addresses::Addresses>,
     /// The rate limits, and the buckets of HTTP clients.
@@ -318,6 +322,7 @@ impl<S: Service> Shared<S> {
             groups.observe(Arc::clone(hooks));
         }
         Self {
+            incoming: crate::transport::incoming::IncomingBudget::new(config.max_incoming_bytes),
             addresses: Arc::new(crate::addresses::Addresses::new(&config)),
             rates: crate::rates::Rates::new(config.rate_limit, service.methods()),
             service,

@@ -145,6 +145,49 @@ async fn an_http_body_trickled_is_cut_off_with_408_by_default() {
     .await;
 }
 
+#[tokio::test]
+async fn a_websocket_message_trickled_is_cut_off_with_1008_by_default() {
+    within(Duration::from_secs(60), async {
+        let server = start(Server::builder());
+        let addr = server.local_addr();
+        let client = Client::connect(addr).await;
+        let stream = match client.ws.into_inner() {
+            tokio_tungstenite::MaybeTlsStream::Plain(stream) => stream,
+            _ => unreachable!("a plain connection"),
+        };
+        let (mut reader, mut writer) = stream.into_split();
+        // A text frame promising 1,000 bytes, then a byte every 500 ms.
+        let trickling = tokio::spawn(async move {
+            writer
+                .write_all(&[0x81, 0x80 | 126, 0x03, 0xe8, 0, 0, 0, 0])
+                .await
+                .unwrap();
+            for _ in 0..1_000 {
+                if writer.write_all(b" ").await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
+        // A well-behaved client is served meanwhile.
+        let mut other = Client::connect(addr).await;
+        assert_eq!(other.call("add", json!([1, 2]), 1).await["result"], 3);
+
+        let mut received = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(45), reader.read_to_end(&mut received));
+        read.await.expect("cut off in time").unwrap();
+        // The server's close frame: opcode 8, then the code 1008.
+        let close = received
+            .windows(4)
+            .find(|w| w[0] == 0x88)
+            .unwrap_or_else(|| panic!("no close frame in {received:?}"));
+        assert_eq!(u16::from_be_bytes([close[2], close[3]]), 1008);
+        trickling.abort();
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
 /// The CPU time the calling thread has used (utime + stime, in the 10 ms
 /// ticks of /proc).
 fn thread_cpu() -> Duration {

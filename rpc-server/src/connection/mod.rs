@@ -87,6 +87,7 @@ fn close_frame(end: End) -> Option<CloseFrame> {
         End::MaxAge | End::Idle => CloseCode::Normal,
         End::TooLarge => CloseCode::Size,
         End::InvalidUtf8 => CloseCode::Invalid,
+        End::SlowMessage => CloseCode::Policy,
         _ => CloseCode::Protocol,
     };
     Some(CloseFrame {
@@ -171,6 +172,9 @@ async fn read<S: Service>(
                         return End::ClientClosed;
                     }
                     Some(Err(WsError::Protocol(_))) => return End::ProtocolViolation,
+                    Some(Err(WsError::Io(err))) if err.kind() == std::io::ErrorKind::TimedOut => {
+                        return End::SlowMessage;
+                    }
                     Some(Err(err)) => {
                         tracing::debug!(error = %err, "connection failed");
                         return End::ClientClosed;

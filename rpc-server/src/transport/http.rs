@@ -99,6 +99,33 @@ async fn call<S: Service>(
         Err(refusal) => return refusal,
     };
     let limit = shared.config.limits.max_message_size;
+    // The body's memory is reserved from the server-wide budget before it
+    // is read: its declared length, or the most it may be.
+    let expected = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok())
+        .unwrap_or(u64::MAX)
+        .min(u64::try_from(limit).unwrap_or(u64::MAX));
+    let reserving = shared
+        .incoming
+        .semaphore()
+        .acquire_many_owned(shared.incoming.share(expected));
+    let reserved = match shared.config.message_timeout {
+        Some(deadline) => tokio::time::timeout(deadline, reserving).await.ok(),
+        None => Some(reserving.await),
+    };
+    let Some(Ok(_reserved)) = reserved else {
+        tracing::debug!(%remote, "no room for an HTTP body: refused");
+        let mut response = plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is busy receiving other messages; try again",
+        );
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
+    };
     let body = Limited::new(request.into_body(), limit).collect();
     let body = match shared.config.message_timeout {
         Some(deadline) => match tokio::time::timeout(deadline, body).await {

@@ -3,6 +3,7 @@
 
 pub(crate) mod cors;
 pub(crate) mod http;
+pub(crate) mod incoming;
 mod read_ahead;
 pub(crate) mod ws;
 
@@ -215,10 +216,13 @@ where
     let mut accepted_rx = accepted_rx;
     let accepted = accepted_rx.try_recv().ok()?;
     let link = accepted.link();
-    let connection = timeout(config.handshake_timeout, accepted.into_connection(config))
-        .await
-        .ok()
-        .flatten();
+    let connection = timeout(
+        config.handshake_timeout,
+        accepted.into_connection(config, &shared.incoming),
+    )
+    .await
+    .ok()
+    .flatten();
     if connection.is_none() {
         // Never upgraded: unregistered now, even if `on_connect` kept its
         // `Peer` (which keeps the link alive).

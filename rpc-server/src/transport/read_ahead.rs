@@ -15,6 +15,12 @@ use std::task::{Context, Poll};
 use bytes::{Buf as _, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use super::incoming::FrameWatch;
+
+/// The error a read fails with once a message has taken longer than the
+/// message timeout to arrive.
+const SLOW_MESSAGE: &str = "the message did not arrive in time";
+
 /// An IO whose reads go through a read-ahead buffer of up to `chunk` bytes.
 #[derive(Debug)]
 pub(crate) struct ReadAhead<IO> {
@@ -22,6 +28,9 @@ pub(crate) struct ReadAhead<IO> {
     /// What was read and not yet taken; no allocation while empty and idle.
     buffer: BytesMut,
     chunk: usize,
+    /// Frame boundaries and the memory budget, when watched: bytes go up
+    /// only as the budget allows.
+    watch: Option<FrameWatch>,
 }
 
 impl<IO> ReadAhead<IO> {
@@ -30,7 +39,14 @@ impl<IO> ReadAhead<IO> {
             io,
             buffer: BytesMut::new(),
             chunk: chunk.max(1),
+            watch: None,
         }
+    }
+
+    /// Hands bytes up only as `watch` allows.
+    pub(crate) fn watched(mut self, watch: FrameWatch) -> Self {
+        self.watch = Some(watch);
+        self
     }
 }
 
@@ -41,9 +57,15 @@ impl<IO: AsyncRead + Unpin> AsyncRead for ReadAhead<IO> {
         out: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if let Some(watch) = &mut this.watch {
+            if watch.poll_overdue(cx) {
+                return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, SLOW_MESSAGE)));
+            }
+        }
         if this.buffer.is_empty() {
-            // A read as large as ours needs no buffer in between.
-            if out.remaining() >= this.chunk {
+            // A read as large as ours needs no buffer in between (unless
+            // what goes up is watched, which needs to see it first).
+            if out.remaining() >= this.chunk && this.watch.is_none() {
                 return Pin::new(&mut this.io).poll_read(cx, out);
             }
             // Reuses the allocation still held, if any.
@@ -59,7 +81,15 @@ impl<IO: AsyncRead + Unpin> AsyncRead for ReadAhead<IO> {
                 }
             }
         }
-        let taken = out.remaining().min(this.buffer.len());
+        let mut taken = out.remaining().min(this.buffer.len());
+        // (Nothing at all is the end of the stream, and goes up as such.)
+        if let (Some(watch), true) = (&mut this.watch, taken > 0) {
+            taken = watch.pass(cx, &this.buffer[..taken]);
+            if taken == 0 {
+                // The budget has no room yet; its semaphore wakes us.
+                return Poll::Pending;
+            }
+        }
         out.put_slice(&this.buffer[..taken]);
         this.buffer.advance(taken);
         Poll::Ready(Ok(()))
@@ -140,6 +170,24 @@ mod tests {
         drop(writer);
         let mut text = String::new();
         reader.read_to_string(&mut text).await.expect("read");
+        assert_eq!(text, "last words");
+    }
+
+    #[tokio::test]
+    async fn the_end_of_the_stream_reads_as_zero_when_watched() {
+        use crate::transport::incoming::{FrameWatch, IncomingBudget};
+        let (client, server) = tokio::io::duplex(1024);
+        let watch = FrameWatch::new(IncomingBudget::new(1 << 20), 1 << 20, None);
+        let mut reader = ReadAhead::new(server, 4096).watched(watch);
+        let mut writer = client;
+        writer.write_all(b"last words").await.expect("written");
+        drop(writer);
+        let mut text = String::new();
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            reader.read_to_string(&mut text),
+        );
+        read.await.expect("the end, not a hang").expect("read");
         assert_eq!(text, "last words");
     }
 }

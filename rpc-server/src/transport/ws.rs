@@ -24,6 +24,7 @@ use crate::connect::{
 use crate::groups::GroupBackend;
 use crate::outgoing::{self, Outgoing, Queue};
 use crate::peer::ServerLink;
+use crate::transport::incoming::{FrameWatch, IncomingBudget};
 use crate::transport::read_ahead::ReadAhead;
 use crate::transport::{Admit, too_many_from_address};
 
@@ -76,10 +77,19 @@ impl Accepted {
     }
 
     /// Waits for hyper to hand over the connection, and wraps it.
-    pub(crate) async fn into_connection(self, config: &ServerConfig) -> Option<Connection> {
+    pub(crate) async fn into_connection(
+        self,
+        config: &ServerConfig,
+        budget: &IncomingBudget,
+    ) -> Option<Connection> {
         let upgraded = self.upgrade.await.ok()?;
+        let watch = FrameWatch::new(
+            budget.clone(),
+            config.max_frame_size,
+            config.message_timeout,
+        );
         let ws = WebSocketStream::from_raw_socket(
-            ReadAhead::new(TokioIo::new(upgraded), config.read_buffer_size),
+            ReadAhead::new(TokioIo::new(upgraded), config.read_buffer_size).watched(watch),
             Role::Server,
             Some(websocket_config(config)),
         )
