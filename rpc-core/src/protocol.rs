@@ -379,7 +379,7 @@ impl<T: Timer> Protocol<T> {
                 error,
             } => Some(self.error(error, id)),
             Rejected { id: None, error } => {
-                tracing::debug!(%error, "notification rejected; no reply is sent");
+                tracing::debug!(%error, "rejected without a reply (a notification, or a stray response)");
                 None
             }
         }

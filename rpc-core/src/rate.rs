@@ -84,7 +84,14 @@ impl Rate {
     /// The governor quota: one call every `per / calls`, `burst` at once.
     /// `None` when the rate allows nothing.
     fn quota(&self) -> Option<Quota> {
-        let every = self.per.checked_div(self.calls)?;
+        if self.per.is_zero() {
+            return None;
+        }
+        // Faster than one call a nanosecond is as good as unlimited.
+        let every = self
+            .per
+            .checked_div(self.calls)?
+            .max(Duration::from_nanos(1));
         let burst = NonZeroU32::new(self.burst)?;
         Some(Quota::with_period(every)?.allow_burst(burst))
     }
@@ -355,6 +362,15 @@ mod tests {
             serde_json::from_str(refused.data().expect("data").get()).unwrap();
         assert_eq!(data["limit"], "connection");
         assert_eq!(data["rate"], "5/m");
+    }
+
+    #[test]
+    fn a_rate_faster_than_the_clock_allows_everything() {
+        let bucket = RateBucket::new(Rate::per_second(u32::MAX).with_burst(u32::MAX));
+        for _ in 0..1_000 {
+            assert!(bucket.take().is_ok());
+        }
+        assert!(RateBucket::new(Rate::per_second(0)).take().is_err());
     }
 
     #[test]

@@ -74,6 +74,14 @@ pub(crate) fn validate<'a>(
     let method = match members.method.map(decode_str) {
         Some(Some(method)) => method,
         Some(None) => return Err(invalid(reply_id, "\"method\" must be a string")),
+        // A response that matched no call in flight (a late one, say):
+        // dropped, never answered, or two peers could trade errors forever.
+        None if members.result.is_some() || members.error.is_some() => {
+            return Err(Rejected {
+                id: None,
+                error: RpcError::invalid_request("a response that matches no call was dropped"),
+            });
+        }
         None => return Err(invalid(reply_id, "\"method\" is missing")),
     };
     let params = match members.params {

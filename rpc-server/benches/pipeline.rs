@@ -1,6 +1,6 @@
 //! The cost of the protocol pipeline without sockets: one small call with
-//! nothing configured, with lifecycle hooks and with one middleware (what
-//! they add); a batch of ten; the error paths (unknown method, params that
+//! nothing configured, with lifecycle hooks, with one middleware and with a
+//! rate limit that is never reached (what they add); a batch of ten; the error paths (unknown method, params that
 //! do not decode, invalid JSON). Against an older checkout, it shows
 //! whether a change made any of them slower.
 //!
@@ -10,8 +10,12 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use std::sync::Arc;
+
+use rpc_server::Service as _;
 use rpc_server::{
-    Call, ConnectionInfo, ErrorCode, Hooks, MethodFuture, Middleware, Next, Protocol, rpc_service,
+    Call, ConnectionInfo, ErrorCode, Hooks, MethodFuture, Middleware, Next, Protocol, Rate,
+    rpc_service,
 };
 
 struct Calc;
@@ -49,22 +53,34 @@ const FRAME: &str = r#"{"jsonrpc":"2.0","method":"add","params":[20,22],"id":7}"
 
 fn pipeline(c: &mut Criterion) {
     let connection = ConnectionInfo::detached();
+    // A bucket too large to run dry in any measurement.
+    let never_reached = Rate::per_second(u32::MAX).with_burst(u32::MAX);
+    let rated =
+        Arc::new(ConnectionInfo::new().with_rates(
+            rpc_server::CallRates::new(Some(never_reached), Calc.methods()).map(Arc::new),
+        ));
     let mut group = c.benchmark_group("pipeline");
     let configurations = [
-        ("plain", Protocol::new()),
+        ("plain", Protocol::new(), &connection),
         (
             "hooks",
-            Protocol::new().with_hooks(std::sync::Arc::new(Noop)),
+            Protocol::new().with_hooks(Arc::new(Noop)),
+            &connection,
         ),
-        ("middleware", Protocol::new().with_middleware(PassThrough)),
+        (
+            "middleware",
+            Protocol::new().with_middleware(PassThrough),
+            &connection,
+        ),
+        ("rate_limit", Protocol::new(), &rated),
     ];
-    for (name, protocol) in configurations {
+    for (name, protocol, connection) in configurations {
         group.bench_function(name, |b| {
             b.iter(|| {
                 let reply = futures_executor::block_on(protocol.handle(
                     &Calc,
                     black_box(FRAME),
-                    &connection,
+                    connection,
                 ));
                 black_box(reply)
             })

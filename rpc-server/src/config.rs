@@ -110,10 +110,10 @@ pub struct ServerConfig {
     /// `None` for no limit.
     pub request_timeout: Option<Duration>,
     /// How long a client has to send its first request (the WebSocket
-    /// handshake, or an HTTP request) and each request's headers.
+    /// handshake, or an HTTP request), headers and all.
     pub handshake_timeout: Duration,
     /// How long an HTTP keep-alive connection may sit idle between
-    /// requests.
+    /// requests (the next request's headers included).
     pub keep_alive_timeout: Duration,
     /// How long a message may take to arrive once it has started: an HTTP
     /// request's body once its headers are in (past it: 408, and the

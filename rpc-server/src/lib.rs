@@ -320,10 +320,11 @@
 //! parameter and result and shared definitions under `#/components/schemas`.
 
 pub use rpc_core::{
-    BackendEvent, Call, CallError, ConnectionId, ConnectionInfo, DisconnectReason, DropCause,
-    ErrorCode, Extensions, Hooks, Id, IdKind, InstanceId, Limits, MethodFuture, MethodInfo,
-    MethodResult, Middleware, Next, OpenRpc, OpenRpcInfo, ParamInfo, Params, Peer, Permissions,
-    Protocol, Rate, RateBucket, Reply, RpcContext, RpcError, SerializedResult, Service, Transport,
+    BackendEvent, Call, CallError, CallRates, ConnectionId, ConnectionInfo, DisconnectReason,
+    DropCause, ErrorCode, Extensions, Hooks, Id, IdKind, InstanceId, Limits, MethodFuture,
+    MethodInfo, MethodResult, Middleware, Next, OpenRpc, OpenRpcInfo, ParamInfo, Params, Peer,
+    Permissions, Protocol, Rate, RateBucket, Reply, RpcContext, RpcError, SerializedResult,
+    Service, Transport,
 };
 pub use rpc_macros::rpc_service;
 

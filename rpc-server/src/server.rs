@@ -288,8 +288,9 @@ pub(crate) struct Shared<S> {
     pub(crate) on_connect: Option<OnConnect>,
     pub(crate) on_disconnect: Option<OnDisconnect>,
     pub(crate) groups: Arc<dyn GroupBackend>,
-    /// The bytes of unfinished incoming messages the server may hold.
-    pub(crate) incoming: crate::transport::incoming::IncomingBudget,
+    /// The bytes of unfinished incoming messages the server may hold, and
+    /// how long a message may take.
+    pub(crate) incoming: Arc<crate::transport::incoming::WatchRules>,
     /// The per-address limits, and what each address holds.
     pub(crate) addresses: Arc<crate::addresses::Addresses>,
     /// The rate limits, and the buckets of HTTP clients.
@@ -322,7 +323,7 @@ impl<S: Service> Shared<S> {
             groups.observe(Arc::clone(hooks));
         }
         Self {
-            incoming: crate::transport::incoming::IncomingBudget::new(config.max_incoming_bytes),
+            incoming: Arc::new(crate::transport::incoming::WatchRules::new(&config)),
             addresses: Arc::new(crate::addresses::Addresses::new(&config)),
             rates: crate::rates::Rates::new(config.rate_limit, service.methods()),
             service,

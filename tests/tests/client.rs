@@ -296,3 +296,46 @@ async fn keepalive_notices_a_server_that_stops_answering_pings() {
     })
     .await;
 }
+
+/// A server that sends the client a response to nothing gets no answer to
+/// it (answering would let the two trade errors forever); a call after it
+/// is answered as usual, and is the first thing the client sends.
+#[tokio::test]
+async fn a_stray_response_from_the_server_is_dropped() {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+    within(LIMIT, async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+            let stray =
+                r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":41}"#;
+            ws.send(Message::text(stray)).await.unwrap();
+            ws.send(Message::text(r#"{"jsonrpc":"2.0","result":1,"id":42}"#))
+                .await
+                .unwrap();
+            ws.send(Message::text(
+                r#"{"jsonrpc":"2.0","method":"nope","id":"marker"}"#,
+            ))
+            .await
+            .unwrap();
+            loop {
+                match ws.next().await {
+                    Some(Ok(Message::Text(text))) => {
+                        return serde_json::from_str::<Value>(&text).unwrap();
+                    }
+                    Some(Ok(_)) => continue,
+                    other => panic!("the client went away: {other:?}"),
+                }
+            }
+        });
+        let client = Client::connect(&url(addr)).await.unwrap();
+        let first = server.await.unwrap();
+        assert_eq!(first["id"], "marker", "{first}");
+        assert_eq!(first["error"]["code"], -32601);
+        drop(client);
+    })
+    .await;
+}

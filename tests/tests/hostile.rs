@@ -139,3 +139,28 @@ async fn fragments_that_together_exceed_the_hard_cap_close_with_1009() {
     })
     .await;
 }
+
+/// A response that matches no call (a late one, say) is dropped: answering
+/// it would let two peers trade errors forever.
+#[tokio::test]
+async fn a_stray_response_is_dropped_and_never_answered() {
+    within(LIMIT, async {
+        let server = start(Server::builder());
+        let mut client = Client::connect(server.local_addr()).await;
+        client.send(r#"{"jsonrpc":"2.0","result":1,"id":99}"#).await;
+        client
+            .send(r#"{"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":98}"#)
+            .await;
+        client
+            .send(r#"[{"jsonrpc":"2.0","result":1,"id":97},{"jsonrpc":"2.0","method":"add","params":[1,2],"id":5}]"#)
+            .await;
+        // The first thing back is the answer to the one call.
+        let reply = client.receive_json().await;
+        assert_eq!(reply, json!([{"jsonrpc": "2.0", "result": 3, "id": 5}]));
+        // Not a response (no `result`, no `error`): still Invalid Request.
+        client.send(r#"{"jsonrpc":"2.0","id":4}"#).await;
+        assert_eq!(client.receive_json().await["error"]["code"], -32600);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}

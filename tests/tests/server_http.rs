@@ -407,3 +407,39 @@ async fn a_method_taking_a_peer_is_websocket_only() {
     })
     .await;
 }
+
+/// An idle keep-alive connection lives for the keep-alive timeout, not the
+/// (shorter) handshake timeout, and is closed after it.
+#[tokio::test]
+async fn an_idle_keep_alive_connection_lasts_the_keep_alive_timeout() {
+    within(LIMIT, async {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let server = start(
+            Server::builder()
+                .handshake_timeout(Duration::from_millis(300))
+                .keep_alive_timeout(Duration::from_millis(1_500)),
+        );
+        let mut kept = tokio::net::TcpStream::connect(server.local_addr())
+            .await
+            .unwrap();
+        let call = http::build(
+            "POST",
+            "/",
+            &[("content-type", "application/json")],
+            r#"{"jsonrpc":"2.0","method":"add","params":[1,2],"id":1}"#,
+            false,
+        );
+        let mut buf = vec![0u8; 4096];
+        for _ in 0..2 {
+            kept.write_all(call.as_bytes()).await.unwrap();
+            let n = kept.read(&mut buf).await.unwrap();
+            assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+            // Idle for longer than the handshake timeout: still open.
+            tokio::time::sleep(Duration::from_millis(700)).await;
+        }
+        let closed = tokio::time::timeout(Duration::from_secs(5), kept.read(&mut buf)).await;
+        assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "{closed:?}");
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}

@@ -2,17 +2,19 @@
 //! `GET /openrpc.json` for the API description, `GET /health`.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use rpc_core::{ConnectionInfo, ErrorCode, RpcError, Service, Transport};
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::connect::ConnectRequest;
 use crate::groups::BackendHealth;
 use crate::server::Shared;
-use crate::transport::Admit;
 use crate::transport::ws::plain;
+use crate::transport::{Admit, closing};
 
 /// `GET /health` while serving: 200 `ok`, or 200 `degraded: …` when the
 /// group backend cannot reach the other instances (calls and local pushes
@@ -98,71 +100,10 @@ async fn call<S: Service>(
         Ok(connection) => connection,
         Err(refusal) => return refusal,
     };
-    let limit = shared.config.limits.max_message_size;
-    // The body's memory is reserved from the server-wide budget before it
-    // is read: its declared length, or the most it may be.
-    let expected = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok())
-        .unwrap_or(u64::MAX)
-        .min(u64::try_from(limit).unwrap_or(u64::MAX));
-    let reserving = shared
-        .incoming
-        .semaphore()
-        .acquire_many_owned(shared.incoming.share(expected));
-    let reserved = match shared.config.message_timeout {
-        Some(deadline) => tokio::time::timeout(deadline, reserving).await.ok(),
-        None => Some(reserving.await),
-    };
-    let Some(Ok(_reserved)) = reserved else {
-        tracing::debug!(%remote, "no room for an HTTP body: refused");
-        let mut response = plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the server is busy receiving other messages; try again",
-        );
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        return response;
-    };
-    let body = Limited::new(request.into_body(), limit).collect();
-    let body = match shared.config.message_timeout {
-        Some(deadline) => match tokio::time::timeout(deadline, body).await {
-            Ok(body) => body,
-            Err(_) => {
-                tracing::debug!(%remote, "HTTP request body too slow: cut off");
-                let mut response = plain(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "the request body did not arrive in time",
-                );
-                // What is left of the body is never read: the connection
-                // cannot carry another request.
-                response
-                    .headers_mut()
-                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
-                return response;
-            }
-        },
-        None => body.await,
-    };
-    let body = match body {
-        Ok(body) => body.to_bytes(),
-        Err(err) if err.is::<http_body_util::LengthLimitError>() => {
-            let error = RpcError::from_code(ErrorCode::REQUEST_TOO_LARGE)
-                .with_data(&format!("message exceeds {limit} bytes"));
-            let body = format!(
-                r#"{{"jsonrpc":"2.0","error":{},"id":null}}"#,
-                serde_json::to_string(&error).unwrap_or_default()
-            );
-            return json(StatusCode::PAYLOAD_TOO_LARGE, body.into_bytes());
-        }
-        Err(_) => {
-            return plain(
-                StatusCode::BAD_REQUEST,
-                "the request body could not be read",
-            );
-        }
+    // The body's room in the budget is held until the call is answered.
+    let (body, _room) = match read_body(request, remote, shared).await {
+        Ok(read) => read,
+        Err(refusal) => return refusal,
     };
     let connection = std::sync::Arc::new(connection);
     match shared
@@ -176,6 +117,68 @@ async fn call<S: Service>(
             *response.status_mut() = StatusCode::NO_CONTENT;
             response
         }
+    }
+}
+
+/// Reads a call's body: room for it is reserved from the server-wide
+/// budget first (its declared length, or the most it may be), then it must
+/// arrive within the message timeout and the size limit.
+async fn read_body<S>(
+    request: Request<Incoming>,
+    remote: SocketAddr,
+    shared: &Shared<S>,
+) -> Result<(Bytes, OwnedSemaphorePermit), Response<Full<Bytes>>> {
+    let limit = shared.config.limits.max_message_size;
+    let expected = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok())
+        .unwrap_or(u64::MAX)
+        .min(u64::try_from(limit).unwrap_or(u64::MAX));
+    let budget = &shared.incoming.budget;
+    let reserving = budget
+        .semaphore()
+        .acquire_many_owned(budget.share(expected));
+    let Some(Ok(room)) = within(shared.config.message_timeout, reserving).await else {
+        tracing::debug!(%remote, "no room for an HTTP body: refused");
+        return Err(closing(plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is busy receiving other messages; try again",
+        )));
+    };
+    let body = Limited::new(request.into_body(), limit).collect();
+    let Some(body) = within(shared.config.message_timeout, body).await else {
+        tracing::debug!(%remote, "HTTP request body too slow: cut off");
+        // What is left of the body is never read: the connection cannot
+        // carry another request.
+        return Err(closing(plain(
+            StatusCode::REQUEST_TIMEOUT,
+            "the request body did not arrive in time",
+        )));
+    };
+    match body {
+        Ok(body) => Ok((body.to_bytes(), room)),
+        Err(err) if err.is::<http_body_util::LengthLimitError>() => {
+            let error = RpcError::from_code(ErrorCode::REQUEST_TOO_LARGE)
+                .with_data(&format!("message exceeds {limit} bytes"));
+            let body = format!(
+                r#"{{"jsonrpc":"2.0","error":{},"id":null}}"#,
+                serde_json::to_string(&error).unwrap_or_default()
+            );
+            Err(json(StatusCode::PAYLOAD_TOO_LARGE, body.into_bytes()))
+        }
+        Err(_) => Err(plain(
+            StatusCode::BAD_REQUEST,
+            "the request body could not be read",
+        )),
+    }
+}
+
+/// `future`'s output, or `None` if `limit` passes first.
+async fn within<F: std::future::Future>(limit: Option<Duration>, future: F) -> Option<F::Output> {
+    match limit {
+        Some(limit) => tokio::time::timeout(limit, future).await.ok(),
+        None => Some(future.await),
     }
 }
 

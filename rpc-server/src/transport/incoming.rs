@@ -53,32 +53,57 @@ impl IncomingBudget {
     }
 }
 
-/// Where the incoming byte stream of one connection stands.
+/// What every connection's watch follows: the server's budget, the frame
+/// cap and the message timeout.
+#[derive(Debug)]
+pub(crate) struct WatchRules {
+    pub(crate) budget: IncomingBudget,
+    /// Frames larger than this are tungstenite's to refuse (1009): never
+    /// reserved for.
+    pub(crate) max_frame: u64,
+    /// How long a message may take (`message_timeout`).
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl WatchRules {
+    pub(crate) fn new(config: &crate::config::ServerConfig) -> Self {
+        Self {
+            budget: IncomingBudget::new(config.max_incoming_bytes),
+            max_frame: u64::try_from(config.max_frame_size).unwrap_or(u64::MAX),
+            timeout: config.message_timeout,
+        }
+    }
+}
+
+/// Where the incoming byte stream of one connection stands. Small: every
+/// connection holds one for its life.
 pub(crate) struct FrameWatch {
     /// The current frame's header, while it is incomplete.
     header: [u8; MAX_HEADER],
-    header_len: usize,
-    /// Payload bytes of the current frame still to come.
-    payload_left: u64,
+    header_len: u8,
     /// Whether the current frame belongs to a data message (text, binary,
     /// continuation), and whether it is the message's last.
     data: bool,
     fin: bool,
-    /// Payload bytes reserved for before they may be handed up.
+    /// Payload bytes of the current frame still to come.
+    payload_left: u64,
+    /// Payload bytes to reserve for before they may be handed up.
     to_reserve: u64,
     /// Bytes reserved for the message being received, returned when it
     /// completes or the connection ends.
     reserved: usize,
     message_started: Option<Instant>,
-    /// How long a message may take (`message_timeout`), and the timer of
-    /// the one under way, set only for a message that spans reads.
-    timeout: Option<Duration>,
+    rules: Arc<WatchRules>,
+    /// Made when first needed, for a message that spans reads (they
+    /// allocate), and dropped with it.
+    slow: Option<Box<Slow>>,
+}
+
+/// The timer of a message under way, and the wait for room in the budget.
+#[derive(Default)]
+struct Slow {
     deadline: Option<(Instant, Pin<Box<Sleep>>)>,
-    budget: IncomingBudget,
-    waiting: PollSemaphore,
-    /// Frames larger than this are tungstenite's to refuse (1009): never
-    /// reserved for.
-    max_frame: u64,
+    waiting: Option<PollSemaphore>,
 }
 
 /// 2 bytes, 8 of extended length, 4 of mask.
@@ -91,21 +116,18 @@ const MAX_HEADER: usize = 14;
 pub(crate) const UNCOUNTED_MESSAGE: u64 = 64 * 1024;
 
 impl FrameWatch {
-    pub(crate) fn new(budget: IncomingBudget, max_frame: usize, timeout: Option<Duration>) -> Self {
+    pub(crate) fn new(rules: Arc<WatchRules>) -> Self {
         Self {
             header: [0; MAX_HEADER],
             header_len: 0,
-            payload_left: 0,
             data: false,
             fin: false,
+            payload_left: 0,
             to_reserve: 0,
             reserved: 0,
             message_started: None,
-            timeout,
-            deadline: None,
-            waiting: PollSemaphore::new(budget.semaphore()),
-            budget,
-            max_frame: u64::try_from(max_frame).unwrap_or(u64::MAX),
+            rules,
+            slow: None,
         }
     }
 
@@ -119,21 +141,23 @@ impl FrameWatch {
     /// Whether the message under way has run past its deadline; arms the
     /// timer (to wake the task then) the first time it is asked.
     pub(crate) fn poll_overdue(&mut self, cx: &mut Context<'_>) -> bool {
-        let (Some(started), Some(timeout)) = (self.message_started, self.timeout) else {
+        let (Some(started), Some(timeout)) = (self.message_started, self.rules.timeout) else {
             return false;
         };
         let due = started + timeout;
-        match &mut self.deadline {
+        let slow = self.slow.get_or_insert_with(Box::default);
+        let (_, sleep) = match &mut slow.deadline {
+            Some((armed, sleep)) if *armed == due => (armed, sleep),
             Some((armed, sleep)) => {
-                if *armed != due {
-                    sleep.as_mut().reset(due.into());
-                    *armed = due;
-                }
+                sleep.as_mut().reset(due.into());
+                *armed = due;
+                (armed, sleep)
             }
-            None => self.deadline = Some((due, Box::pin(tokio::time::sleep_until(due.into())))),
-        }
-        let Some((_, sleep)) = &mut self.deadline else {
-            return false;
+            None => {
+                let sleep = Box::pin(tokio::time::sleep_until(due.into()));
+                let (armed, sleep) = slow.deadline.insert((due, sleep));
+                (armed, sleep)
+            }
         };
         sleep.as_mut().poll(cx).is_ready()
     }
@@ -157,10 +181,10 @@ impl FrameWatch {
                 }
                 continue;
             }
-            self.header[self.header_len] = bytes[passed];
+            self.header[usize::from(self.header_len)] = bytes[passed];
             self.header_len += 1;
             passed += 1;
-            if let Some(header) = parse_header(&self.header[..self.header_len]) {
+            if let Some(header) = parse_header(&self.header[..usize::from(self.header_len)]) {
                 self.header_len = 0;
                 self.frame_started(header);
             }
@@ -176,7 +200,7 @@ impl FrameWatch {
             let whole_message = header.fin && self.message_started.is_none();
             self.message_started.get_or_insert_with(Instant::now);
             let small = whole_message && header.len <= UNCOUNTED_MESSAGE;
-            if !small && header.len <= self.max_frame {
+            if !small && header.len <= self.rules.max_frame {
                 self.to_reserve = header.len;
             }
         }
@@ -189,16 +213,31 @@ impl FrameWatch {
         if self.data && self.fin {
             self.release();
             self.message_started = None;
-            // An idle connection holds no timer.
-            self.deadline = None;
+            // An idle connection holds no timer. (Nothing is being waited
+            // for: the whole message went up.)
+            self.slow = None;
         }
     }
 
     /// Reserves the current frame's payload; false (and the task woken
     /// later) while the budget has no room.
     fn reserve(&mut self, cx: &mut Context<'_>) -> bool {
-        let share = self.budget.share(self.to_reserve);
-        match self.waiting.poll_acquire_many(cx, share) {
+        let budget = &self.rules.budget;
+        let share = budget.share(self.to_reserve);
+        let waiting = self.slow.as_mut().and_then(|slow| slow.waiting.as_mut());
+        let permit = match waiting {
+            Some(waiting) => waiting.poll_acquire_many(cx, share),
+            // Nobody waiting here: most frames find room at once.
+            None => match Arc::clone(&budget.permits).try_acquire_many_owned(share) {
+                Ok(permit) => Poll::Ready(Some(permit)),
+                Err(_) => {
+                    let slow = self.slow.get_or_insert_with(Box::default);
+                    let waiting = slow.waiting.insert(PollSemaphore::new(budget.semaphore()));
+                    waiting.poll_acquire_many(cx, share)
+                }
+            },
+        };
+        match permit {
             Poll::Ready(Some(permit)) => {
                 permit.forget();
                 self.reserved += share as usize;
@@ -216,7 +255,7 @@ impl FrameWatch {
 
     fn release(&mut self) {
         if self.reserved > 0 {
-            self.budget.permits.add_permits(self.reserved);
+            self.rules.budget.permits.add_permits(self.reserved);
             self.reserved = 0;
         }
     }
@@ -295,6 +334,14 @@ mod tests {
         bytes
     }
 
+    fn watching(budget: &IncomingBudget, max_frame: u64) -> FrameWatch {
+        FrameWatch::new(Arc::new(WatchRules {
+            budget: budget.clone(),
+            max_frame,
+            timeout: None,
+        }))
+    }
+
     fn cx() -> Context<'static> {
         Context::from_waker(noop_waker_ref())
     }
@@ -302,7 +349,7 @@ mod tests {
     #[test]
     fn a_message_holds_its_share_until_its_last_frame_is_in() {
         let budget = IncomingBudget::new(100_000);
-        let mut watch = FrameWatch::new(budget.clone(), 1 << 20, None);
+        let mut watch = watching(&budget, 1 << 20);
         let first = frame(false, 0x1, &[b'a'; 70_000]);
         // Byte by byte through the header, then the payload in pieces.
         for byte in &first[..14] {
@@ -334,12 +381,12 @@ mod tests {
     #[test]
     fn small_messages_pass_even_with_the_budget_spent_and_dropping_gives_back() {
         let budget = IncomingBudget::new(100_000);
-        let mut watch = FrameWatch::new(budget.clone(), 1 << 20, None);
+        let mut watch = watching(&budget, 1 << 20);
         let large = frame(true, 0x2, &[0; 100_000]);
         assert_eq!(watch.pass(&mut cx(), &large[..20]), 20);
         assert_eq!(budget.available(), 0);
 
-        let mut other = FrameWatch::new(budget.clone(), 1 << 20, None);
+        let mut other = watching(&budget, 1 << 20);
         let mut calls = Vec::new();
         for i in 0..50u8 {
             calls.extend(frame(true, 0x1, &[i; 100]));
@@ -360,7 +407,7 @@ mod tests {
     #[test]
     fn a_frame_past_the_cap_is_not_reserved_for() {
         let budget = IncomingBudget::new(100_000);
-        let mut watch = FrameWatch::new(budget.clone(), 70_000, None);
+        let mut watch = watching(&budget, 70_000);
         let huge = frame(true, 0x2, &[0; 80_000]);
         assert_eq!(watch.pass(&mut cx(), &huge[..100]), 100);
         assert_eq!(

@@ -1,11 +1,14 @@
 //! Transports: one TCP port serves both WebSocket upgrades and plain HTTP,
 //! through hyper.
 
+mod admit;
 pub(crate) mod cors;
 pub(crate) mod http;
 pub(crate) mod incoming;
 mod read_ahead;
 pub(crate) mod ws;
+
+pub(crate) use admit::{Admit, closing, too_many_from_address};
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -20,59 +23,8 @@ use rpc_core::Service;
 use tokio::sync::oneshot;
 use tokio::time::timeout;
 
-use crate::addresses::Refusal;
 use crate::server::Shared;
 use crate::shutdown;
-
-/// Whether a TCP connection's requests are served, as decided when it was
-/// accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Admit {
-    Yes,
-    /// The server is at `max_connections`: 503.
-    ServerFull,
-    /// The client's address is over a per-address limit: 429.
-    AddressRefused(Refusal),
-}
-
-impl Admit {
-    /// The answer to each request of a refused connection (which then
-    /// closes); `None` when it is served.
-    pub(crate) fn refusal(
-        self,
-    ) -> Option<::http::Response<http_body_util::Full<hyper::body::Bytes>>> {
-        let response = match self {
-            Self::Yes => return None,
-            Self::ServerFull => ws::plain(StatusCode::SERVICE_UNAVAILABLE, "too many connections"),
-            Self::AddressRefused(refusal) => too_many_from_address(refusal),
-        };
-        Some(closing(response))
-    }
-}
-
-/// 429 for an address over its limits, with `Retry-After` when it is the
-/// handshake rate.
-pub(crate) fn too_many_from_address(
-    refusal: Refusal,
-) -> ::http::Response<http_body_util::Full<hyper::body::Bytes>> {
-    let mut response = ws::plain(StatusCode::TOO_MANY_REQUESTS, &refusal.to_string());
-    if let Refusal::Handshakes(wait) = refusal {
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        response
-            .headers_mut()
-            .insert(::http::header::RETRY_AFTER, seconds.max(1).into());
-    }
-    closing(response)
-}
-
-/// `response` with `Connection: close`: the connection ends after it.
-fn closing<B>(mut response: ::http::Response<B>) -> ::http::Response<B> {
-    response.headers_mut().insert(
-        ::http::header::CONNECTION,
-        ::http::HeaderValue::from_static("close"),
-    );
-    response
-}
 
 /// Serves one TCP connection, terminating TLS first when configured.
 pub(crate) async fn serve_tcp<S: Service>(
@@ -165,9 +117,11 @@ where
     };
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        // A client must send each request's headers this quickly (the
-        // WebSocket handshake included).
-        .header_read_timeout(config.handshake_timeout)
+        // hyper's timer runs from when it starts waiting for a request's
+        // headers, idle keep-alive time included: the loop below keeps the
+        // tighter deadlines (the first request within the handshake
+        // timeout, an idle connection closed after the keep-alive timeout).
+        .header_read_timeout(config.handshake_timeout.max(config.keep_alive_timeout))
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     let mut connection = pin!(connection);

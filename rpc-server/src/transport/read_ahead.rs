@@ -175,9 +175,14 @@ mod tests {
 
     #[tokio::test]
     async fn the_end_of_the_stream_reads_as_zero_when_watched() {
-        use crate::transport::incoming::{FrameWatch, IncomingBudget};
+        use crate::transport::incoming::{FrameWatch, IncomingBudget, WatchRules};
         let (client, server) = tokio::io::duplex(1024);
-        let watch = FrameWatch::new(IncomingBudget::new(1 << 20), 1 << 20, None);
+        let rules = WatchRules {
+            budget: IncomingBudget::new(1 << 20),
+            max_frame: 1 << 20,
+            timeout: None,
+        };
+        let watch = FrameWatch::new(std::sync::Arc::new(rules));
         let mut reader = ReadAhead::new(server, 4096).watched(watch);
         let mut writer = client;
         writer.write_all(b"last words").await.expect("written");

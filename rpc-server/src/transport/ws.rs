@@ -24,7 +24,7 @@ use crate::connect::{
 use crate::groups::GroupBackend;
 use crate::outgoing::{self, Outgoing, Queue};
 use crate::peer::ServerLink;
-use crate::transport::incoming::{FrameWatch, IncomingBudget};
+use crate::transport::incoming::{FrameWatch, WatchRules};
 use crate::transport::read_ahead::ReadAhead;
 use crate::transport::{Admit, too_many_from_address};
 
@@ -80,14 +80,10 @@ impl Accepted {
     pub(crate) async fn into_connection(
         self,
         config: &ServerConfig,
-        budget: &IncomingBudget,
+        rules: &Arc<WatchRules>,
     ) -> Option<Connection> {
         let upgraded = self.upgrade.await.ok()?;
-        let watch = FrameWatch::new(
-            budget.clone(),
-            config.max_frame_size,
-            config.message_timeout,
-        );
+        let watch = FrameWatch::new(Arc::clone(rules));
         let ws = WebSocketStream::from_raw_socket(
             ReadAhead::new(TokioIo::new(upgraded), config.read_buffer_size).watched(watch),
             Role::Server,
