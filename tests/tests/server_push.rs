@@ -115,6 +115,25 @@ async fn a_notification_reaches_the_right_connection() {
     .await;
 }
 
+/// Frames leave in the order they were made: a notification a handler
+/// sends before it returns arrives before the handler's reply.
+#[tokio::test]
+async fn a_notification_sent_before_the_reply_arrives_before_it() {
+    within(LIMIT, async {
+        let server = start(Server::builder(), Push::default());
+        let mut client = Client::connect(server.local_addr()).await;
+        for id in 1..=20 {
+            let call = json!({"jsonrpc": "2.0", "method": "poke_me", "params": [id.to_string()], "id": id});
+            client.send(&call.to_string()).await;
+            let first = client.receive_json().await;
+            assert_eq!(first["method"], "poked", "call {id}: {first}");
+            assert_eq!(client.receive_json().await["id"], id);
+        }
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_server_to_client_call_gets_the_clients_answer_and_ids_never_mix() {
     within(LIMIT, async {

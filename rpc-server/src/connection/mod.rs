@@ -181,7 +181,7 @@ async fn read<S: Service>(
                     }
                 };
                 if let Some(reply) = calls.dispatch(frame) {
-                    socket.push(Message::Text(reply));
+                    socket.push_reply(Message::Text(reply));
                 }
                 if socket.had_its_share() {
                     tokio::task::yield_now().await;

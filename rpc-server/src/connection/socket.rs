@@ -67,6 +67,16 @@ impl Socket {
         }
     }
 
+    /// Holds a reply for the next write, behind whatever was queued before
+    /// it was produced (a notification its own handler sent, say): frames
+    /// leave in the order they were made.
+    pub(super) fn push_reply(&mut self, reply: Message) {
+        while let Some(text) = self.queue.try_recv() {
+            self.push(Message::Text(text));
+        }
+        self.push(reply);
+    }
+
     /// Holds `message` for the next write.
     pub(super) fn push(&mut self, message: Message) {
         self.held_bytes += message.len();
