@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
+use crate::call_slots::CallSlots;
 use crate::connection_id::{ConnectionId, InstanceId};
 use crate::extensions::Extensions;
 use crate::peer::Peer;
@@ -47,6 +48,7 @@ pub struct ConnectionInfo {
     extensions: Extensions,
     peer: Option<Peer>,
     rates: Option<Arc<CallRates>>,
+    call_slots: Option<CallSlots>,
 }
 
 impl Default for ConnectionInfo {
@@ -72,6 +74,7 @@ impl ConnectionInfo {
             extensions: Extensions::new(),
             peer: None,
             rates: None,
+            call_slots: None,
         }
     }
 
@@ -139,6 +142,19 @@ impl ConnectionInfo {
     pub fn with_rates(mut self, rates: Option<Arc<CallRates>>) -> Self {
         self.rates = rates;
         self
+    }
+
+    /// Lets at most `max` of the connection's calls run at once, each call
+    /// of a batch counting: those past it are answered SERVER_OVERLOADED
+    /// (-32003). (The server's `max_pending_requests`.)
+    #[must_use]
+    pub fn with_call_limit(mut self, max: usize) -> Self {
+        self.call_slots = Some(CallSlots::new(max));
+        self
+    }
+
+    pub(crate) fn call_slots(&self) -> Option<&CallSlots> {
+        self.call_slots.as_ref()
     }
 
     /// The rate limits of the connection's calls, if any.

@@ -50,6 +50,7 @@
 //! ```
 
 mod batch;
+mod call_slots;
 mod connection;
 mod connection_id;
 mod context;

@@ -9,9 +9,10 @@ use futures_util::future::join_all;
 use tracing::Instrument as _;
 
 use crate::batch::{self, SplitError};
+use crate::call_slots::CallSlots;
 use crate::connection::ConnectionInfo;
 use crate::dispatch::{self, MethodEndpoint};
-use crate::error::RpcError;
+use crate::error::{ErrorCode, RpcError};
 use crate::hooks::Hooks;
 use crate::id::Id;
 use crate::limits::{LimitExceeded, Limits};
@@ -302,6 +303,14 @@ impl<T: Timer> Protocol<T> {
         let request = match parsed {
             Ok(request) => request,
             Err(rejected) => return self.rejected(rejected),
+        };
+        // Held until the call has its result.
+        let _slot = match connection.call_slots().map(CallSlots::take) {
+            Some(None) => {
+                let overloaded = RpcError::from_code(ErrorCode::SERVER_OVERLOADED);
+                return request.id.map(|id| self.error(overloaded, id));
+            }
+            slot => slot,
         };
         let method = &*request.method;
         let span = tracing::debug_span!("rpc_call", method, id = request.id.map(|id| id.as_raw()),);

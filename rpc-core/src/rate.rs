@@ -293,7 +293,8 @@ impl RpcError {
             rate: String,
             retry_after_ms: u64,
         }
-        let retry_after_ms = u64::try_from(retry_after.as_millis())
+        // Rounded up: a client that waits exactly this long finds a token.
+        let retry_after_ms = u64::try_from(retry_after.as_nanos().div_ceil(1_000_000))
             .unwrap_or(u64::MAX)
             .max(1);
         Self::from_code(ErrorCode::RATE_LIMITED).with_data(&Data {

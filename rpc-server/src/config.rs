@@ -92,8 +92,9 @@ pub struct ServerConfig {
     /// message timeout is answered 503. Keep it above `max_frame_size`: a
     /// larger frame takes the whole budget.
     pub max_incoming_bytes: usize,
-    /// Requests running at once on one connection; one more is answered
-    /// with SERVER_OVERLOADED (-32003).
+    /// Calls running at once on one WebSocket connection, each call of a
+    /// batch counting; one more is answered with SERVER_OVERLOADED
+    /// (-32003), and a batch's calls past it too.
     pub max_pending_requests: usize,
     /// Replies answered at once but not yet written, on one connection.
     /// Past this many the server stops reading from that client until it

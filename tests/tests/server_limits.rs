@@ -155,6 +155,37 @@ async fn one_request_past_max_pending_is_server_overloaded() {
     .await;
 }
 
+/// The cap counts calls, not messages: the calls of one batch past it are
+/// answered SERVER_OVERLOADED instead of running.
+#[tokio::test]
+async fn a_batch_past_max_pending_has_its_extra_calls_overloaded() {
+    within(LIMIT, async {
+        let svc = Svc::default();
+        let started = Arc::clone(&svc.started);
+        let server = start(Server::builder().max_pending_requests(4), svc);
+        let mut client = Client::connect(server.local_addr()).await;
+        let batch: Vec<_> = (0..10)
+            .map(|id| json!({"jsonrpc": "2.0", "method": "sleep", "params": [200], "id": id}))
+            .collect();
+        client
+            .send(&serde_json::Value::Array(batch).to_string())
+            .await;
+        let replies = client.receive_json().await;
+        let replies = replies.as_array().expect("a batch reply");
+        let ran = replies.iter().filter(|r| r["result"] == 200).count();
+        let overloaded = replies
+            .iter()
+            .filter(|r| r["error"]["code"] == -32003)
+            .count();
+        assert_eq!((ran, overloaded), (4, 6), "{replies:?}");
+        assert_eq!(started.load(Ordering::SeqCst), 4, "the others never ran");
+        // The slots come back: the next call runs.
+        assert_eq!(client.call("add", json!([1, 1]), 99).await["result"], 2);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn one_connection_past_max_connections_is_refused_with_503() {
     within(LIMIT, async {

@@ -205,6 +205,7 @@ pub(crate) async fn upgrade(
         .with_headers(kept_headers(headers))
         .with_subprotocol(subprotocol.clone())
         .with_rates(rates)
+        .with_call_limit(config.max_pending_requests)
         .with_peer(peer.clone());
     if let Some(on_connect) = on_connect {
         let request =
