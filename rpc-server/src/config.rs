@@ -37,6 +37,7 @@ use crate::tls::TlsConfig;
 /// | [`handshake_timeout`](Self::handshake_timeout) | 10 s | `RPC_HANDSHAKE_TIMEOUT` |
 /// | [`keep_alive_timeout`](Self::keep_alive_timeout) | 30 s | `RPC_KEEP_ALIVE_TIMEOUT` |
 /// | [`message_timeout`](Self::message_timeout) | 30 s | `RPC_MESSAGE_TIMEOUT` |
+/// | [`max_header_bytes`](Self::max_header_bytes) | 32 KiB | `RPC_MAX_HEADER_BYTES` |
 /// | [`peer_call_timeout`](Self::peer_call_timeout) | 60 s | `RPC_PEER_CALL_TIMEOUT` |
 /// | [`slow_member_policy`](Self::slow_member_policy) | `disconnect` | `RPC_SLOW_MEMBER_POLICY` (`disconnect` or `drop-message`) |
 /// | [`ping_interval`](Self::ping_interval) | 30 s | `RPC_PING_INTERVAL` |
@@ -116,6 +117,11 @@ pub struct ServerConfig {
     /// How long an HTTP keep-alive connection may sit idle between
     /// requests (the next request's headers included).
     pub keep_alive_timeout: Duration,
+    /// The most bytes a request's head (request line and headers) may
+    /// carry; past it the request is answered 431 and the connection
+    /// closes. A WebSocket connection keeps its handshake's headers (for
+    /// `RpcContext::headers`), so this also bounds what each one holds.
+    pub max_header_bytes: usize,
     /// How long a message may take to arrive once it has started: an HTTP
     /// request's body once its headers are in (past it: 408, and the
     /// connection closes), a WebSocket message once its first frame header
@@ -198,6 +204,7 @@ impl Default for ServerConfig {
             handshake_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(30),
             message_timeout: Some(Duration::from_secs(30)),
+            max_header_bytes: 32 * 1024,
             peer_call_timeout: Duration::from_secs(60),
             slow_member_policy: SlowMemberPolicy::Disconnect,
             ping_interval: Some(Duration::from_secs(30)),
@@ -302,6 +309,7 @@ impl ServerConfig {
         env.duration("RPC_HANDSHAKE_TIMEOUT", &mut config.handshake_timeout)?;
         env.duration("RPC_KEEP_ALIVE_TIMEOUT", &mut config.keep_alive_timeout)?;
         env.optional_duration("RPC_MESSAGE_TIMEOUT", &mut config.message_timeout)?;
+        env.size("RPC_MAX_HEADER_BYTES", &mut config.max_header_bytes)?;
         env.duration("RPC_PEER_CALL_TIMEOUT", &mut config.peer_call_timeout)?;
         let policy = |v: &str| match v {
             "disconnect" => Some(SlowMemberPolicy::Disconnect),

@@ -129,6 +129,8 @@ impl ServerBuilder {
         handshake_timeout: Duration;
         /// Sets [`ServerConfig::keep_alive_timeout`].
         keep_alive_timeout: Duration;
+        /// Sets [`ServerConfig::max_header_bytes`].
+        max_header_bytes: usize;
         /// Sets [`ServerConfig::message_timeout`].
         message_timeout: Option<Duration>;
         /// Sets [`ServerConfig::peer_call_timeout`].

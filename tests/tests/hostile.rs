@@ -164,3 +164,34 @@ async fn a_stray_response_is_dropped_and_never_answered() {
     })
     .await;
 }
+
+/// A handshake whose headers pass `max_header_bytes` is answered 431 and
+/// closed, before `on_connect`: no connection keeps 40 KiB of headers.
+#[tokio::test]
+async fn a_handshake_with_oversized_headers_gets_431() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    within(LIMIT, async {
+        let server = start(Server::builder());
+        let filler = "x".repeat(1024);
+        let mut request = String::from(
+            "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+        );
+        for i in 0..40 {
+            request.push_str(&format!("x-filler-{i}: {filler}\r\n"));
+        }
+        request.push_str("\r\n");
+        let mut stream = tokio::net::TcpStream::connect(server.local_addr())
+            .await
+            .unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer));
+        read.await.expect("closed by the server").unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+        still_serving(&server).await;
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}

@@ -122,6 +122,9 @@ where
         // tighter deadlines (the first request within the handshake
         // timeout, an idle connection closed after the keep-alive timeout).
         .header_read_timeout(config.handshake_timeout.max(config.keep_alive_timeout))
+        // Past this, 431 and the connection closes: what a connection keeps
+        // of its handshake's headers is bounded by it.
+        .max_header_size(config.max_header_bytes)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     let mut connection = pin!(connection);
