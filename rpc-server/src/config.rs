@@ -130,7 +130,9 @@ pub struct ServerConfig {
     /// it likes. `None` for no limit.
     pub message_timeout: Option<Duration>,
     /// How long a call from the server to a client (`Peer::call`) waits
-    /// for the client's response.
+    /// for the client's response, and how long a notification or call to
+    /// a client waits for room in its queue (a client that does not read):
+    /// past it, `CallError::Timeout`.
     pub peer_call_timeout: Duration,
     /// What a push (group broadcast, `notify_connection`) does to a
     /// connection whose queue is at `max_queued_bytes`.

@@ -158,12 +158,19 @@ impl Queue {
     }
 }
 
-impl Drop for Queue {
-    fn drop(&mut self) {
-        // Senders waiting for room, and later ones, see `Closed`.
+impl Queue {
+    /// Nothing more will be written: what is queued is dropped, and
+    /// senders waiting for room, and later ones, see `Closed`.
+    pub(crate) fn close(&mut self) {
         self.0.closed.store(true, Ordering::Release);
         *self.0.queued() = Queued::default();
         self.0.room.notify_waiters();
+    }
+}
+
+impl Drop for Queue {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 

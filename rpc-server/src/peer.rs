@@ -58,6 +58,17 @@ impl ServerLink {
         }
     }
 
+    /// Queues a frame for the client, waiting for room in a slow client's
+    /// queue no longer than the peer call timeout: one handler never hangs
+    /// on another client.
+    async fn queue(&self, frame: Utf8Bytes) -> Result<(), CallError> {
+        match tokio::time::timeout(self.call_timeout, self.outgoing.send(frame)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(CallError::Closed),
+            Err(_) => Err(CallError::Timeout(self.call_timeout)),
+        }
+    }
+
     /// Whether any call to the client awaits a response (so incoming frames
     /// are worth checking for one).
     pub(crate) fn expects_responses(&self) -> bool {
@@ -88,12 +99,7 @@ impl Drop for ServerLink {
 
 impl PeerLink for ServerLink {
     fn send(&self, frame: String) -> PeerFuture<'_, Result<(), CallError>> {
-        Box::pin(async move {
-            self.outgoing
-                .send(Utf8Bytes::from(frame))
-                .await
-                .map_err(|_| CallError::Closed)
-        })
+        Box::pin(async move { self.queue(Utf8Bytes::from(frame)).await })
     }
 
     fn call(
@@ -108,9 +114,9 @@ impl PeerLink for ServerLink {
             }
             let (id, pending) = self.pending.register()?;
             let frame = request_frame(&method, params.as_deref(), Some(id));
-            if self.outgoing.send(Utf8Bytes::from(frame)).await.is_err() {
+            if let Err(err) = self.queue(Utf8Bytes::from(frame)).await {
                 self.pending.forget(id);
-                return Err(CallError::Closed);
+                return Err(err);
             }
             match tokio::time::timeout(self.call_timeout, pending).await {
                 Ok(outcome) => outcome,
@@ -127,7 +133,15 @@ impl PeerLink for ServerLink {
     }
 
     fn join(&self, group: &str) {
+        if self.closed.load(Ordering::Acquire) {
+            return;
+        }
         self.groups.join(group, self.id);
+        // A close that ran meanwhile has left every group already: this
+        // membership would outlive the connection.
+        if self.closed.load(Ordering::Acquire) {
+            self.groups.leave(group, self.id);
+        }
     }
 
     fn leave(&self, group: &str) {

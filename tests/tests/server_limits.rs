@@ -293,6 +293,48 @@ async fn a_client_that_never_answers_pings_is_closed() {
     .await;
 }
 
+/// Only a pong to our ping counts: a client that sends pongs of its own
+/// accord but never reads is found dead all the same.
+#[tokio::test]
+async fn unsolicited_pongs_do_not_keep_a_deaf_client_alive() {
+    use futures_util::SinkExt as _;
+    use tokio_tungstenite::tungstenite::{Bytes, Message};
+    within(LIMIT, async {
+        let (ended, mut reason) = tokio::sync::mpsc::unbounded_channel();
+        let server = start(
+            Server::builder()
+                .ping_interval(Some(Duration::from_millis(100)))
+                .max_missed_pongs(2)
+                .on_disconnect(move |_, why| {
+                    let _ = ended.send(why);
+                }),
+            Svc::default(),
+        );
+        let client = Client::connect(server.local_addr()).await;
+        let (mut sink, _never_read) = futures_util::StreamExt::split(client.ws);
+        let pretending = tokio::spawn(async move {
+            loop {
+                if sink
+                    .send(Message::Pong(Bytes::from_static(b"alive")))
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(30)).await;
+            }
+        });
+        let why = tokio::time::timeout(Duration::from_secs(5), reason.recv()).await;
+        assert_eq!(
+            why.expect("closed in time"),
+            Some(rpc_server::DisconnectReason::Unresponsive)
+        );
+        pretending.abort();
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_client_that_answers_pings_stays_connected() {
     within(LIMIT, async {

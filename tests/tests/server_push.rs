@@ -17,6 +17,8 @@ const LIMIT: Duration = Duration::from_secs(60);
 struct Push {
     /// A peer kept by `remember`, to use after its client has gone.
     kept: Arc<Mutex<Option<Peer>>>,
+    /// How `flood` ended.
+    flood_ended: Arc<Mutex<Option<String>>>,
 }
 
 #[rpc_service]
@@ -38,6 +40,26 @@ impl Push {
             Err(CallError::Timeout(_)) => "timeout".to_owned(),
             other => format!("{other:?}"),
         }
+    }
+
+    /// Notifies the client `count` times with `size` bytes each, until a
+    /// notification fails; records how it ended.
+    async fn flood(&self, ctx: &RpcContext, count: usize, size: usize) -> usize {
+        let peer = ctx.peer().expect("a peer");
+        let text = "x".repeat(size);
+        let mut sent = 0;
+        let mut ended = "all sent".to_owned();
+        for _ in 0..count {
+            match peer.notify("flood", [&text]).await {
+                Ok(()) => sent += 1,
+                Err(err) => {
+                    ended = format!("{err:?}");
+                    break;
+                }
+            }
+        }
+        *self.flood_ended.lock().unwrap() = Some(ended);
+        sent
     }
 
     fn remember(&self, ctx: &RpcContext) {
@@ -129,6 +151,67 @@ async fn a_notification_sent_before_the_reply_arrives_before_it() {
             assert_eq!(first["method"], "poked", "call {id}: {first}");
             assert_eq!(client.receive_json().await["id"], id);
         }
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+/// A notification to a client that does not read waits for room in its
+/// queue no longer than the peer call timeout: the handler is not stuck.
+#[tokio::test]
+async fn a_push_to_a_client_that_does_not_read_gives_up_in_time() {
+    within(LIMIT, async {
+        let service = Push::default();
+        let ended = Arc::clone(&service.flood_ended);
+        let server = start(
+            Server::builder()
+                .max_queued_bytes(256 * 1024)
+                .peer_call_timeout(Duration::from_millis(300)),
+            service,
+        );
+        let mut client = Client::connect(server.local_addr()).await;
+        client
+            .send(r#"{"jsonrpc":"2.0","method":"flood","params":[4000,65536],"id":1}"#)
+            .await;
+        // Never read: the kernel's buffers fill, then the queue.
+        let mut outcome = None;
+        for _ in 0..200 {
+            outcome = ended.lock().unwrap().clone();
+            if outcome.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let outcome = outcome.expect("the handler finished");
+        assert!(outcome.starts_with("Timeout"), "{outcome}");
+        drop(client);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+/// A join through a peer kept past its connection's end adds no member:
+/// nothing is left behind in the group.
+#[tokio::test]
+async fn a_join_after_the_connection_ended_leaves_nothing_behind() {
+    within(LIMIT, async {
+        let service = Push::default();
+        let kept = Arc::clone(&service.kept);
+        let server = start(Server::builder(), service);
+        let mut client = Client::connect(server.local_addr()).await;
+        client.call("remember", json!([]), 1).await;
+        drop(client);
+        let peer = kept.lock().unwrap().clone().expect("a kept peer");
+        for _ in 0..200 {
+            if peer.is_closed() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(peer.is_closed());
+        peer.join("late");
+        assert_eq!(server.group_size("late"), 0);
+        assert!(peer.groups().is_empty());
         server.shutdown_and_wait().await;
     })
     .await;

@@ -122,6 +122,9 @@ async fn read<S: Service>(
         .ping_interval
         .map(|every| interval_at(opened + every, every));
     let mut missed_pongs = 0;
+    // Each ping carries its number: only the pong to the latest counts
+    // (a client sending pongs of its own accord is not thereby alive).
+    let mut pings_sent: u64 = 0;
     loop {
         if !calls.tasks.is_empty() {
             while calls.tasks.try_join_next().is_some() {}
@@ -145,7 +148,8 @@ async fn read<S: Service>(
                     return End::Unresponsive;
                 }
                 missed_pongs += 1;
-                socket.push(Message::Ping(Bytes::new()));
+                pings_sent += 1;
+                socket.push(Message::Ping(Bytes::copy_from_slice(&pings_sent.to_be_bytes())));
             }
             event = poll_fn(|cx| socket.poll_event(cx)) => {
                 let message = match event {
@@ -158,8 +162,10 @@ async fn read<S: Service>(
                 let frame = match message {
                     Some(Ok(Message::Text(text))) => Frame::Text(text),
                     Some(Ok(Message::Binary(bytes))) => Frame::Binary(bytes),
-                    Some(Ok(Message::Pong(_))) => {
-                        missed_pongs = 0;
+                    Some(Ok(Message::Pong(payload))) => {
+                        if *payload == pings_sent.to_be_bytes() {
+                            missed_pongs = 0;
+                        }
                         continue;
                     }
                     // tungstenite answers pings itself.
@@ -203,9 +209,13 @@ async fn close<S: Service>(socket: &mut Socket, calls: &mut Calls<S>, end: End) 
             loop {
                 tokio::select! {
                     joined = tasks.join_next() => if joined.is_none() { break },
-                    // A client that stopped taking replies only waits for
-                    // the calls; the replies are dropped.
-                    () = write_pending(socket), if writing => writing = false,
+                    // A client that can no longer take replies only waits
+                    // for the calls; their replies are dropped, and none
+                    // waits for room.
+                    () = write_pending(socket), if writing => {
+                        writing = false;
+                        socket.abandon_queue();
+                    }
                 }
             }
         })

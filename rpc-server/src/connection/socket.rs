@@ -187,6 +187,14 @@ impl Socket {
     }
 }
 
+impl Socket {
+    /// Writing failed: nothing queued will ever be written, so nobody waits
+    /// for room in the queue any more.
+    pub(super) fn abandon_queue(&mut self) {
+        self.queue.close();
+    }
+}
+
 /// Writes what is queued as it comes; completes only if writing fails.
 pub(super) async fn write_pending(socket: &mut Socket) {
     poll_fn(|cx| match socket.poll_write(cx) {
