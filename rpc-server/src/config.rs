@@ -98,12 +98,14 @@ pub struct ServerConfig {
     /// (-32003), and a batch's calls past it too.
     pub max_pending_requests: usize,
     /// Replies answered at once but not yet written, on one connection.
-    /// Past this many the server stops reading from that client until it
-    /// takes what is written.
+    /// Past this many (or past `max_queued_bytes` of them) the server stops
+    /// reading from that client until it takes what is written.
     pub outgoing_queue: usize,
     /// Bytes waiting in one connection's queue at most: replies of calls
     /// that ran on their own tasks, notifications, group broadcasts and
-    /// calls to the client. A reply waits for room; a push that finds no
+    /// calls to the client. Replies answered at once and not yet written
+    /// have a budget of this size too, past which the connection is not
+    /// read. A reply waits for room; a push that finds no
     /// room finds a client that is not draining what it is sent, and
     /// [`slow_member_policy`](Self::slow_member_policy) applies. A message
     /// larger than the whole budget still goes through an empty queue.

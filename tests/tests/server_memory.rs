@@ -1,5 +1,6 @@
 //! Memory stays bounded when a client sends as fast as it can and never
-//! reads. Alone in its file so the process's memory is this test's alone.
+//! reads. Alone in their file, and one at a time, so the process's memory
+//! is each test's alone.
 
 #[path = "common/process.rs"]
 mod process;
@@ -31,8 +32,12 @@ impl Svc {
     }
 }
 
+/// One test at a time: each measures the whole process.
+static ALONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn a_client_that_sends_without_reading_leaves_memory_bounded() {
+    let _alone = ALONE.lock().await;
     within(Duration::from_secs(60), async {
         let svc = Svc::default();
         let started = Arc::clone(&svc.started);
@@ -71,6 +76,49 @@ async fn a_client_that_sends_without_reading_leaves_memory_bounded() {
         assert!(later < 1_000, "{later} of 4,000 requests were run");
         assert!(grown_mib < 100, "memory grew by {grown_mib} MiB");
         // Another connection is still served.
+        let mut other = Client::connect(server.local_addr()).await;
+        assert_eq!(other.call("add", json!([40, 2]), 1).await["result"], 42);
+        flood.abort();
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+/// Few but large replies: batches of nine 1 MiB replies, never read. The
+/// count of held replies would allow 64 such batches (576 MiB); their bytes
+/// stop the reading after the first.
+#[tokio::test]
+async fn large_replies_never_read_are_bounded_by_bytes() {
+    let _alone = ALONE.lock().await;
+    within(Duration::from_secs(60), async {
+        let svc = Svc::default();
+        let started = Arc::clone(&svc.started);
+        let server = Server::builder()
+            .drain_timeout(Duration::from_millis(500))
+            .serve("127.0.0.1:0", svc)
+            .spawn()
+            .unwrap();
+        let client = Client::connect(server.local_addr()).await;
+        let (mut sink, _never_read) = futures_util::StreamExt::split(client.ws);
+        let before = process::rss_kib();
+        let batch: Vec<_> = (0..9)
+            .map(|id| json!({"jsonrpc": "2.0", "method": "blob", "params": [1 << 20], "id": id}))
+            .collect();
+        let batch = serde_json::Value::Array(batch).to_string();
+        let flood = tokio::spawn(async move {
+            use futures_util::SinkExt as _;
+            for _ in 0..100 {
+                if sink.send(batch.as_str().into()).await.is_err() {
+                    break;
+                }
+            }
+        });
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let ran = started.load(Ordering::SeqCst);
+        let grown_mib = process::rss_kib().saturating_sub(before) / 1024;
+        println!("ran {ran} of 900 calls of 1 MiB; memory grew by {grown_mib} MiB");
+        assert!(ran <= 5 * 9, "{ran} calls ran before reading stopped");
+        assert!(grown_mib < 100, "memory grew by {grown_mib} MiB");
         let mut other = Client::connect(server.local_addr()).await;
         assert_eq!(other.call("add", json!([40, 2]), 1).await["result"], 42);
         flood.abort();

@@ -41,6 +41,7 @@ pub(super) struct Socket {
     /// Past this many held messages, reading stops until the client takes
     /// what we write (backpressure).
     max_held: usize,
+    max_held_bytes: usize,
     reads_since_write: u32,
     /// Bytes received since the socket last had nothing to read.
     received_since_pending: usize,
@@ -62,6 +63,7 @@ impl Socket {
             queue,
             unflushed: false,
             max_held: config.outgoing_queue.max(1),
+            max_held_bytes: config.max_queued_bytes.max(1),
             reads_since_write: 0,
             received_since_pending: 0,
         }
@@ -90,9 +92,10 @@ impl Socket {
 
     /// Whether reading may go on: even while the client does not take what
     /// we write (so that a client that sends everything before it reads
-    /// cannot deadlock with us), but only up to `max_held` messages.
+    /// cannot deadlock with us), but only up to `max_held` messages and
+    /// `max_held_bytes` (a few large replies weigh as much as many).
     fn may_read(&self) -> bool {
-        self.held.len() < self.max_held
+        self.held.len() < self.max_held && self.held_bytes < self.max_held_bytes
     }
 
     /// Whether this connection has had its fair share of the thread: a
