@@ -24,6 +24,7 @@ pub(crate) struct Settings {
     pub(crate) url: String,
     pub(crate) headers: HeaderMap,
     pub(crate) request_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     pub(crate) max_pending_requests: usize,
     pub(crate) ping_interval: Option<Duration>,
     pub(crate) max_missed_pongs: u32,
@@ -40,8 +41,9 @@ pub(crate) struct Settings {
 ///
 /// | setting | default |
 /// |---|---|
-/// | [`request_timeout`](Self::request_timeout) | 60 s |
-/// | [`max_pending_requests`](Self::max_pending_requests) | 1,000 (one more fails at once with `CallError::Overloaded`) |
+/// | [`request_timeout`](Self::request_timeout) | 60 s, from the call to its response (waiting for room to send included) |
+/// | [`connect_timeout`](Self::connect_timeout) | 10 s, for TCP, TLS and the handshake together |
+/// | [`max_pending_requests`](Self::max_pending_requests) | 1,000 (one more fails at once with `CallError::Overloaded`); also the server's calls and notifications handled at once, past which reading pauses |
 /// | [`ping_interval`](Self::ping_interval) | 30 s; the connection is declared dead after [`max_missed_pongs`](Self::max_missed_pongs) (3) pings unanswered |
 /// | [`reconnect`](Self::reconnect) | on: 100 ms doubling to 30 s, with jitter, no attempt limit |
 #[must_use]
@@ -60,6 +62,7 @@ impl ClientBuilder {
                 url: url.to_owned(),
                 headers: HeaderMap::new(),
                 request_timeout: Duration::from_secs(60),
+                connect_timeout: Duration::from_secs(10),
                 max_pending_requests: 1_000,
                 ping_interval: Some(Duration::from_secs(30)),
                 max_missed_pongs: 3,
@@ -101,6 +104,13 @@ impl ClientBuilder {
             Ok(_) => self.invalid = Some("no certificate in the PEM given as TLS roots".to_owned()),
             Err(err) => self.invalid = Some(format!("unreadable TLS root certificates: {err}")),
         }
+        self
+    }
+
+    /// How long connecting may take (TCP, TLS and the WebSocket handshake),
+    /// the first time and at each reconnect attempt.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.connect_timeout = timeout;
         self
     }
 

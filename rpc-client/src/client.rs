@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use crate::builder::ClientBuilder;
@@ -110,14 +111,30 @@ impl Shared {
         lock(&self.outgoing).clone().ok_or(CallError::Closed)
     }
 
-    /// Waits for a registered call, under the request timeout.
-    async fn wait(&self, id: u64, pending: PendingCall) -> CallOutcome {
-        let limit = self.settings.request_timeout;
-        match tokio::time::timeout(limit, pending).await {
+    /// When a call made now times out: the request timeout covers the
+    /// whole call, waiting for room to send it included.
+    fn deadline(&self) -> Instant {
+        Instant::now() + self.settings.request_timeout
+    }
+
+    /// Queues a frame for the server, waiting for room until `deadline`.
+    async fn send(&self, frame: String, deadline: Instant) -> Result<(), CallError> {
+        let sender = self.sender()?;
+        let message = Message::Text(Utf8Bytes::from(frame));
+        match tokio::time::timeout_at(deadline, sender.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(CallError::Closed),
+            Err(_) => Err(CallError::Timeout(self.settings.request_timeout)),
+        }
+    }
+
+    /// Waits for a registered call until `deadline`.
+    async fn wait(&self, id: u64, pending: PendingCall, deadline: Instant) -> CallOutcome {
+        match tokio::time::timeout_at(deadline, pending).await {
             Ok(outcome) => outcome,
             Err(_) => {
                 self.pending.forget(id);
-                Err(CallError::Timeout(limit))
+                Err(CallError::Timeout(self.settings.request_timeout))
             }
         }
     }
@@ -158,18 +175,15 @@ impl Client {
         params: Option<Box<RawValue>>,
     ) -> Result<Box<RawValue>, CallError> {
         let shared = &self.shared;
-        let sender = shared.sender()?;
+        let deadline = shared.deadline();
+        shared.sender()?;
         let (id, rx) = shared.pending.register()?;
         let frame = request_frame(method, params.as_deref(), Some(id));
-        if sender
-            .send(Message::Text(Utf8Bytes::from(frame)))
-            .await
-            .is_err()
-        {
+        if let Err(err) = shared.send(frame, deadline).await {
             shared.pending.forget(id);
-            return Err(CallError::Closed);
+            return Err(err);
         }
-        shared.wait(id, rx).await
+        shared.wait(id, rx, deadline).await
     }
 
     /// Sends a notification (no response).
@@ -185,7 +199,8 @@ impl Client {
         batch: Batch,
     ) -> Result<Vec<Result<Box<RawValue>, CallError>>, CallError> {
         let shared = &self.shared;
-        let sender = shared.sender()?;
+        let deadline = shared.deadline();
+        shared.sender()?;
         let mut frames = Vec::with_capacity(batch.entries.len());
         let mut waits = Vec::new();
         for entry in batch.entries {
@@ -205,27 +220,25 @@ impl Client {
             frames.push(request_frame(&entry.method, entry.params.as_deref(), id));
         }
         let frame = format!("[{}]", frames.join(","));
-        if sender
-            .send(Message::Text(Utf8Bytes::from(frame)))
-            .await
-            .is_err()
-        {
+        if let Err(err) = shared.send(frame, deadline).await {
             waits.iter().for_each(|(id, _)| shared.pending.forget(*id));
-            return Err(CallError::Closed);
+            return Err(err);
         }
-        Ok(join_all(waits.into_iter().map(|(id, rx)| shared.wait(id, rx))).await)
+        let waiting = waits
+            .into_iter()
+            .map(|(id, rx)| shared.wait(id, rx, deadline));
+        Ok(join_all(waiting).await)
     }
 
     pub(crate) async fn send_raw(&self, frame: String) -> Result<(), CallError> {
         self.send_frame(frame).await
     }
 
+    /// Sends a frame that expects no answer; waiting for room is bounded by
+    /// the request timeout.
     async fn send_frame(&self, frame: String) -> Result<(), CallError> {
-        let sender = self.shared.sender()?;
-        sender
-            .send(Message::Text(Utf8Bytes::from(frame)))
-            .await
-            .map_err(|_| CallError::Closed)
+        let shared = &self.shared;
+        shared.send(frame, shared.deadline()).await
     }
 
     /// The connection's state now.

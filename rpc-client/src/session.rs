@@ -20,8 +20,19 @@ use crate::link::ClientLink;
 
 pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Opens one WebSocket connection.
+/// Opens one WebSocket connection, within the connect timeout.
 pub(crate) async fn open(settings: &Settings) -> Result<Ws, ConnectError> {
+    let limit = settings.connect_timeout;
+    match tokio::time::timeout(limit, handshake(settings)).await {
+        Ok(opened) => opened,
+        Err(_) => Err(ConnectError::invalid(format!(
+            "connecting to {} timed out after {limit:?}",
+            settings.url
+        ))),
+    }
+}
+
+async fn handshake(settings: &Settings) -> Result<Ws, ConnectError> {
     let mut request = settings
         .url
         .as_str()
@@ -100,7 +111,11 @@ async fn run(client: Client, first: Ws) {
                 () = closed(&mut closing) => break,
                 () = tokio::time::sleep(policy.delay(attempt)) => {}
             }
-            match open(&shared.settings).await {
+            let opened = tokio::select! {
+                () = closed(&mut closing) => break,
+                opened = open(&shared.settings) => opened,
+            };
+            match opened {
                 Ok(opened) => {
                     next = Some(opened);
                     break;
@@ -147,6 +162,11 @@ async fn session(client: &Client, ws: Ws, reconnected: bool) -> bool {
         let _ = sink.close().await;
     });
 
+    // The server's calls and notifications handled at once: at the cap,
+    // reading pauses until one finishes.
+    let serving = Arc::new(tokio::sync::Semaphore::new(
+        settings.max_pending_requests.max(1),
+    ));
     let mut closing = shared.closing.subscribe();
     let mut pings = settings
         .ping_interval
@@ -155,8 +175,10 @@ async fn session(client: &Client, ws: Ws, reconnected: bool) -> bool {
     let closed_by_us = loop {
         tokio::select! {
             biased;
+            // The loop never waits for room in the queue: a server that
+            // stops reading must not stop us reading and counting pongs.
             () = closed(&mut closing) => {
-                let _ = outgoing.send(Message::Close(None)).await;
+                let _ = outgoing.try_send(Message::Close(None));
                 break true;
             }
             () = tick(&mut pings) => {
@@ -165,48 +187,83 @@ async fn session(client: &Client, ws: Ws, reconnected: bool) -> bool {
                     break false;
                 }
                 missed += 1;
-                if outgoing.send(Message::Ping(Bytes::new())).await.is_err() {
+                if let Err(mpsc::error::TrySendError::Closed(_)) =
+                    outgoing.try_send(Message::Ping(Bytes::new()))
+                {
                     break false;
                 }
             }
-            message = stream.next() => match message {
-                Some(Ok(Message::Text(text))) => incoming(client, &connection, &outgoing, text),
-                Some(Ok(Message::Binary(bytes))) => {
-                    if let Ok(text) = Utf8Bytes::try_from(bytes) {
-                        incoming(client, &connection, &outgoing, text);
+            message = stream.next() => {
+                let text = match message {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Binary(bytes))) => match Utf8Bytes::try_from(bytes) {
+                        Ok(text) => text,
+                        Err(_) => continue,
+                    },
+                    Some(Ok(Message::Pong(_))) => {
+                        missed = 0;
+                        continue;
                     }
-                }
-                Some(Ok(Message::Pong(_))) => missed = 0,
-                Some(Ok(Message::Ping(_) | Message::Frame(_))) => {}
-                Some(Ok(Message::Close(_)) | Err(_)) | None => break false,
-            },
+                    Some(Ok(Message::Ping(_) | Message::Frame(_))) => continue,
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => break false,
+                };
+                let Some(text) = resolve(client, text) else {
+                    continue;
+                };
+                // At the cap, reading pauses until one of the server's calls
+                // finishes (closing still works).
+                let slot = tokio::select! {
+                    slot = Arc::clone(&serving).acquire_owned() => slot.ok(),
+                    () = closed(&mut closing) => None,
+                };
+                let Some(slot) = slot else {
+                    let _ = outgoing.try_send(Message::Close(None));
+                    break true;
+                };
+                serve(client, &connection, &outgoing, text, slot);
+            }
         }
     };
     shared.detach();
     drop(outgoing);
-    let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
+    // What is queued gets a moment to go out; a server that does not read
+    // does not keep the writer (and the socket) alive.
+    let mut writer = writer;
+    if tokio::time::timeout(Duration::from_secs(1), &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
     closed_by_us
 }
 
-/// A frame from the server: responses to our calls, or the server's own
-/// calls and notifications for the served methods.
-fn incoming(
-    client: &Client,
-    connection: &Arc<ConnectionInfo>,
-    outgoing: &mpsc::Sender<Message>,
-    text: Utf8Bytes,
-) {
+/// Hands a frame from the server to the calls it answers; returns it if it
+/// is something else (the server's own calls and notifications).
+fn resolve(client: &Client, text: Utf8Bytes) -> Option<Utf8Bytes> {
     let shared = &client.shared;
     if shared.expects_responses() {
         if let Some(response) = parse_response(&text) {
             shared.resolve(response);
-            return;
+            return None;
         }
         if text.trim_start().starts_with('[') && resolve_batch(client, &text) {
-            return;
+            return None;
         }
     }
-    let shared = Arc::clone(shared);
+    Some(text)
+}
+
+/// Runs the server's calls and notifications for the served methods, on a
+/// task of its own holding one of the `slot`s.
+fn serve(
+    client: &Client,
+    connection: &Arc<ConnectionInfo>,
+    outgoing: &mpsc::Sender<Message>,
+    text: Utf8Bytes,
+    slot: tokio::sync::OwnedSemaphorePermit,
+) {
+    let shared = Arc::clone(&client.shared);
     let connection = Arc::clone(connection);
     let outgoing = outgoing.clone();
     tokio::spawn(async move {
@@ -219,6 +276,9 @@ fn incoming(
                 .send(Message::Text(Utf8Bytes::from(reply.into_string())))
                 .await;
         }
+        // Held until the reply is queued: a server that does not read its
+        // replies holds at most the cap of these tasks.
+        drop(slot);
     });
 }
 

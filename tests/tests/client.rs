@@ -339,3 +339,129 @@ async fn a_stray_response_from_the_server_is_dropped() {
     })
     .await;
 }
+
+/// A WebSocket server that accepts one client and then does nothing: it
+/// never reads. Returns its address; the socket is held until the test
+/// ends (the returned task).
+async fn deaf_server() -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let _ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+        std::future::pending::<()>().await;
+    });
+    (addr, task)
+}
+
+/// A server that accepts TCP and never answers the handshake: connecting
+/// fails after the connect timeout instead of hanging.
+#[tokio::test]
+async fn connecting_to_a_server_that_never_answers_times_out() {
+    within(LIMIT, async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let started = std::time::Instant::now();
+        let result = Client::builder(&url(addr))
+            .connect_timeout(Duration::from_millis(300))
+            .connect()
+            .await;
+        let err = result.expect_err("no handshake, no client");
+        assert!(err.to_string().contains("timed out"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        drop(listener);
+    })
+    .await;
+}
+
+/// A server that stops reading: calls fail with Timeout after the request
+/// timeout (waiting for room to send included), and `close` completes.
+#[tokio::test]
+async fn a_server_that_stops_reading_does_not_freeze_the_client() {
+    within(LIMIT, async {
+        let (addr, server) = deaf_server().await;
+        let client = Client::builder(&url(addr))
+            .request_timeout(Duration::from_millis(500))
+            .connect()
+            .await
+            .unwrap();
+        let big = "x".repeat(64 * 1024);
+        let calls = (0..500).map(|_| client.call::<Value>("echo", [&big]));
+        let started = std::time::Instant::now();
+        let outcomes = futures_util::future::join_all(calls).await;
+        assert!(
+            outcomes
+                .iter()
+                .all(|outcome| matches!(outcome, Err(CallError::Timeout(_)))),
+            "every call timed out"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        tokio::time::timeout(Duration::from_secs(5), client.close())
+            .await
+            .expect("close completes");
+        server.abort();
+    })
+    .await;
+}
+
+struct Counted {
+    running: Arc<AtomicUsize>,
+    most: Arc<AtomicUsize>,
+}
+
+#[rpc_service]
+impl Counted {
+    async fn slow(&self) -> u8 {
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        1
+    }
+}
+
+/// A server that sends many calls at once gets at most
+/// `max_pending_requests` of them run at a time: reading pauses at the cap.
+#[tokio::test]
+async fn the_servers_calls_run_at_most_the_cap_at_once() {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+    within(LIMIT, async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+            for id in 0..100 {
+                let call = format!(r#"{{"jsonrpc":"2.0","method":"slow","id":{id}}}"#);
+                ws.send(Message::text(call)).await.unwrap();
+            }
+            let mut answered = 0;
+            while answered < 100 {
+                if let Some(Ok(Message::Text(_))) = ws.next().await {
+                    answered += 1;
+                }
+            }
+        });
+        let most = Arc::new(AtomicUsize::new(0));
+        let service = Counted {
+            running: Arc::new(AtomicUsize::new(0)),
+            most: Arc::clone(&most),
+        };
+        let client = Client::builder(&url(addr))
+            .max_pending_requests(8)
+            .serve(service)
+            .connect()
+            .await
+            .unwrap();
+        server.await.unwrap();
+        let most = most.load(Ordering::SeqCst);
+        assert!((1..=8).contains(&most), "{most} ran at once");
+        client.close().await;
+    })
+    .await;
+}
