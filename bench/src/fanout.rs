@@ -25,13 +25,13 @@ pub struct Fanout {
 #[rpc_service]
 impl Fanout {
     /// Joins the group `all`.
-    fn join(&self, ctx: &RpcContext) {
-        ctx.join("all");
+    fn join(&self, ctx: &RpcContext) -> Result<(), rpc_server::RpcError> {
+        ctx.join("all")
     }
 
     /// Joins a group of its own (named after the connection).
-    fn join_own(&self, ctx: &RpcContext) {
-        ctx.join(&ctx.connection_id().to_string());
+    fn join_own(&self, ctx: &RpcContext) -> Result<(), rpc_server::RpcError> {
+        ctx.join(&ctx.connection_id().to_string())
     }
 
     /// Members of `all` over every instance.

@@ -29,7 +29,7 @@ struct Chat;
 impl Chat {
     /// Joins `room` as `name`; returns how many are in it now.
     fn join(&self, ctx: &RpcContext, room: String, name: String) -> Result<usize, RpcError> {
-        ctx.join(&room);
+        ctx.join(&room)?;
         if let Some(known) = ctx.extensions().get::<Name>() {
             *known.0.lock().map_err(RpcError::internal)? = name.clone();
         }

@@ -7,6 +7,7 @@ use http::HeaderMap;
 
 use crate::connection::ConnectionInfo;
 use crate::connection_id::ConnectionId;
+use crate::error::RpcError;
 use crate::extensions::Extensions;
 use crate::id::{Id, OwnedId};
 use crate::peer::Peer;
@@ -108,9 +109,13 @@ impl RpcContext {
 
     /// Joins the connection to a named group (for `notify_group`); it
     /// leaves every group when it closes. Does nothing without a peer.
-    pub fn join(&self, group: &str) {
-        if let Some(peer) = self.peer() {
-            peer.join(group);
+    /// Fails (REQUEST_TOO_LARGE, saying which) past the server's caps on
+    /// groups per connection and on the length of a group's name: a method
+    /// returning `Result<_, RpcError>` can pass it on with `?`.
+    pub fn join(&self, group: &str) -> Result<(), RpcError> {
+        match self.peer() {
+            Some(peer) => peer.join(group),
+            None => Ok(()),
         }
     }
 

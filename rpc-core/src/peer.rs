@@ -77,10 +77,11 @@ pub trait PeerLink: Send + Sync + 'static {
     /// Whether the connection is gone.
     fn is_closed(&self) -> bool;
 
-    /// Joins a named group (see [`Peer::join`]). Transports without groups
-    /// ignore it.
-    fn join(&self, group: &str) {
+    /// Joins a named group (see [`Peer::join`]), or says why not.
+    /// Transports without groups ignore it.
+    fn join(&self, group: &str) -> Result<(), RpcError> {
         let _ = group;
+        Ok(())
     }
 
     /// Leaves a named group.
@@ -146,9 +147,10 @@ impl Peer {
     }
 
     /// Joins a named group; the connection leaves every group when it
-    /// closes.
-    pub fn join(&self, group: &str) {
-        self.link.join(group);
+    /// closes. Fails (REQUEST_TOO_LARGE, saying which) past the server's
+    /// caps on groups per connection and on the length of a group's name.
+    pub fn join(&self, group: &str) -> Result<(), RpcError> {
+        self.link.join(group)
     }
 
     /// Leaves a named group.

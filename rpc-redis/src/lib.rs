@@ -15,7 +15,9 @@
 //!
 //! #[rpc_service]
 //! impl Chat {
-//!     fn join(&self, ctx: &RpcContext, room: String) { ctx.join(&room) }
+//!     fn join(&self, ctx: &RpcContext, room: String) -> Result<(), rpc_server::RpcError> {
+//!         ctx.join(&room)
+//!     }
 //!
 //!     fn say(&self, ctx: &RpcContext, room: String, text: String) -> Result<(), rpc_server::RpcError> {
 //!         if let Some(peer) = ctx.peer() {

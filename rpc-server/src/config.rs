@@ -39,6 +39,8 @@ use crate::tls::TlsConfig;
 /// | [`message_timeout`](Self::message_timeout) | 30 s | `RPC_MESSAGE_TIMEOUT` |
 /// | [`max_header_bytes`](Self::max_header_bytes) | 32 KiB | `RPC_MAX_HEADER_BYTES` |
 /// | [`peer_call_timeout`](Self::peer_call_timeout) | 60 s | `RPC_PEER_CALL_TIMEOUT` |
+/// | [`max_groups_per_connection`](Self::max_groups_per_connection) | 1,000 | `RPC_MAX_GROUPS_PER_CONNECTION` |
+/// | [`max_group_name_length`](Self::max_group_name_length) | 256 bytes | `RPC_MAX_GROUP_NAME_LENGTH` |
 /// | [`slow_member_policy`](Self::slow_member_policy) | `disconnect` | `RPC_SLOW_MEMBER_POLICY` (`disconnect` or `drop-message`) |
 /// | [`ping_interval`](Self::ping_interval) | 30 s | `RPC_PING_INTERVAL` |
 /// | [`max_missed_pongs`](Self::max_missed_pongs) | 3 | `RPC_MAX_MISSED_PONGS` |
@@ -136,6 +138,12 @@ pub struct ServerConfig {
     /// a client waits for room in its queue (a client that does not read):
     /// past it, `CallError::Timeout`.
     pub peer_call_timeout: Duration,
+    /// Groups one connection may be in at once; one more `join` fails with
+    /// REQUEST_TOO_LARGE.
+    pub max_groups_per_connection: usize,
+    /// The longest group name `join` takes, in bytes; a longer one fails
+    /// with REQUEST_TOO_LARGE.
+    pub max_group_name_length: usize,
     /// What a push (group broadcast, `notify_connection`) does to a
     /// connection whose queue is at `max_queued_bytes`.
     pub slow_member_policy: SlowMemberPolicy,
@@ -210,6 +218,8 @@ impl Default for ServerConfig {
             message_timeout: Some(Duration::from_secs(30)),
             max_header_bytes: 32 * 1024,
             peer_call_timeout: Duration::from_secs(60),
+            max_groups_per_connection: 1_000,
+            max_group_name_length: 256,
             slow_member_policy: SlowMemberPolicy::Disconnect,
             ping_interval: Some(Duration::from_secs(30)),
             max_missed_pongs: 3,
@@ -315,6 +325,14 @@ impl ServerConfig {
         env.optional_duration("RPC_MESSAGE_TIMEOUT", &mut config.message_timeout)?;
         env.size("RPC_MAX_HEADER_BYTES", &mut config.max_header_bytes)?;
         env.duration("RPC_PEER_CALL_TIMEOUT", &mut config.peer_call_timeout)?;
+        env.size(
+            "RPC_MAX_GROUPS_PER_CONNECTION",
+            &mut config.max_groups_per_connection,
+        )?;
+        env.size(
+            "RPC_MAX_GROUP_NAME_LENGTH",
+            &mut config.max_group_name_length,
+        )?;
         let policy = |v: &str| match v {
             "disconnect" => Some(SlowMemberPolicy::Disconnect),
             "drop-message" => Some(SlowMemberPolicy::DropMessage),

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rpc_core::{
-    CallError, ConnectionId, PeerFuture, PeerLink, PendingCalls, Response, request_frame,
+    CallError, ConnectionId, ErrorCode, PeerFuture, PeerLink, PendingCalls, Response, RpcError,
+    request_frame,
 };
 use serde_json::value::RawValue;
 use tokio::sync::Notify;
@@ -28,6 +29,13 @@ pub(crate) struct ServerLink {
     closed: AtomicBool,
     /// Rung when a push found this client too slow.
     pub(crate) kick: Arc<Notify>,
+    max_groups: usize,
+    max_group_name_length: usize,
+}
+
+/// REQUEST_TOO_LARGE, with what the limit is.
+fn too_large(limit: std::fmt::Arguments<'_>) -> RpcError {
+    RpcError::from_code(ErrorCode::REQUEST_TOO_LARGE).with_data(&limit.to_string())
 }
 
 impl ServerLink {
@@ -55,6 +63,8 @@ impl ServerLink {
             groups,
             closed: AtomicBool::new(false),
             kick,
+            max_groups: config.max_groups_per_connection,
+            max_group_name_length: config.max_group_name_length,
         }
     }
 
@@ -132,9 +142,23 @@ impl PeerLink for ServerLink {
         self.outgoing.is_closed()
     }
 
-    fn join(&self, group: &str) {
+    fn join(&self, group: &str) -> Result<(), RpcError> {
+        if group.len() > self.max_group_name_length {
+            return Err(too_large(format_args!(
+                "a group name is {} bytes at most",
+                self.max_group_name_length
+            )));
+        }
         if self.closed.load(Ordering::Acquire) {
-            return;
+            return Ok(());
+        }
+        let joined = self.groups.local_groups(self.id);
+        let already = joined.iter().any(|name| name == group);
+        if !already && joined.len() >= self.max_groups {
+            return Err(too_large(format_args!(
+                "a connection is in {} groups at most",
+                self.max_groups
+            )));
         }
         self.groups.join(group, self.id);
         // A close that ran meanwhile has left every group already: this
@@ -142,6 +166,7 @@ impl PeerLink for ServerLink {
         if self.closed.load(Ordering::Acquire) {
             self.groups.leave(group, self.id);
         }
+        Ok(())
     }
 
     fn leave(&self, group: &str) {

@@ -135,6 +135,10 @@ impl ServerBuilder {
         message_timeout: Option<Duration>;
         /// Sets [`ServerConfig::peer_call_timeout`].
         peer_call_timeout: Duration;
+        /// Sets [`ServerConfig::max_groups_per_connection`].
+        max_groups_per_connection: usize;
+        /// Sets [`ServerConfig::max_group_name_length`].
+        max_group_name_length: usize;
         /// Sets [`ServerConfig::slow_member_policy`].
         slow_member_policy: crate::groups::SlowMemberPolicy;
         /// Sets [`ServerConfig::ping_interval`].

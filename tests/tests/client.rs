@@ -44,8 +44,8 @@ impl Calc {
         Ok(peer.call::<i64>("double", [n]).await?)
     }
 
-    fn join(&self, ctx: &RpcContext, room: String) {
-        ctx.join(&room);
+    fn join(&self, ctx: &RpcContext, room: String) -> Result<(), RpcError> {
+        ctx.join(&room)
     }
 }
 

@@ -27,8 +27,8 @@ struct Rooms;
 
 #[rpc_service]
 impl Rooms {
-    fn join(&self, ctx: &RpcContext, room: String) {
-        ctx.join(&room);
+    fn join(&self, ctx: &RpcContext, room: String) -> Result<(), rpc_server::RpcError> {
+        ctx.join(&room)
     }
 
     fn whoami(&self, ctx: &RpcContext) -> ConnectionId {

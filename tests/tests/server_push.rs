@@ -66,9 +66,9 @@ impl Push {
         *self.kept.lock().unwrap() = ctx.peer().cloned();
     }
 
-    fn join(&self, ctx: &RpcContext, room: String) -> Vec<String> {
-        ctx.join(&room);
-        ctx.peer().map(Peer::groups).unwrap_or_default()
+    fn join(&self, ctx: &RpcContext, room: String) -> Result<Vec<String>, RpcError> {
+        ctx.join(&room)?;
+        Ok(ctx.peer().map(Peer::groups).unwrap_or_default())
     }
 
     fn leave(&self, ctx: &RpcContext, room: String) {
@@ -190,6 +190,44 @@ async fn a_push_to_a_client_that_does_not_read_gives_up_in_time() {
     .await;
 }
 
+/// A connection joins at most `max_groups_per_connection` groups, with
+/// names of at most `max_group_name_length` bytes; past either, `join`
+/// fails with REQUEST_TOO_LARGE and nothing is joined.
+#[tokio::test]
+async fn joins_past_the_group_caps_are_refused() {
+    within(LIMIT, async {
+        let server = start(
+            Server::builder()
+                .max_groups_per_connection(3)
+                .max_group_name_length(16),
+            Push::default(),
+        );
+        let mut client = Client::connect(server.local_addr()).await;
+        for (id, room) in ["a", "b", "c", "a"].into_iter().enumerate() {
+            let joined = client.call("join", json!([room]), id as u64).await;
+            assert!(joined.get("result").is_some(), "{joined}");
+        }
+        let fourth = client.call("join", json!(["d"]), 10).await;
+        assert_eq!(fourth["error"]["code"], -32001, "{fourth}");
+        assert!(
+            fourth["error"]["data"]
+                .as_str()
+                .unwrap()
+                .contains("3 groups")
+        );
+        assert_eq!(server.group_size("d"), 0);
+        client.call("leave", json!(["a"]), 11).await;
+        let long = "x".repeat(17);
+        let refused = client.call("join", json!([long]), 12).await;
+        assert_eq!(refused["error"]["code"], -32001, "{refused}");
+        assert_eq!(server.group_size(&long), 0);
+        let joined = client.call("join", json!(["d"]), 13).await;
+        assert_eq!(joined["result"], json!(["b", "c", "d"]));
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
 /// A join through a peer kept past its connection's end adds no member:
 /// nothing is left behind in the group.
 #[tokio::test]
@@ -209,7 +247,8 @@ async fn a_join_after_the_connection_ended_leaves_nothing_behind() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(peer.is_closed());
-        peer.join("late");
+        peer.join("late")
+            .expect("a closed connection joins nothing, quietly");
         assert_eq!(server.group_size("late"), 0);
         assert!(peer.groups().is_empty());
         server.shutdown_and_wait().await;
