@@ -57,6 +57,21 @@ impl ConnectRequest {
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 
+    /// The client's address: the one a trusted reverse proxy forwarded
+    /// ([`ServerConfig::trusted_proxies`](crate::ServerConfig::trusted_proxies)),
+    /// else the peer's.
+    pub fn client_ip(&self) -> std::net::IpAddr {
+        self.info
+            .client_ip()
+            .unwrap_or_else(|| self.remote_addr().ip())
+    }
+
+    /// Sets the client's address, when a trusted proxy forwarded it.
+    pub(crate) fn with_client_ip(mut self, ip: std::net::IpAddr) -> Self {
+        self.info = self.info.with_client_ip(ip);
+        self
+    }
+
     /// The request path.
     pub fn path(&self) -> &str {
         self.info.path()

@@ -398,9 +398,14 @@ async fn handshakes_past_the_address_rate_get_429_with_retry_after() {
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
     within(Duration::from_secs(30), async {
+        let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
         let builder = Server::builder()
             .trusted_proxies(["127.0.0.1"])
-            .max_connections_per_ip(Some(2));
+            .max_connections_per_ip(Some(2))
+            .on_connect(move |request| {
+                let _ = seen_tx.send(request.client_ip());
+                async { Ok(rpc_server::Admission::new()) }
+            });
         let server = start(builder);
         let addr = server.local_addr();
         let alice = [("x-forwarded-for", "203.0.113.1")];
@@ -420,6 +425,8 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
             first.call("client_ip", json!([]), 1).await["result"],
             "203.0.113.1"
         );
+        let seen_by_on_connect = seen.recv().await.unwrap().to_string();
+        assert_eq!(seen_by_on_connect, "203.0.113.1");
         // Other clients behind the same proxy have slots of their own.
         let bob = [("forwarded", "for=203.0.113.2")];
         let bob = handshake_from("127.0.0.1", addr, &bob)

@@ -202,7 +202,8 @@ async fn admitted<S: Service>(
         .with_headers(headers.clone())
         .with_rates(shared.rates.for_http_client(client));
     if let Some(on_connect) = &shared.on_connect {
-        let connect = ConnectRequest::new(remote, uri.path(), uri.query(), headers.clone(), None);
+        let connect = ConnectRequest::new(remote, uri.path(), uri.query(), headers.clone(), None)
+            .with_client_ip(client);
         match on_connect(connect).await {
             Ok(admission) => {
                 info = info

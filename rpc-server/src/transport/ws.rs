@@ -209,7 +209,8 @@ pub(crate) async fn upgrade(
         .with_peer(peer.clone());
     if let Some(on_connect) = on_connect {
         let request =
-            ConnectRequest::new(remote, uri.path(), uri.query(), headers.clone(), Some(peer));
+            ConnectRequest::new(remote, uri.path(), uri.query(), headers.clone(), Some(peer))
+                .with_client_ip(client);
         match on_connect(request).await {
             Ok(admission) => {
                 info = info
