@@ -16,9 +16,8 @@ const PRUNE_AT: usize = 4_096;
 /// method's own.
 pub(crate) struct Rates {
     connection: Option<Rate>,
+    /// The methods with a rate of their own.
     methods: Vec<MethodInfo>,
-    /// Whether anything is limited at all.
-    limited: bool,
     http: Mutex<HashMap<IpAddr, (Arc<CallRates>, Instant)>>,
 }
 
@@ -30,7 +29,6 @@ impl Rates {
             .cloned()
             .collect();
         Self {
-            limited: connection.is_some() || !methods.is_empty(),
             connection,
             methods,
             http: Mutex::new(HashMap::new()),
@@ -40,15 +38,16 @@ impl Rates {
     /// Fresh buckets for a new WebSocket connection; `None` when nothing is
     /// limited.
     pub(crate) fn for_connection(&self) -> Option<Arc<CallRates>> {
-        if !self.limited {
-            return None;
-        }
         CallRates::new(self.connection, &self.methods).map(Arc::new)
+    }
+
+    fn limited(&self) -> bool {
+        self.connection.is_some() || !self.methods.is_empty()
     }
 
     /// The buckets the HTTP requests from `client` share.
     pub(crate) fn for_http_client(&self, client: IpAddr) -> Option<Arc<CallRates>> {
-        if !self.limited {
+        if !self.limited() {
             return None;
         }
         let mut clients = self.http.lock().unwrap_or_else(|e| e.into_inner());

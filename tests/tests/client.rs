@@ -305,11 +305,7 @@ async fn a_stray_response_from_the_server_is_dropped() {
     use futures_util::{SinkExt as _, StreamExt as _};
     use tokio_tungstenite::tungstenite::Message;
     within(LIMIT, async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(async move {
-            let (stream, _) = listener.accept().await.unwrap();
-            let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+        let (addr, server) = one_client_server(|mut ws| async move {
             let stray =
                 r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":41}"#;
             ws.send(Message::text(stray)).await.unwrap();
@@ -330,7 +326,8 @@ async fn a_stray_response_from_the_server_is_dropped() {
                     other => panic!("the client went away: {other:?}"),
                 }
             }
-        });
+        })
+        .await;
         let client = Client::connect(&url(addr)).await.unwrap();
         let first = server.await.unwrap();
         assert_eq!(first["id"], "marker", "{first}");
@@ -340,18 +337,34 @@ async fn a_stray_response_from_the_server_is_dropped() {
     .await;
 }
 
-/// A WebSocket server that accepts one client and then does nothing: it
-/// never reads. Returns its address; the socket is held until the test
-/// ends (the returned task).
-async fn deaf_server() -> (SocketAddr, tokio::task::JoinHandle<()>) {
+/// The server side of one WebSocket, for servers that misbehave.
+type ServerSocket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+/// A WebSocket server for one client, running `script` on its socket once
+/// the client has connected: its address, and the script's task.
+async fn one_client_server<F, Fut>(script: F) -> (SocketAddr, tokio::task::JoinHandle<Fut::Output>)
+where
+    F: FnOnce(ServerSocket) -> Fut + Send + 'static,
+    Fut: std::future::Future + Send,
+    Fut::Output: Send + 'static,
+{
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
         let (stream, _) = listener.accept().await.unwrap();
-        let _ws = tokio_tungstenite::accept_async(stream).await.unwrap();
-        std::future::pending::<()>().await;
+        script(tokio_tungstenite::accept_async(stream).await.unwrap()).await
     });
     (addr, task)
+}
+
+/// A server that accepts one client and then does nothing: it never reads.
+async fn deaf_server() -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    one_client_server(|ws| async move {
+        // Held open, never read.
+        let _ws = ws;
+        std::future::pending::<()>().await;
+    })
+    .await
 }
 
 /// A server that accepts TCP and never answers the handshake: connecting
@@ -431,11 +444,7 @@ async fn the_servers_calls_run_at_most_the_cap_at_once() {
     use futures_util::{SinkExt as _, StreamExt as _};
     use tokio_tungstenite::tungstenite::Message;
     within(LIMIT, async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(async move {
-            let (stream, _) = listener.accept().await.unwrap();
-            let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+        let (addr, server) = one_client_server(|mut ws| async move {
             for id in 0..100 {
                 let call = format!(r#"{{"jsonrpc":"2.0","method":"slow","id":{id}}}"#);
                 ws.send(Message::text(call)).await.unwrap();
@@ -446,7 +455,8 @@ async fn the_servers_calls_run_at_most_the_cap_at_once() {
                     answered += 1;
                 }
             }
-        });
+        })
+        .await;
         let most = Arc::new(AtomicUsize::new(0));
         let service = Counted {
             running: Arc::new(AtomicUsize::new(0)),

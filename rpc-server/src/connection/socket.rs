@@ -176,6 +176,12 @@ impl Socket {
         Ok(())
     }
 
+    /// Writing failed: nothing queued will ever be written, so nobody waits
+    /// for room in the queue any more.
+    pub(super) fn abandon_queue(&mut self) {
+        self.queue.close();
+    }
+
     /// Writes what is held and queued, then `last`, and flushes.
     pub(super) async fn send_all(&mut self, last: Message) -> Result<(), WsError> {
         while let Some(text) = self.queue.try_recv() {
@@ -187,14 +193,6 @@ impl Socket {
         }
         self.held_bytes = 0;
         self.ws.flush().await
-    }
-}
-
-impl Socket {
-    /// Writing failed: nothing queued will ever be written, so nobody waits
-    /// for room in the queue any more.
-    pub(super) fn abandon_queue(&mut self) {
-        self.queue.close();
     }
 }
 
