@@ -116,7 +116,8 @@ pub struct ServerConfig {
     /// `None` for no limit.
     pub request_timeout: Option<Duration>,
     /// How long a client has to send its first request (the WebSocket
-    /// handshake, or an HTTP request), headers and all.
+    /// handshake, or an HTTP request), headers and all; also how long
+    /// `on_connect` may take to answer (503 past it).
     pub handshake_timeout: Duration,
     /// How long an HTTP keep-alive connection may sit idle between
     /// requests (the next request's headers included).

@@ -230,3 +230,27 @@ pub(crate) type OnConnect = Arc<
 
 /// The stored `on_disconnect` hook.
 pub(crate) type OnDisconnect = Arc<dyn Fn(&ConnectionInfo, DisconnectReason) + Send + Sync>;
+
+/// Runs `on_connect` for one handshake (or HTTP request), for no longer
+/// than `limit` (the handshake timeout): a hook stuck on an authentication
+/// service that does not answer holds no connection forever. Past it, the
+/// client gets 503.
+pub(crate) async fn run_on_connect(
+    on_connect: &OnConnect,
+    request: ConnectRequest,
+    limit: std::time::Duration,
+) -> Result<Admission, Rejection> {
+    match tokio::time::timeout(limit, on_connect(request)).await {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            tracing::warn!(
+                ?limit,
+                "on_connect did not answer within the handshake timeout"
+            );
+            Err(Rejection::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server could not admit this connection in time",
+            ))
+        }
+    }
+}

@@ -100,10 +100,29 @@ impl ServerLink {
     }
 }
 
-impl Drop for ServerLink {
+/// The connection's own hold on its link, from the handshake to the
+/// connection's end: dropping it closes the link, on whatever path the
+/// connection ends (refused, timed out, never upgraded, panicked), even
+/// while a `Peer` kept by the application keeps the link itself alive.
+pub(crate) struct OwnedLink(Arc<ServerLink>);
+
+impl OwnedLink {
+    pub(crate) fn new(link: ServerLink) -> Self {
+        Self(Arc::new(link))
+    }
+}
+
+impl std::ops::Deref for OwnedLink {
+    type Target = Arc<ServerLink>;
+
+    fn deref(&self) -> &Arc<ServerLink> {
+        &self.0
+    }
+}
+
+impl Drop for OwnedLink {
     fn drop(&mut self) {
-        // A connection that ended on a path that did not close it.
-        self.close();
+        self.0.close();
     }
 }
 

@@ -203,7 +203,10 @@ impl ServerBuilder {
     /// upgrade: it sees the handshake ([`ConnectRequest`]) and either
     /// admits the client, granting permissions and storing typed values
     /// ([`Admission`]), or refuses it with an HTTP status ([`Rejection`]),
-    /// in which case the connection is never upgraded.
+    /// in which case the connection is never upgraded. A hook that has not
+    /// answered within the handshake timeout is given up on: the client
+    /// gets 503. Groups the hook joined through the request's `Peer` are
+    /// left whenever the connection does not come to be.
     ///
     /// ```
     /// use rpc_server::{Admission, Rejection, Server};

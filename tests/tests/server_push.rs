@@ -7,8 +7,11 @@ mod ws;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rpc_server::{CallError, Peer, RpcContext, RpcError, Server, ServerHandle, rpc_service};
+use rpc_server::{
+    Admission, CallError, Peer, Rejection, RpcContext, RpcError, Server, ServerHandle, rpc_service,
+};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use ws::{Client, Received, within};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -251,6 +254,120 @@ async fn a_join_after_the_connection_ended_leaves_nothing_behind() {
             .expect("a closed connection joins nothing, quietly");
         assert_eq!(server.group_size("late"), 0);
         assert!(peer.groups().is_empty());
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+/// How `on_connect` goes on once it has joined the lobby and kept its peer.
+#[derive(Clone, Copy)]
+enum ThenOnConnect {
+    Refuses,
+    AdmitsAfter(Duration),
+    NeverAnswers,
+}
+
+/// A server whose `on_connect` joins "lobby" and keeps the handshake's
+/// `Peer` (as an application tracking its users would), then goes on as
+/// `then` says.
+fn joining_on_connect(then: ThenOnConnect, handshake_timeout: Duration) -> ServerHandle {
+    let kept: Arc<Mutex<Vec<Peer>>> = Arc::default();
+    let builder = Server::builder()
+        .handshake_timeout(handshake_timeout)
+        .on_connect(move |request| {
+            let kept = Arc::clone(&kept);
+            async move {
+                let peer = request.peer().expect("a WebSocket handshake");
+                peer.join("lobby").expect("within the caps");
+                kept.lock().unwrap().push(peer);
+                match then {
+                    ThenOnConnect::Refuses => Err(Rejection::forbidden("not today")),
+                    ThenOnConnect::AdmitsAfter(delay) => {
+                        tokio::time::sleep(delay).await;
+                        Ok(Admission::new())
+                    }
+                    ThenOnConnect::NeverAnswers => std::future::pending().await,
+                }
+            }
+        });
+    start(builder, Push::default())
+}
+
+const UPGRADE: &[u8] =
+    b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+
+/// Sends a WebSocket upgrade request and waits until `on_connect` has
+/// joined the lobby.
+async fn handshake_until_joined(server: &ServerHandle) -> tokio::net::TcpStream {
+    let mut raw = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .unwrap();
+    raw.write_all(UPGRADE).await.unwrap();
+    wait_for_group_size(server, "lobby", 1).await;
+    raw
+}
+
+/// Waits (up to 5 s) until `group` has `size` members here.
+async fn wait_for_group_size(server: &ServerHandle, group: &str, size: usize) {
+    for _ in 0..500 {
+        if server.group_size(group) == size {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!(
+        "{group} has {} members, not {size}",
+        server.group_size(group)
+    );
+}
+
+/// Membership made in `on_connect` ends with the handshake when the
+/// connection never comes to be, whichever way that happens (the three
+/// tests below), even though `on_connect` kept its `Peer`.
+#[tokio::test]
+async fn a_handshake_refused_after_on_connect_joined_leaves_no_member() {
+    within(LIMIT, async {
+        let server = joining_on_connect(ThenOnConnect::Refuses, Duration::from_secs(5));
+        let mut raw = tokio::net::TcpStream::connect(server.local_addr())
+            .await
+            .unwrap();
+        raw.write_all(UPGRADE).await.unwrap();
+        let mut answer = [0; 12];
+        raw.read_exact(&mut answer).await.unwrap();
+        assert_eq!(&answer, b"HTTP/1.1 403");
+        assert_eq!(server.group_size("lobby"), 0);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_client_gone_while_on_connect_runs_leaves_no_member() {
+    within(LIMIT, async {
+        let server = joining_on_connect(
+            ThenOnConnect::AdmitsAfter(Duration::from_millis(300)),
+            Duration::from_secs(5),
+        );
+        drop(handshake_until_joined(&server).await);
+        wait_for_group_size(&server, "lobby", 0).await;
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+/// An `on_connect` that never answers holds the handshake no longer than
+/// the handshake timeout: 503, and its membership is gone.
+#[tokio::test]
+async fn an_on_connect_that_never_answers_is_cut_off_and_leaves_no_member() {
+    within(LIMIT, async {
+        let server = joining_on_connect(ThenOnConnect::NeverAnswers, Duration::from_millis(300));
+        let mut raw = handshake_until_joined(&server).await;
+        let mut answer = Vec::new();
+        raw.read_to_end(&mut answer).await.unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+        assert_eq!(server.group_size("lobby"), 0);
         server.shutdown_and_wait().await;
     })
     .await;

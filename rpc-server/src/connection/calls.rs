@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::{Bytes, Utf8Bytes};
 
 use crate::outgoing::Outgoing;
-use crate::peer::ServerLink;
+use crate::peer::OwnedLink;
 use crate::server::Shared;
 
 /// The calls of one connection and what running them needs.
@@ -24,7 +24,7 @@ pub(super) struct Calls<S> {
     pub(super) shared: Arc<Shared<S>>,
     pub(super) connection: Arc<ConnectionInfo>,
     /// Responses to the server's own calls go here, not to the protocol.
-    pub(super) link: Arc<ServerLink>,
+    pub(super) link: OwnedLink,
 }
 
 /// A received message holding JSON-RPC.

@@ -10,7 +10,7 @@ use hyper::body::{Bytes, Incoming};
 use rpc_core::{ConnectionInfo, ErrorCode, RpcError, Service, Transport};
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::connect::ConnectRequest;
+use crate::connect::{ConnectRequest, run_on_connect};
 use crate::groups::BackendHealth;
 use crate::server::Shared;
 use crate::transport::ws::plain;
@@ -204,7 +204,7 @@ async fn admitted<S: Service>(
     if let Some(on_connect) = &shared.on_connect {
         let connect = ConnectRequest::new(remote, uri.path(), uri.query(), headers.clone(), None)
             .with_client_ip(client);
-        match on_connect(connect).await {
+        match run_on_connect(on_connect, connect, shared.config.handshake_timeout).await {
             Ok(admission) => {
                 info = info
                     .with_permissions(admission.permissions)

@@ -172,20 +172,14 @@ where
     // the 101 went out), or closed.
     let mut accepted_rx = accepted_rx;
     let accepted = accepted_rx.try_recv().ok()?;
-    let link = accepted.link();
-    let connection = timeout(
+    // Never upgraded: dropping what was accepted closes its link.
+    timeout(
         config.handshake_timeout,
         accepted.into_connection(config, &shared.incoming),
     )
     .await
     .ok()
-    .flatten();
-    if connection.is_none() {
-        // Never upgraded: unregistered now, even if `on_connect` kept its
-        // `Peer` (which keeps the link alive).
-        link.close();
-    }
-    connection
+    .flatten()
 }
 
 /// Completes at `deadline`, or never without one.

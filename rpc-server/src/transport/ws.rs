@@ -19,11 +19,12 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use crate::addresses::{AddressSlot, Addresses};
 use crate::config::ServerConfig;
 use crate::connect::{
-    BEARER_SUBPROTOCOL, ConnectRequest, OnConnect, offered_subprotocols, subprotocol_token,
+    BEARER_SUBPROTOCOL, ConnectRequest, OnConnect, offered_subprotocols, run_on_connect,
+    subprotocol_token,
 };
 use crate::groups::GroupBackend;
 use crate::outgoing::{self, Outgoing, Queue};
-use crate::peer::ServerLink;
+use crate::peer::{OwnedLink, ServerLink};
 use crate::transport::incoming::{FrameWatch, WatchRules};
 use crate::transport::read_ahead::ReadAhead;
 use crate::transport::{Admit, too_many_from_address};
@@ -51,7 +52,7 @@ pub(crate) struct Connection {
     pub(crate) ws: WebSocketStream<WsIo>,
     pub(crate) info: ConnectionInfo,
     /// Its link back to the client, and the queue the link feeds.
-    pub(crate) link: Arc<ServerLink>,
+    pub(crate) link: OwnedLink,
     pub(crate) outgoing: Outgoing,
     pub(crate) queue: Queue,
     /// Counts the connection against its client's address, when it came
@@ -64,18 +65,14 @@ pub(crate) struct Connection {
 pub(crate) struct Accepted {
     upgrade: OnUpgrade,
     info: ConnectionInfo,
-    link: Arc<ServerLink>,
+    /// Closed if the connection never comes to be.
+    link: OwnedLink,
     outgoing: Outgoing,
     queue: Queue,
     address: Option<AddressSlot>,
 }
 
 impl Accepted {
-    /// The connection's link.
-    pub(crate) fn link(&self) -> Arc<ServerLink> {
-        Arc::clone(&self.link)
-    }
-
     /// Waits for hyper to hand over the connection, and wraps it.
     pub(crate) async fn into_connection(
         self,
@@ -189,7 +186,9 @@ pub(crate) async fn upgrade(
     let info = ConnectionInfo::new()
         .with_instance(groups.instance())
         .with_transport(Transport::WebSocket);
-    let link = Arc::new(ServerLink::new(
+    // Whatever path this handshake ends on, a membership `on_connect`
+    // made ends with it unless the connection is handed over.
+    let link = OwnedLink::new(ServerLink::new(
         info.id(),
         outgoing.clone(),
         config,
@@ -211,14 +210,13 @@ pub(crate) async fn upgrade(
         let request =
             ConnectRequest::new(remote, uri.path(), uri.query(), headers.clone(), Some(peer))
                 .with_client_ip(client);
-        match on_connect(request).await {
+        match run_on_connect(on_connect, request, config.handshake_timeout).await {
             Ok(admission) => {
                 info = info
                     .with_permissions(admission.permissions)
                     .with_extensions(admission.extensions);
             }
             Err(rejection) => {
-                link.close();
                 tracing::debug!(%remote, %rejection, "connection refused by on_connect");
                 return plain(rejection.status, &rejection.message);
             }
@@ -233,8 +231,7 @@ pub(crate) async fn upgrade(
         queue,
         address,
     });
-    if let Err(Accepted { link, .. }) = handed_over {
-        link.close();
+    if handed_over.is_err() {
         return plain(
             StatusCode::BAD_REQUEST,
             "one WebSocket upgrade per connection",
