@@ -139,7 +139,9 @@ pub enum DisconnectReason {
     /// It broke the WebSocket protocol.
     ProtocolViolation,
     /// It did not drain the messages pushed to it (group broadcasts,
-    /// notifications) and its queue reached `max_queued_bytes`.
+    /// notifications) and its queue reached `max_queued_bytes`; or the
+    /// server's outgoing bytes reached `max_outgoing_bytes` and it was
+    /// among the connections holding the most. Closed with 1008.
     TooSlow,
     /// A message it started sending did not arrive within the message
     /// timeout.

@@ -33,6 +33,7 @@ use crate::tls::TlsConfig;
 /// | [`max_pending_requests`](Self::max_pending_requests) | 1,000 | `RPC_MAX_PENDING_REQUESTS` |
 /// | [`outgoing_queue`](Self::outgoing_queue) | 64 | `RPC_OUTGOING_QUEUE` |
 /// | [`max_queued_bytes`](Self::max_queued_bytes) | 4 MiB | `RPC_MAX_QUEUED_BYTES` |
+/// | [`max_outgoing_bytes`](Self::max_outgoing_bytes) | 512 MiB | `RPC_MAX_OUTGOING_BYTES` |
 /// | [`request_timeout`](Self::request_timeout) | 60 s | `RPC_REQUEST_TIMEOUT` |
 /// | [`handshake_timeout`](Self::handshake_timeout) | 10 s | `RPC_HANDSHAKE_TIMEOUT` |
 /// | [`keep_alive_timeout`](Self::keep_alive_timeout) | 30 s | `RPC_KEEP_ALIVE_TIMEOUT` |
@@ -112,6 +113,14 @@ pub struct ServerConfig {
     /// [`slow_member_policy`](Self::slow_member_policy) applies. A message
     /// larger than the whole budget still goes through an empty queue.
     pub max_queued_bytes: usize,
+    /// Bytes waiting to be written to WebSocket clients, server-wide:
+    /// queued, held for a write, or written to a socket and not yet
+    /// flushed. Past it, the connections holding the most are closed as
+    /// too slow ([`DisconnectReason::TooSlow`](rpc_core::DisconnectReason::TooSlow),
+    /// close code 1008) until what the others hold fits; their memory goes
+    /// as they close (within a second). A connection holding up to 64 KiB
+    /// is not counted, so a server under ordinary load never gets here.
+    pub max_outgoing_bytes: usize,
     /// How long a method may run unless it declares `#[rpc(timeout)]`;
     /// `None` for no limit.
     pub request_timeout: Option<Duration>,
@@ -213,6 +222,7 @@ impl Default for ServerConfig {
             max_pending_requests: 1_000,
             outgoing_queue: 64,
             max_queued_bytes: 4 * 1024 * 1024,
+            max_outgoing_bytes: 512 * 1024 * 1024,
             request_timeout: Some(Duration::from_secs(60)),
             handshake_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(30),
@@ -320,6 +330,7 @@ impl ServerConfig {
         env.size("RPC_MAX_PENDING_REQUESTS", &mut config.max_pending_requests)?;
         env.size("RPC_OUTGOING_QUEUE", &mut config.outgoing_queue)?;
         env.size("RPC_MAX_QUEUED_BYTES", &mut config.max_queued_bytes)?;
+        env.size("RPC_MAX_OUTGOING_BYTES", &mut config.max_outgoing_bytes)?;
         env.optional_duration("RPC_REQUEST_TIMEOUT", &mut config.request_timeout)?;
         env.duration("RPC_HANDSHAKE_TIMEOUT", &mut config.handshake_timeout)?;
         env.duration("RPC_KEEP_ALIVE_TIMEOUT", &mut config.keep_alive_timeout)?;

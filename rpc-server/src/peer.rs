@@ -10,7 +10,6 @@ use rpc_core::{
     request_frame,
 };
 use serde_json::value::RawValue;
-use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::config::ServerConfig;
@@ -27,8 +26,6 @@ pub(crate) struct ServerLink {
     /// Where the connection is registered from its start until `close`.
     groups: Arc<dyn GroupBackend>,
     closed: AtomicBool,
-    /// Rung when a push found this client too slow.
-    pub(crate) kick: Arc<Notify>,
     max_groups: usize,
     max_group_name_length: usize,
 }
@@ -47,13 +44,7 @@ impl ServerLink {
         config: &ServerConfig,
         groups: Arc<dyn GroupBackend>,
     ) -> Self {
-        let kick = Arc::new(Notify::new());
-        let member = Member::new(
-            id,
-            outgoing.clone(),
-            Arc::clone(&kick),
-            config.slow_member_policy,
-        );
+        let member = Member::new(id, outgoing.clone(), config.slow_member_policy);
         groups.connected(&member);
         Self {
             id,
@@ -62,7 +53,6 @@ impl ServerLink {
             call_timeout: config.peer_call_timeout,
             groups,
             closed: AtomicBool::new(false),
-            kick,
             max_groups: config.max_groups_per_connection,
             max_group_name_length: config.max_group_name_length,
         }

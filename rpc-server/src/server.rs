@@ -123,6 +123,8 @@ impl ServerBuilder {
         outgoing_queue: usize;
         /// Sets [`ServerConfig::max_queued_bytes`].
         max_queued_bytes: usize;
+        /// Sets [`ServerConfig::max_outgoing_bytes`].
+        max_outgoing_bytes: usize;
         /// Sets [`ServerConfig::request_timeout`].
         request_timeout: Option<Duration>;
         /// Sets [`ServerConfig::handshake_timeout`].
@@ -300,6 +302,9 @@ pub(crate) struct Shared<S> {
     /// The bytes of unfinished incoming messages the server may hold, and
     /// how long a message may take.
     pub(crate) incoming: Arc<crate::transport::incoming::WatchRules>,
+    /// The bytes waiting to be written to WebSocket clients, and the
+    /// connections holding them.
+    pub(crate) outgoing: Arc<crate::outgoing::OutgoingBudget>,
     /// The per-address limits, and what each address holds.
     pub(crate) addresses: Arc<crate::addresses::Addresses>,
     /// The rate limits, and the buckets of HTTP clients.
@@ -333,6 +338,7 @@ impl<S: Service> Shared<S> {
         }
         Self {
             incoming: Arc::new(crate::transport::incoming::WatchRules::new(&config)),
+            outgoing: crate::outgoing::OutgoingBudget::new(config.max_outgoing_bytes),
             addresses: Arc::new(crate::addresses::Addresses::new(&config)),
             rates: crate::rates::Rates::new(config.rate_limit, service.methods()),
             service,

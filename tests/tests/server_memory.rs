@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use rpc_server::{Server, rpc_service};
+use rpc_server::{DisconnectReason, Server, rpc_service};
 use serde_json::json;
 use ws::{Client, within};
 
@@ -122,6 +122,75 @@ async fn large_replies_never_read_are_bounded_by_bytes() {
         let mut other = Client::connect(server.local_addr()).await;
         assert_eq!(other.call("add", json!([40, 2]), 1).await["result"], 42);
         flood.abort();
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+/// Many clients that never read, each within its own budget: what they
+/// hold together is bounded by the server's (`max_outgoing_bytes`), past
+/// which the connections holding the most are closed as too slow.
+#[tokio::test]
+async fn many_clients_that_never_read_are_bounded_by_the_servers_outgoing_budget() {
+    if !process::in_own_process(
+        "many_clients_that_never_read_are_bounded_by_the_servers_outgoing_budget",
+    ) {
+        return;
+    }
+    within(Duration::from_secs(60), async {
+        const CLIENTS: usize = 20;
+        let too_slow = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&too_slow);
+        let server = Server::builder()
+            .max_outgoing_bytes(32 << 20)
+            .drain_timeout(Duration::from_millis(500))
+            .on_disconnect(move |_, reason| {
+                if reason == DisconnectReason::TooSlow {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+            .serve("127.0.0.1:0", Svc::default())
+            .spawn()
+            .unwrap();
+        let before = process::rss_kib();
+        // Each client asks for three batches of nine 1 MiB replies: each
+        // holds 9 to 18 MiB (its own budget stops reading it there), 180
+        // MiB or more in all without the server's budget.
+        let batch: Vec<_> = (0..9)
+            .map(|id| json!({"jsonrpc": "2.0", "method": "blob", "params": [1 << 20], "id": id}))
+            .collect();
+        let batch = serde_json::Value::Array(batch).to_string();
+        let mut never_read = Vec::new();
+        let mut floods = Vec::new();
+        for _ in 0..CLIENTS {
+            let client = Client::connect(server.local_addr()).await;
+            let (mut sink, stream) = futures_util::StreamExt::split(client.ws);
+            never_read.push(stream);
+            let batch = batch.clone();
+            floods.push(tokio::spawn(async move {
+                use futures_util::SinkExt as _;
+                for _ in 0..3 {
+                    if sink.send(batch.as_str().into()).await.is_err() {
+                        break;
+                    }
+                }
+                sink
+            }));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let grown_mib = process::rss_kib().saturating_sub(before) / 1024;
+        let closed = too_slow.load(Ordering::SeqCst);
+        println!("{closed} of {CLIENTS} closed as too slow; memory grew by {grown_mib} MiB");
+        // 32 MiB hold three or four of them.
+        assert!(closed >= CLIENTS - 5, "{closed} closed as too slow");
+        // 361 MiB without the server's budget.
+        assert!(grown_mib < 64, "memory grew by {grown_mib} MiB");
+        let mut other = Client::connect(server.local_addr()).await;
+        assert_eq!(other.call("add", json!([40, 2]), 1).await["result"], 42);
+        for flood in floods {
+            flood.abort();
+        }
         server.shutdown_and_wait().await;
     })
     .await;

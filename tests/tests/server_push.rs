@@ -602,6 +602,7 @@ async fn a_slow_member_is_dropped_and_does_not_hold_up_the_others() {
         // When it finally reads, it finds the connection closed: with a
         // close frame saying why, if there was room left to send one.
         if let Some(frame) = slow.closed().await {
+            assert_eq!(u16::from(frame.code), 1008);
             assert_eq!(frame.reason.as_str(), "too slow to keep up");
         }
         server.shutdown_and_wait().await;

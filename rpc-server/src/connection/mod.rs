@@ -87,7 +87,7 @@ fn close_frame(end: End) -> Option<CloseFrame> {
         End::MaxAge | End::Idle => CloseCode::Normal,
         End::TooLarge => CloseCode::Size,
         End::InvalidUtf8 => CloseCode::Invalid,
-        End::SlowMessage => CloseCode::Policy,
+        End::SlowMessage | End::TooSlow => CloseCode::Policy,
         _ => CloseCode::Protocol,
     };
     Some(CloseFrame {
@@ -109,8 +109,8 @@ async fn read<S: Service>(
     // future made anew per message would register (and unregister) a
     // waiter or a timer for every message.
     let mut shutdown = pin!(shutdown.fired());
-    let kick = Arc::clone(&calls.link.kick);
-    let mut kicked = pin!(kick.notified());
+    let account = socket.account();
+    let mut too_slow = pin!(account.told_to_close());
     let mut too_old = config
         .max_connection_age
         .map(|age| Box::pin(sleep_until(opened + age)));
@@ -132,7 +132,7 @@ async fn read<S: Service>(
         tokio::select! {
             biased;
             () = &mut shutdown => return End::ServerShutdown,
-            () = &mut kicked => return End::TooSlow,
+            () = &mut too_slow => return End::TooSlow,
             () = fire(&mut too_old) => return End::MaxAge,
             () = fire(&mut idle) => {
                 let (Some(timeout), Some(sleep)) = (config.idle_timeout, idle.as_mut()) else {

@@ -1,8 +1,13 @@
 //! The connection's socket: reading frames, gathering what is to be
 //! written, and writing it when nothing more is there to read.
+//!
+//! What it holds (replies gathered, frames handed to tungstenite and not
+//! yet flushed) counts in the connection's account, with its queue,
+//! against the server's outgoing budget.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -10,7 +15,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::config::ServerConfig;
-use crate::outgoing::Queue;
+use crate::outgoing::{Account, Queue};
 use crate::transport::ws::WsIo;
 
 /// How many frames are read before what is waiting to be written must go
@@ -36,8 +41,11 @@ pub(super) struct Socket {
     /// Replies of calls that ran on their own tasks, pushes, and calls to
     /// the client.
     queue: Queue,
-    /// Written to the socket's buffer, not yet flushed.
+    /// Written to the socket's buffer, not yet flushed, and their bytes.
     unflushed: bool,
+    unflushed_bytes: usize,
+    /// Where what the connection holds is counted (shared with the queue).
+    account: Arc<Account>,
     /// Past this many held messages, reading stops until the client takes
     /// what we write (backpressure).
     max_held: usize,
@@ -55,6 +63,7 @@ pub(super) enum Event {
 
 impl Socket {
     pub(super) fn new(ws: WebSocketStream<WsIo>, queue: Queue, config: &ServerConfig) -> Self {
+        let account = Arc::clone(queue.account());
         Self {
             ws,
             held: VecDeque::new(),
@@ -62,6 +71,8 @@ impl Socket {
             gather_limit: config.write_buffer_size,
             queue,
             unflushed: false,
+            unflushed_bytes: 0,
+            account,
             max_held: config.outgoing_queue.max(1),
             max_held_bytes: config.max_queued_bytes.max(1),
             reads_since_write: 0,
@@ -82,7 +93,28 @@ impl Socket {
     /// Holds `message` for the next write.
     pub(super) fn push(&mut self, message: Message) {
         self.held_bytes += message.len();
+        self.account.add(message.len());
         self.held.push_back(message);
+    }
+
+    /// The next held message, to be handed to the socket: it still counts
+    /// until a flush has written it.
+    fn pop_held(&mut self) -> Option<Message> {
+        let message = self.held.pop_front()?;
+        self.held_bytes -= message.len();
+        self.unflushed_bytes += message.len();
+        Some(message)
+    }
+
+    /// Everything handed to the socket is written.
+    fn flushed(&mut self) {
+        self.unflushed = false;
+        self.account.sub(std::mem::take(&mut self.unflushed_bytes));
+    }
+
+    /// The account of the connection (and of its queue).
+    pub(super) fn account(&self) -> Arc<Account> {
+        Arc::clone(&self.account)
     }
 
     /// Whether what is held should be written before reading on.
@@ -154,13 +186,14 @@ impl Socket {
                 Poll::Ready(result) => result?,
                 Poll::Pending => break,
             }
-            let message = match self.held.pop_front() {
-                Some(message) => {
-                    self.held_bytes -= message.len();
-                    message
-                }
+            let message = match self.pop_held() {
+                Some(message) => message,
                 None => match self.queue.poll_recv(cx) {
-                    Poll::Ready(text) => Message::Text(text),
+                    Poll::Ready(text) => {
+                        self.unflushed_bytes += text.len();
+                        self.account.add(text.len());
+                        Message::Text(text)
+                    }
                     Poll::Pending => break,
                 },
             };
@@ -170,7 +203,7 @@ impl Socket {
         if self.unflushed {
             if let Poll::Ready(result) = self.ws.poll_flush_unpin(cx) {
                 result?;
-                self.unflushed = false;
+                self.flushed();
             }
         }
         Ok(())
@@ -188,11 +221,18 @@ impl Socket {
             self.push(Message::Text(text));
         }
         self.push(last);
-        while let Some(message) = self.held.pop_front() {
+        while let Some(message) = self.pop_held() {
             self.ws.feed(message).await?;
         }
-        self.held_bytes = 0;
-        self.ws.flush().await
+        self.ws.flush().await?;
+        self.flushed();
+        Ok(())
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.account.sub(self.held_bytes + self.unflushed_bytes);
     }
 }
 

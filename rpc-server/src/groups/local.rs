@@ -216,23 +216,15 @@ impl fmt::Debug for LocalGroups {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use tokio::sync::Notify;
-
     use super::*;
     use crate::groups::SlowMemberPolicy;
-    use crate::outgoing::{self, Queue};
+    use crate::outgoing::{self, OutgoingBudget, Queue};
 
     fn member(groups: &LocalGroups, budget: usize) -> (Member, Queue) {
-        let (outgoing, queue) = outgoing::channel(budget);
+        let account = OutgoingBudget::new(usize::MAX).account();
+        let (outgoing, queue) = outgoing::channel(budget, account);
         let id = ConnectionId::next(groups.instance());
-        let member = Member::new(
-            id,
-            outgoing,
-            Arc::new(Notify::new()),
-            SlowMemberPolicy::DropMessage,
-        );
+        let member = Member::new(id, outgoing, SlowMemberPolicy::DropMessage);
         groups.connected(&member);
         (member, queue)
     }

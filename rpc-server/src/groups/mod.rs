@@ -9,7 +9,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use rpc_core::{CallError, ConnectionId, Hooks, InstanceId, params_json, request_frame};
-use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::outgoing::{Outgoing, TrySendError};
@@ -81,21 +80,14 @@ impl fmt::Debug for Frame {
 pub struct Member {
     id: ConnectionId,
     outgoing: Outgoing,
-    kick: Arc<Notify>,
     policy: SlowMemberPolicy,
 }
 
 impl Member {
-    pub(crate) fn new(
-        id: ConnectionId,
-        outgoing: Outgoing,
-        kick: Arc<Notify>,
-        policy: SlowMemberPolicy,
-    ) -> Self {
+    pub(crate) fn new(id: ConnectionId, outgoing: Outgoing, policy: SlowMemberPolicy) -> Self {
         Self {
             id,
             outgoing,
-            kick,
             policy,
         }
     }
@@ -113,7 +105,7 @@ impl Member {
             Ok(()) => true,
             Err(TrySendError::Full) => {
                 if self.policy == SlowMemberPolicy::Disconnect {
-                    self.kick.notify_one();
+                    self.outgoing.close_as_too_slow();
                 }
                 false
             }

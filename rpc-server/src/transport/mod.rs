@@ -90,6 +90,7 @@ where
                                 config: &shared.config,
                                 on_connect: shared.on_connect.as_ref(),
                                 groups: &shared.groups,
+                                outgoing: &shared.outgoing,
                                 addresses: &shared.addresses,
                                 rates: shared.rates.for_connection(),
                             };

@@ -23,7 +23,7 @@ use crate::connect::{
     subprotocol_token,
 };
 use crate::groups::GroupBackend;
-use crate::outgoing::{self, Outgoing, Queue};
+use crate::outgoing::{self, Outgoing, OutgoingBudget, Queue};
 use crate::peer::{OwnedLink, ServerLink};
 use crate::transport::incoming::{FrameWatch, WatchRules};
 use crate::transport::read_ahead::ReadAhead;
@@ -114,6 +114,8 @@ pub(crate) struct Upgrade<'a> {
     pub(crate) config: &'a ServerConfig,
     pub(crate) on_connect: Option<&'a OnConnect>,
     pub(crate) groups: &'a Arc<dyn GroupBackend>,
+    /// The server's budget for bytes waiting to be written.
+    pub(crate) outgoing: &'a Arc<OutgoingBudget>,
     /// The per-address limits, for a client behind a trusted proxy.
     pub(crate) addresses: &'a Arc<Addresses>,
     /// The connection's rate-limit buckets, if any.
@@ -134,6 +136,7 @@ pub(crate) async fn upgrade(
         config,
         on_connect,
         groups,
+        outgoing: budget,
         addresses,
         rates,
     } = context;
@@ -182,7 +185,7 @@ pub(crate) async fn upgrade(
 
     // The connection's queue and link exist before the upgrade, so that
     // `on_connect` can already hold a `Peer`.
-    let (outgoing, queue) = outgoing::channel(config.max_queued_bytes);
+    let (outgoing, queue) = outgoing::channel(config.max_queued_bytes, budget.account());
     let info = ConnectionInfo::new()
         .with_instance(groups.instance())
         .with_transport(Transport::WebSocket);

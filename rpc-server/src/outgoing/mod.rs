@@ -14,6 +14,9 @@
 //! channel sets aside a block of 32 slots (and cache-padded state) up
 //! front, about 1.5 KiB for every connection even when nothing is ever
 //! pushed to it.
+//!
+//! What the queue holds counts in the connection's [`Account`], against
+//! the server's [`OutgoingBudget`].
 
 use std::collections::VecDeque;
 use std::pin::pin;
@@ -25,16 +28,21 @@ use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-/// A queue of at most `budget` bytes (plus one message): the sending side
-/// (cloned for whoever sends to the connection) and the connection's
-/// receiving side.
-pub(crate) fn channel(budget: usize) -> (Outgoing, Queue) {
+mod budget;
+
+pub(crate) use budget::{Account, OutgoingBudget};
+
+/// A queue of at most `budget` bytes (plus one message), counted in
+/// `account`: the sending side (cloned for whoever sends to the
+/// connection) and the connection's receiving side.
+pub(crate) fn channel(budget: usize, account: Arc<Account>) -> (Outgoing, Queue) {
     let shared = Arc::new(Shared {
         queued: Mutex::default(),
         budget,
         closed: AtomicBool::new(false),
         room: Notify::new(),
         receiver: AtomicWaker::new(),
+        account,
     });
     (Outgoing(Arc::clone(&shared)), Queue(shared))
 }
@@ -47,6 +55,8 @@ struct Shared {
     /// Rung when frames leave the queue (or it closes).
     room: Notify,
     receiver: AtomicWaker,
+    /// The connection's count of what it holds.
+    account: Arc<Account>,
 }
 
 #[derive(Default)]
@@ -64,14 +74,17 @@ impl Shared {
 
     /// Queues `frame` if `fits` says the queue (its bytes now) has room.
     fn push_if(&self, frame: Utf8Bytes, fits: impl Fn(usize) -> bool) -> Result<(), TrySendError> {
+        let mut queued = self.queued();
+        // Checked under the lock: nothing is queued after `close` emptied
+        // the queue.
         if self.closed.load(Ordering::Acquire) {
             return Err(TrySendError::Closed);
         }
-        let mut queued = self.queued();
         if !fits(queued.bytes) {
             return Err(TrySendError::Full);
         }
         queued.bytes += frame.len();
+        self.account.add(frame.len());
         queued.frames.push_back(frame);
         drop(queued);
         self.receiver.wake();
@@ -124,6 +137,11 @@ impl Outgoing {
     pub(crate) fn is_closed(&self) -> bool {
         self.0.closed.load(Ordering::Acquire)
     }
+
+    /// Closes the connection: it does not keep up with what it is sent.
+    pub(crate) fn close_as_too_slow(&self) {
+        self.0.account.tell_to_close();
+    }
 }
 
 /// The connection's side: takes the frames in order.
@@ -137,6 +155,7 @@ impl Queue {
         // Replies wait only while the queue is past its budget.
         let replies_may_wait = queued.bytes > self.0.budget;
         queued.bytes -= frame.len();
+        self.0.account.sub(frame.len());
         drop(queued);
         if replies_may_wait {
             self.0.room.notify_waiters();
@@ -159,18 +178,28 @@ impl Queue {
 }
 
 impl Queue {
+    /// The connection's account, for what it holds beside the queue.
+    pub(crate) fn account(&self) -> &Arc<Account> {
+        &self.0.account
+    }
+
     /// Nothing more will be written: what is queued is dropped, and
     /// senders waiting for room, and later ones, see `Closed`.
     pub(crate) fn close(&mut self) {
+        let mut queued = self.0.queued();
         self.0.closed.store(true, Ordering::Release);
-        *self.0.queued() = Queued::default();
+        self.0.account.sub(queued.bytes);
+        *queued = Queued::default();
+        drop(queued);
         self.0.room.notify_waiters();
     }
 }
 
 impl Drop for Queue {
+    /// The connection has ended.
     fn drop(&mut self) {
         self.close();
+        self.0.account.retire();
     }
 }
 
@@ -180,6 +209,10 @@ mod tests {
 
     fn text(s: &'static str) -> Utf8Bytes {
         Utf8Bytes::from_static(s)
+    }
+
+    fn channel(budget: usize) -> (Outgoing, Queue) {
+        super::channel(budget, OutgoingBudget::new(usize::MAX).account())
     }
 
     #[tokio::test]
