@@ -74,6 +74,7 @@ mod rate;
 mod request;
 mod response;
 mod service;
+mod subscription;
 mod timer;
 
 pub use connection::{ConnectionInfo, Permissions, Transport};
@@ -84,11 +85,11 @@ pub use extensions::Extensions;
 pub use hooks::{BackendEvent, DisconnectReason, DropCause, Hooks};
 pub use id::{Id, IdKind, OwnedId};
 pub use limits::Limits;
-pub use metadata::{MethodInfo, ParamInfo, SchemaFn, schema_for};
+pub use metadata::{MethodInfo, ParamInfo, SchemaFn, SubscriptionInfo, schema_for};
 pub use middleware::{Middleware, Next};
 pub use openrpc::{
     Components, ContentDescriptor, ErrorObject, OPENRPC_VERSION, OpenRpc, OpenRpcInfo,
-    OpenRpcMethod,
+    OpenRpcMethod, OpenRpcSubscription,
 };
 pub use params::Params;
 pub use peer::{
@@ -100,6 +101,7 @@ pub use rate::{CallRates, ParseRateError, Rate, RateBucket};
 pub use request::Request;
 pub use response::Reply;
 pub use service::{Call, MethodFuture, MethodResult, SerializedResult, Service};
+pub use subscription::{Frames, Subscription, dropped_frame};
 pub use timer::{NoTimer, Timer};
 
 #[doc(hidden)]

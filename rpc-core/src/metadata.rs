@@ -46,6 +46,29 @@ pub struct MethodInfo {
     /// How often one connection may call the method (`#[rpc(rate)]`);
     /// `None` for no limit of its own.
     pub rate: Option<Rate>,
+    /// Set when the method opens a subscription.
+    pub subscription: Option<SubscriptionInfo>,
+}
+
+/// What a subscription method sends, and how it is ended.
+#[derive(Clone, Copy)]
+#[non_exhaustive]
+pub struct SubscriptionInfo {
+    /// The method name of its notifications.
+    pub notification: &'static str,
+    /// The method that ends it.
+    pub unsubscribe: &'static str,
+    /// The schema of each item (a notification's `params.result`).
+    pub item: SchemaFn,
+}
+
+impl fmt::Debug for SubscriptionInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SubscriptionInfo")
+            .field("notification", &self.notification)
+            .field("unsubscribe", &self.unsubscribe)
+            .finish_non_exhaustive()
+    }
 }
 
 impl MethodInfo {
@@ -63,7 +86,25 @@ impl MethodInfo {
             deprecated: false,
             transport: None,
             rate: None,
+            subscription: None,
         }
+    }
+
+    /// Marks the method as opening a subscription whose items (described
+    /// by `item`) are sent as `notification` notifications until
+    /// `unsubscribe` is called.
+    pub const fn subscription(
+        mut self,
+        notification: &'static str,
+        unsubscribe: &'static str,
+        item: SchemaFn,
+    ) -> Self {
+        self.subscription = Some(SubscriptionInfo {
+            notification,
+            unsubscribe,
+            item,
+        });
+        self
     }
 
     /// Restricts the method to one transport.
@@ -152,6 +193,7 @@ impl fmt::Debug for MethodInfo {
             .field("timeout", &self.timeout)
             .field("deprecated", &self.deprecated)
             .field("transport", &self.transport)
+            .field("subscription", &self.subscription)
             .finish_non_exhaustive()
     }
 }

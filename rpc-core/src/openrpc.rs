@@ -104,6 +104,24 @@ pub struct OpenRpcMethod {
     /// Whether the method is deprecated.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub deprecated: bool,
+    /// For a subscription method (whose result is the subscription's id):
+    /// its notifications and its unsubscribe method, as the extension
+    /// `x-subscription` (OpenRPC has no word for server pushes).
+    #[serde(rename = "x-subscription", skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<OpenRpcSubscription>,
+}
+
+/// The `x-subscription` extension of a subscription method.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct OpenRpcSubscription {
+    /// The method name of its notifications, whose params are
+    /// `{"subscription": <id>, "result": <item>}`.
+    pub notification: String,
+    /// The method that ends it, given the id.
+    pub unsubscribe: String,
+    /// The schema of each item.
+    pub item: Value,
 }
 
 /// A named schema: a parameter or a result.
@@ -207,6 +225,11 @@ fn describe_method(generator: &mut SchemaGenerator, method: &MethodInfo) -> Open
         ]
         .map(ErrorObject::from),
     );
+    let subscription = method.subscription.map(|sub| OpenRpcSubscription {
+        notification: sub.notification.to_owned(),
+        unsubscribe: sub.unsubscribe.to_owned(),
+        item: schema(generator, sub.item),
+    });
     let docs = method.docs.trim();
     let summary = docs.lines().next().map(str::trim).filter(|s| !s.is_empty());
     let description = (docs.lines().count() > 1).then(|| docs.to_owned());
@@ -219,6 +242,7 @@ fn describe_method(generator: &mut SchemaGenerator, method: &MethodInfo) -> Open
         param_structure: "either",
         errors,
         deprecated: method.deprecated,
+        subscription,
     }
 }
 

@@ -15,6 +15,7 @@ use crate::connection_id::ConnectionId;
 use crate::error::RpcError;
 use crate::id::Id;
 use crate::request;
+use crate::subscription::Subscription;
 
 /// Why a call (or notification) to the other side did not produce a result.
 #[derive(Debug, Clone)]
@@ -107,6 +108,22 @@ pub trait PeerLink: Send + Sync + 'static {
         let _ = (id, frame);
         false
     }
+
+    /// Opens a subscription: sends its reply, then its notifications, until
+    /// it is closed, its items end or the connection does. Fails (the
+    /// subscribe call's error) past the transport's cap on subscriptions,
+    /// or on a transport that has none.
+    fn open_subscription(&self, subscription: Subscription) -> Result<(), RpcError> {
+        drop(subscription);
+        Err(RpcError::method_not_found())
+    }
+
+    /// Closes this connection's subscription `id`, if it is open and sends
+    /// `notification` notifications; whether it was.
+    fn close_subscription(&self, notification: &str, id: &str) -> bool {
+        let _ = (notification, id);
+        false
+    }
 }
 
 /// A cheap, clonable handle to the other side of one connection: send it
@@ -122,6 +139,11 @@ impl Peer {
     /// A peer over a transport's link.
     pub fn new(link: Arc<dyn PeerLink>) -> Self {
         Self { link }
+    }
+
+    /// The transport's link.
+    pub(crate) fn link(&self) -> &dyn PeerLink {
+        &*self.link
     }
 
     /// Sends a notification. `params` must serialize to an array or an

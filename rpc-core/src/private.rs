@@ -1,6 +1,7 @@
 //! Support for the code `#[rpc_service]` generates. Not a public API: it may
 //! change in any release.
 
+pub use futures_util::Stream;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -8,7 +9,8 @@ pub use crate::decode::{MAX_PARAMS, ParamList, decode};
 pub use schemars;
 
 use crate::error::RpcError;
-use crate::service::{MethodResult, SerializedResult};
+use crate::service::{Call, MethodResult, SerializedResult};
+use crate::subscription::Subscription;
 
 /// Types a method may take as a JSON parameter.
 #[diagnostic::on_unimplemented(
@@ -86,3 +88,90 @@ where
         Err(err) => Err(err.into()),
     }
 }
+
+/// A subscribe call, checked before the method runs: it has an id to
+/// answer with, comes alone (not in a batch), over a connection that can
+/// take notifications.
+#[derive(Debug)]
+pub struct Opening<'a> {
+    call_id: crate::id::Id<'a>,
+    peer: crate::peer::Peer,
+    notification: &'static str,
+}
+
+impl<'a> Opening<'a> {
+    /// Checks `call`, a call of the subscription method whose notifications
+    /// are `notification`.
+    pub fn new(call: &Call<'a>, notification: &'static str) -> Result<Self, RpcError> {
+        let Some(call_id) = call.id else {
+            return Err(RpcError::invalid_request(
+                "a subscription is opened by a call with an id (the reply carries the subscription's)",
+            ));
+        };
+        if call.in_batch {
+            return Err(RpcError::invalid_request(
+                "a subscription cannot be opened in a batch: send its call alone",
+            ));
+        }
+        let Some(peer) = call.connection.peer().cloned() else {
+            return Err(RpcError::method_not_found());
+        };
+        Ok(Self {
+            call_id,
+            peer,
+            notification,
+        })
+    }
+
+    /// Opens the subscription over `items`, what the method returned.
+    pub fn open<S>(self, items: S) -> MethodResult
+    where
+        S: Stream + Send + 'static,
+        S::Item: Serialize,
+    {
+        let subscription = Subscription::new(self.notification, self.call_id, items)?;
+        let id = subscription.id().to_owned();
+        self.peer.link().open_subscription(subscription)?;
+        SerializedResult::sent(&id)
+    }
+
+    /// Opens the subscription over the stream of a method's `Ok`, or
+    /// answers with its error.
+    pub fn open_result<R>(self, result: R) -> MethodResult
+    where
+        R: ReturnsResult,
+        R::Ok: Stream + Send + 'static,
+        <R::Ok as Stream>::Item: Serialize,
+        R::Err: Into<RpcError>,
+    {
+        match result.into_result() {
+            Ok(items) => self.open(items),
+            Err(err) => Err(err.into()),
+        }
+    }
+}
+
+/// Runs an unsubscribe method: closes the caller's own subscription whose
+/// id is the one parameter (`subscription` by name), if it sends
+/// `notification` notifications; answers whether it did.
+pub fn unsubscribe(call: &Call<'_>, notification: &'static str) -> MethodResult {
+    let (id,): (String,) = decode(call.params, &["subscription"])?;
+    let closed = call
+        .connection
+        .peer()
+        .is_some_and(|peer| peer.link().close_subscription(notification, &id));
+    SerializedResult::new(&closed)
+}
+
+/// Types a subscription may send as items.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a subscription's item",
+    label = "items must implement `serde::Serialize` and `schemars::JsonSchema`",
+    note = "derive both: `#[derive(serde::Serialize, schemars::JsonSchema)]`"
+)]
+pub trait RpcItem: Serialize + schemars::JsonSchema + Send {}
+impl<T: Serialize + schemars::JsonSchema + Send> RpcItem for T {}
+
+/// Fails to compile, at the return type, unless `T` can be a
+/// subscription's item.
+pub const fn assert_item<T: RpcItem>() {}

@@ -215,7 +215,9 @@ impl<T: Timer> Protocol<T> {
         }
         if !is_batch(message) {
             let parsed = request::parse(message, &self.limits);
-            let reply = self.handle_request(service, parsed, connection).await?;
+            let reply = self
+                .handle_request(service, parsed, connection, false)
+                .await?;
             return Some(Reply::from_bytes(reply));
         }
         let elements = match self.split_batch(message) {
@@ -224,7 +226,7 @@ impl<T: Timer> Protocol<T> {
         };
         let replies = join_all(elements.into_iter().map(|members| {
             let parsed = request::validate(members, &self.limits);
-            self.handle_request(service, parsed, connection)
+            self.handle_request(service, parsed, connection, true)
         }))
         .await;
         batch_reply(replies.into_iter().flatten())
@@ -299,6 +301,7 @@ impl<T: Timer> Protocol<T> {
         service: &S,
         parsed: Result<Request<'_>, Rejected<'_>>,
         connection: &Arc<ConnectionInfo>,
+        in_batch: bool,
     ) -> Option<Vec<u8>> {
         let request = match parsed {
             Ok(request) => request,
@@ -319,7 +322,8 @@ impl<T: Timer> Protocol<T> {
                 span.in_scope(|| tracing::debug!(params = params.get(), "params"));
             }
         }
-        let call = Call::new(method, request.params, request.id, connection);
+        let mut call = Call::new(method, request.params, request.id, connection);
+        call.in_batch = in_batch;
         let result = if self.hooks.is_none() && self.middleware.is_empty() {
             // The plain path: no chain, no hooks, nothing added to the call.
             dispatch::run(service, call, &self.timer, self.default_timeout)
@@ -339,6 +343,8 @@ impl<T: Timer> Protocol<T> {
             return None;
         };
         Some(match result {
+            // A subscription's reply, already on its way.
+            Ok(result) if result.was_sent() => return None,
             Ok(result) => response::success(result, id),
             Err(error) => {
                 log_error(&error);

@@ -116,6 +116,8 @@ pub struct Call<'a> {
     pub id: Option<Id<'a>>,
     /// The connection the call arrived on.
     pub connection: &'a Arc<ConnectionInfo>,
+    /// Whether the call is an element of a batch.
+    pub in_batch: bool,
 }
 
 impl<'a> Call<'a> {
@@ -131,7 +133,15 @@ impl<'a> Call<'a> {
             params,
             id,
             connection,
+            in_batch: false,
         }
+    }
+
+    /// The same call, as an element of a batch.
+    #[must_use]
+    pub fn in_batch(mut self) -> Self {
+        self.in_batch = true;
+        self
     }
 
     /// Whether the call is a notification (its result is dropped).
@@ -154,6 +164,9 @@ pub struct SerializedResult {
     /// The reply's opening (`{"jsonrpc":"2.0","result":`) and then the
     /// result's JSON.
     buf: Vec<u8>,
+    /// The method sent its reply itself (a subscription, whose reply goes
+    /// out ahead of its notifications): the protocol sends none.
+    sent: bool,
 }
 
 impl SerializedResult {
@@ -163,12 +176,25 @@ impl SerializedResult {
         let mut buf = Vec::with_capacity(64);
         buf.extend_from_slice(response::RESULT_OPENING);
         if plain_str::write_if_str(value, &mut buf) {
-            return Ok(Self { buf });
+            return Ok(Self { buf, sent: false });
         }
         match serde_json::to_writer(&mut buf, value) {
-            Ok(()) => Ok(Self { buf }),
+            Ok(()) => Ok(Self { buf, sent: false }),
             Err(err) => Err(RpcError::result_not_serializable(err)),
         }
+    }
+
+    /// The result of a method that has sent its reply (`value`) itself.
+    pub(crate) fn sent<T: Serialize + ?Sized>(value: &T) -> MethodResult {
+        let mut result = Self::new(value)?;
+        result.sent = true;
+        Ok(result)
+    }
+
+    /// Whether the method sent its reply itself, so that none is to be
+    /// sent for it.
+    pub fn was_sent(&self) -> bool {
+        self.sent
     }
 
     /// The result's JSON text.

@@ -4,7 +4,8 @@
 
 use proc_macro2::Span;
 use syn::{
-    Attribute, Expr, FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, Lit, Pat, Path, ReturnType, Type,
+    Attribute, Expr, FnArg, GenericArgument, Ident, ImplItem, ImplItemFn, ItemImpl, Lit, Pat, Path,
+    PathArguments, ReturnType, Type, TypeParamBound,
 };
 
 use crate::attr::{self, MethodAttrs, ServiceAttrs};
@@ -30,6 +31,25 @@ pub(crate) struct Method<'a> {
     pub(crate) output: Output<'a>,
     pub(crate) docs: String,
     pub(crate) deprecated: bool,
+    /// Set for a subscription method.
+    pub(crate) subscription: Option<Subscription<'a>>,
+}
+
+/// What a subscription method adds: its notifications and its unsubscribe
+/// method.
+pub(crate) struct Subscription<'a> {
+    /// What its notifications are called.
+    pub(crate) notification: String,
+    /// The wire name of its unsubscribe method.
+    pub(crate) unsubscribe: String,
+    /// Where the unsubscribe name comes from, for errors about it.
+    pub(crate) unsubscribe_span: Span,
+    /// The item type, when the return type spells it out
+    /// (`impl Stream<Item = T>`); else it is the stream type's `Item`.
+    pub(crate) item: Option<&'a Type>,
+    /// Whether the return type hides its stream behind `impl Trait` without
+    /// saying the item type (reported by `check`).
+    pub(crate) unnamed_item: bool,
 }
 
 pub(crate) enum Arg<'a> {
@@ -87,10 +107,11 @@ impl<'a> Method<'a> {
             Some(name) => (name.value(), name.span()),
             None => (func.sig.ident.to_string(), func.sig.ident.span()),
         };
-        let wire_name = match namespace {
+        let namespaced = |name: &str| match namespace {
             Some(namespace) => format!("{namespace}.{name}"),
-            None => name,
+            None => name.to_owned(),
         };
+        let wire_name = namespaced(&name);
         let args = func
             .sig
             .inputs
@@ -106,6 +127,28 @@ impl<'a> Method<'a> {
             ReturnType::Type(_, ty) if last_segment_ends_with(ty, "Result") => Output::Result(ty),
             ReturnType::Type(_, ty) => Output::Value(ty),
         };
+        let subscription = attrs.subscription.as_ref().map(|sub| {
+            let (unsubscribe, unsubscribe_span) = match &attrs.unsubscribe {
+                Some(given) => (namespaced(&given.value()), given.span()),
+                None => (namespaced(&unsubscribe_name(&name)), sub.span),
+            };
+            let stream = match output {
+                Output::Result(ty) => first_type_argument(ty),
+                Output::Value(ty) => Some(ty),
+                Output::Unit => None,
+            };
+            let item = stream.and_then(stream_item);
+            Subscription {
+                notification: sub
+                    .notification
+                    .as_ref()
+                    .map_or_else(|| wire_name.clone(), syn::LitStr::value),
+                unsubscribe,
+                unsubscribe_span,
+                item,
+                unnamed_item: item.is_none() && stream.is_some_and(contains_impl_trait),
+            }
+        });
         Method {
             func,
             wire_name,
@@ -115,6 +158,7 @@ impl<'a> Method<'a> {
             docs: docs(&func.attrs),
             deprecated: func.attrs.iter().any(|a| a.path().is_ident("deprecated")),
             attrs,
+            subscription,
         }
     }
 
@@ -159,6 +203,71 @@ impl<'a> Arg<'a> {
                 Arg::Invalid
             }
         }
+    }
+}
+
+/// The unsubscribe method that goes with `subscribe_name`: `subscribe`
+/// becomes `unsubscribe` (`subscribe_counter` → `unsubscribe_counter`,
+/// `eth_subscribe` → `eth_unsubscribe`); a name without it gets the prefix
+/// `unsubscribe_`.
+fn unsubscribe_name(subscribe_name: &str) -> String {
+    if subscribe_name.contains("subscribe") {
+        subscribe_name.replacen("subscribe", "unsubscribe", 1)
+    } else {
+        format!("unsubscribe_{subscribe_name}")
+    }
+}
+
+/// `T` in `Result<T, E>` (or any alias written with its success type first).
+fn first_type_argument(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|arg| match arg {
+        GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    })
+}
+
+/// `T` in `impl Stream<Item = T> + …`.
+fn stream_item(ty: &Type) -> Option<&Type> {
+    let Type::ImplTrait(impl_trait) = ty else {
+        return None;
+    };
+    impl_trait.bounds.iter().find_map(|bound| {
+        let TypeParamBound::Trait(bound) = bound else {
+            return None;
+        };
+        let segment = bound.path.segments.last()?;
+        let PathArguments::AngleBracketed(args) = &segment.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|arg| match arg {
+            GenericArgument::AssocType(assoc) if assoc.ident == "Item" => Some(&assoc.ty),
+            _ => None,
+        })
+    })
+}
+
+/// Whether `ty` is, or holds, an `impl Trait`.
+fn contains_impl_trait(ty: &Type) -> bool {
+    match ty {
+        Type::ImplTrait(_) => true,
+        Type::Path(path) => path
+            .path
+            .segments
+            .iter()
+            .any(|segment| match &segment.arguments {
+                PathArguments::AngleBracketed(args) => args.args.iter().any(|arg| match arg {
+                    GenericArgument::Type(ty) => contains_impl_trait(ty),
+                    _ => false,
+                }),
+                _ => false,
+            }),
+        Type::Group(group) => contains_impl_trait(&group.elem),
+        Type::Paren(paren) => contains_impl_trait(&paren.elem),
+        _ => false,
     }
 }
 

@@ -16,7 +16,7 @@ pub(crate) struct ServiceAttrs {
 }
 
 /// `#[rpc(name = "…", notification, timeout = "5s", permission = "…", blocking,
-/// transport = "ws", rate = "10/s")]`.
+/// transport = "ws", rate = "10/s", subscription = "…", unsubscribe = "…")]`.
 #[derive(Default)]
 pub(crate) struct MethodAttrs {
     pub(crate) name: Option<LitStr>,
@@ -27,6 +27,17 @@ pub(crate) struct MethodAttrs {
     pub(crate) blocking: Option<Span>,
     pub(crate) transport: Option<Transport>,
     pub(crate) rate: Option<Rate>,
+    /// `subscription`, or `subscription = "notification name"`.
+    pub(crate) subscription: Option<SubscriptionAttr>,
+    /// `unsubscribe = "method name"`.
+    pub(crate) unsubscribe: Option<LitStr>,
+}
+
+/// `#[rpc(subscription)]` or `#[rpc(subscription = "counter")]`.
+pub(crate) struct SubscriptionAttr {
+    /// What its notifications are called, when not after the method.
+    pub(crate) notification: Option<LitStr>,
+    pub(crate) span: Span,
 }
 
 /// `#[rpc(rate = "10/s")]` or `"600/m, burst 20"`.
@@ -130,6 +141,31 @@ pub(crate) fn method_attrs(attrs: &[Attribute], errors: &Errors) -> MethodAttrs 
             } else if meta.path.is_ident("blocking") {
                 parsed.blocking = Some(meta.path.segments[0].ident.span());
                 Ok(())
+            } else if meta.path.is_ident("subscription") {
+                let notification = if meta.input.peek(syn::Token![=]) {
+                    let name: LitStr = meta.value()?.parse()?;
+                    if name.value().is_empty() {
+                        return Err(syn::Error::new(
+                            name.span(),
+                            "the notification name must not be empty",
+                        ));
+                    }
+                    Some(name)
+                } else {
+                    None
+                };
+                let span = meta.path.segments[0].ident.span();
+                set_once(
+                    &mut parsed.subscription,
+                    &meta,
+                    SubscriptionAttr { notification, span },
+                )
+            } else if meta.path.is_ident("unsubscribe") {
+                let name: LitStr = meta.value()?.parse()?;
+                if name.value().is_empty() {
+                    return Err(syn::Error::new(name.span(), "the method name must not be empty"));
+                }
+                set_once(&mut parsed.unsubscribe, &meta, name)
             } else {
                 Err(unknown_key(
                     &meta,
@@ -141,6 +177,8 @@ pub(crate) fn method_attrs(attrs: &[Attribute], errors: &Errors) -> MethodAttrs 
                         "blocking",
                         "transport",
                         "rate",
+                        "subscription",
+                        "unsubscribe",
                     ],
                 ))
             }

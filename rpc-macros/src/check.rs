@@ -48,26 +48,30 @@ pub(crate) fn service(service: &Service<'_>, errors: &Errors) {
             errors.spanned(constness, "RPC methods cannot be `const`");
         }
 
-        let name = &method.wire_name;
-        if name.starts_with("rpc.") {
-            errors.push(syn::Error::new(
-                method.name_span,
-                format!(
-                    "method names beginning with `rpc.` are reserved for the framework: `{name}`"
-                ),
-            ));
+        let mut names = vec![(&method.wire_name, method.name_span)];
+        if let Some(subscription) = &method.subscription {
+            names.push((&subscription.unsubscribe, subscription.unsubscribe_span));
         }
-        if let Some(first) = seen.insert(name.clone(), method.name_span) {
-            let mut error = syn::Error::new(
-                method.name_span,
-                format!("duplicate RPC method name `{name}`"),
-            );
-            error.combine(syn::Error::new(
-                first,
-                format!("`{name}` is first used here"),
-            ));
-            errors.push(error);
+        for (name, span) in names {
+            if name.starts_with("rpc.") {
+                errors.push(syn::Error::new(
+                    span,
+                    format!(
+                        "method names beginning with `rpc.` are reserved for the framework: `{name}`"
+                    ),
+                ));
+            }
+            if let Some(first) = seen.insert(name.clone(), span) {
+                let mut error =
+                    syn::Error::new(span, format!("duplicate RPC method name `{name}`"));
+                error.combine(syn::Error::new(
+                    first,
+                    format!("`{name}` is first used here"),
+                ));
+                errors.push(error);
+            }
         }
+        subscription(method, errors);
 
         let json_params = method.json_params().count();
         if json_params > MAX_PARAMS {
@@ -122,5 +126,50 @@ pub(crate) fn service(service: &Service<'_>, errors: &Errors) {
                 );
             }
         }
+    }
+}
+
+/// The rules of `#[rpc(subscription)]` and `#[rpc(unsubscribe)]`.
+fn subscription(method: &crate::ast::Method<'_>, errors: &Errors) {
+    let attrs = &method.attrs;
+    let Some(subscription) = &method.subscription else {
+        if let Some(unsubscribe) = &attrs.unsubscribe {
+            errors.spanned(
+                unsubscribe,
+                "`unsubscribe` names the method that ends a subscription: it goes with `subscription`",
+            );
+        }
+        return;
+    };
+    let Some(span) = attrs.subscription.as_ref().map(|sub| sub.span) else {
+        return;
+    };
+    let conflicts = [
+        (attrs.notification, "`notification`"),
+        (attrs.blocking.is_some(), "`blocking`"),
+        (
+            matches!(attrs.transport, Some(crate::attr::Transport::Http)),
+            "`transport = \"http\"` (subscriptions need a WebSocket)",
+        ),
+    ];
+    for (conflicting, what) in conflicts {
+        if conflicting {
+            errors.push(syn::Error::new(
+                span,
+                format!("a subscription method cannot be {what}"),
+            ));
+        }
+    }
+    let sig = &method.func.sig;
+    if matches!(method.output, Output::Unit) {
+        errors.spanned(
+            &sig.ident,
+            "a subscription method returns its items as a stream: `-> impl Stream<Item = T> + Send + 'static` (or a `Result` of one)",
+        );
+    } else if subscription.unnamed_item {
+        errors.spanned(
+            &sig.output,
+            "name the stream's item type in the return type: `impl Stream<Item = T> + Send + 'static`",
+        );
     }
 }

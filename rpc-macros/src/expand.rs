@@ -5,7 +5,7 @@ use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{ImplItem, ItemImpl, LitStr, Type};
 
-use crate::ast::{Arg, Method, Output, Service};
+use crate::ast::{Arg, Method, Output, Service, Subscription};
 use crate::attr;
 use crate::check;
 use crate::errors::Errors;
@@ -47,22 +47,28 @@ fn private() -> TokenStream {
 fn service_impl(service: &Service<'_>) -> TokenStream {
     let rt = private();
     let self_ty = &service.item.self_ty;
-    let count = service.methods.len();
 
-    let arms = service
-        .methods
-        .iter()
-        .map(|method| dispatch_arm(service, method));
-    let lookups = service.methods.iter().enumerate().map(|(index, method)| {
-        let name = &method.wire_name;
-        quote!(#name => ::core::option::Option::Some(&__RPC_METHODS[#index]),)
-    });
-    let (param_tables, infos): (Vec<_>, Vec<_>) = service
-        .methods
-        .iter()
-        .enumerate()
-        .map(|(index, method)| method_info(method, index))
-        .unzip();
+    // Every method on the wire: the user's, and the unsubscribe method of
+    // each subscription.
+    let (mut arms, mut names, mut param_tables, mut infos) = (vec![], vec![], vec![], vec![]);
+    for (index, method) in service.methods.iter().enumerate() {
+        arms.push(dispatch_arm(service, method));
+        let (table, info) = method_info(method, index);
+        names.push(&method.wire_name);
+        param_tables.push(table);
+        infos.push(info);
+        if let Some(subscription) = &method.subscription {
+            arms.push(unsubscribe_arm(subscription));
+            let (table, info) = unsubscribe_info(method, subscription, index);
+            names.push(&subscription.unsubscribe);
+            param_tables.push(table);
+            infos.push(info);
+        }
+    }
+    let count = infos.len();
+    let lookups = names.iter().enumerate().map(
+        |(index, name)| quote!(#name => ::core::option::Option::Some(&__RPC_METHODS[#index]),),
+    );
     let assertions = service.methods.iter().map(type_assertions);
 
     let title = service.attrs.title.as_ref().map_or_else(
@@ -184,6 +190,9 @@ fn dispatch_arm(service: &Service<'_>, method: &Method<'_>) -> TokenStream {
     if method.is_async() {
         invocation = quote!(#invocation.await);
     }
+    if let Some(subscription) = &method.subscription {
+        return subscribe_arm(method, subscription, decode, setup, &invocation);
+    }
     // Spanned at the return type, so that a result that cannot be
     // serialized, or an error that is not an `RpcError`, is reported there.
     let respond = match (&method.output, method.attrs.notification) {
@@ -224,6 +233,101 @@ fn dispatch_arm(service: &Service<'_>, method: &Method<'_>) -> TokenStream {
     }
 }
 
+/// `"subscribe_x" => { decode; check the call; call; open }`: the
+/// subscription's own reply, then its items, are sent by the connection.
+fn subscribe_arm(
+    method: &Method<'_>,
+    subscription: &Subscription<'_>,
+    decode: Option<TokenStream>,
+    setup: TokenStream,
+    invocation: &TokenStream,
+) -> TokenStream {
+    let rt = private();
+    let wire_name = &method.wire_name;
+    let notification = &subscription.notification;
+    // Spanned at the return type, so that a return type that is not a
+    // stream of items is reported there.
+    let open = match &method.output {
+        Output::Result(ty) => quote_spanned!(ty.span()=> __rpc_opening.open_result(__rpc_out)),
+        Output::Value(ty) => quote_spanned!(ty.span()=> __rpc_opening.open(__rpc_out)),
+        Output::Unit => unreachable_arg(),
+    };
+    let respond = quote!({ let __rpc_out = #invocation; #open });
+    let run = if method.is_async() {
+        quote!(#rt::MethodFuture::from_result_future(async move { #respond }))
+    } else {
+        quote!(#rt::MethodFuture::ready(#respond))
+    };
+    quote! {
+        #wire_name => {
+            #decode
+            let __rpc_opening = match #rt::Opening::new(&__rpc_call, #notification) {
+                ::core::result::Result::Ok(opening) => opening,
+                ::core::result::Result::Err(err) => return #rt::MethodFuture::err(err),
+            };
+            #setup
+            #run
+        }
+    }
+}
+
+/// `"unsubscribe_x" => unsubscribe`.
+fn unsubscribe_arm(subscription: &Subscription<'_>) -> TokenStream {
+    let rt = private();
+    let name = &subscription.unsubscribe;
+    let notification = &subscription.notification;
+    quote! {
+        #name => #rt::MethodFuture::ready(#rt::unsubscribe(&__rpc_call, #notification)),
+    }
+}
+
+/// The subscription's item type, as generated code names it.
+fn item_type(method: &Method<'_>, subscription: &Subscription<'_>) -> TokenStream {
+    let rt = private();
+    match (subscription.item, &method.output) {
+        (Some(item), _) => quote!(#item),
+        (None, Output::Result(ty)) => {
+            quote!(<<#ty as #rt::ReturnsResult>::Ok as #rt::Stream>::Item)
+        }
+        (None, Output::Value(ty)) => quote!(<#ty as #rt::Stream>::Item),
+        (None, Output::Unit) => quote!(()),
+    }
+}
+
+/// The unsubscribe method's `MethodInfo`, and its parameter table: it
+/// takes the subscription's id, answers whether it was open, and may be
+/// called by whoever may subscribe.
+fn unsubscribe_info(
+    method: &Method<'_>,
+    subscription: &Subscription<'_>,
+    index: usize,
+) -> (TokenStream, TokenStream) {
+    let rt = private();
+    let table = format_ident!("__RPC_UNSUBSCRIBE_PARAMS_{}", index);
+    let param_table = quote! {
+        static #table: [#rt::ParamInfo; 1] = [
+            #rt::ParamInfo::new("subscription", "String", true, #rt::schema_for::<::std::string::String>)
+        ];
+    };
+    let name = &subscription.unsubscribe;
+    let docs = format!(
+        "Ends a subscription opened with `{}`; true if it was open.",
+        method.wire_name
+    );
+    let mut info = quote! {
+        #rt::MethodInfo::new(#name)
+            .with_params(&#table)
+            .with_result(#rt::schema_for::<bool>)
+            .with_docs(#docs)
+            .only_over(#rt::Transport::WebSocket)
+    };
+    if !method.attrs.permissions.is_empty() {
+        let permissions = &method.attrs.permissions;
+        info.extend(quote!(.with_permissions(&[#(#permissions),*])));
+    }
+    (param_table, info)
+}
+
 /// An argument that failed to parse was reported already and code is only
 /// generated when there are no errors; this keeps the types honest.
 fn unreachable_arg() -> TokenStream {
@@ -251,7 +355,15 @@ fn method_info(method: &Method<'_>, index: usize) -> (TokenStream, TokenStream) 
     let name = &method.wire_name;
     let docs = &method.docs;
     let mut info = quote!(#rt::MethodInfo::new(#name).with_params(&#table).with_docs(#docs));
-    if let Some(result) = result_type(method) {
+    if let Some(subscription) = &method.subscription {
+        let notification = &subscription.notification;
+        let unsubscribe = &subscription.unsubscribe;
+        let item = item_type(method, subscription);
+        info.extend(quote! {
+            .with_result(#rt::schema_for::<::std::string::String>)
+            .subscription(#notification, #unsubscribe, #rt::schema_for::<#item>)
+        });
+    } else if let Some(result) = result_type(method) {
         info.extend(quote!(.with_result(#rt::schema_for::<#result>)));
     }
     if method.args.iter().any(|arg| matches!(arg, Arg::RawParams)) {
@@ -280,8 +392,9 @@ fn method_info(method: &Method<'_>, index: usize) -> (TokenStream, TokenStream) 
     if method.deprecated {
         info.extend(quote!(.deprecated()));
     }
-    // A method that takes a `Peer` needs a two-way connection.
-    let transport = if method.takes_peer() {
+    // A method that takes a `Peer`, or opens a subscription, needs a
+    // two-way connection.
+    let transport = if method.takes_peer() || method.subscription.is_some() {
         Some(attr::Transport::WebSocket)
     } else {
         method.attrs.transport
@@ -317,6 +430,15 @@ fn type_assertions(method: &Method<'_>) -> TokenStream {
         checks.extend(quote_spanned! {ty.span()=>
             #rt::assert_param::<#ty>();
         });
+    }
+    if let Some(subscription) = &method.subscription {
+        if let Output::Value(ty) | Output::Result(ty) = method.output {
+            let item = item_type(method, subscription);
+            checks.extend(quote_spanned! {ty.span()=>
+                #rt::assert_item::<#item>();
+            });
+        }
+        return quote!(const _: () = { #checks };);
     }
     let result = match method.output {
         Output::Value(ty) if !method.attrs.notification => Some((ty, quote!(#ty))),

@@ -34,6 +34,7 @@ use crate::tls::TlsConfig;
 /// | [`outgoing_queue`](Self::outgoing_queue) | 64 | `RPC_OUTGOING_QUEUE` |
 /// | [`max_queued_bytes`](Self::max_queued_bytes) | 4 MiB | `RPC_MAX_QUEUED_BYTES` |
 /// | [`max_outgoing_bytes`](Self::max_outgoing_bytes) | 512 MiB | `RPC_MAX_OUTGOING_BYTES` |
+/// | [`max_subscriptions_per_connection`](Self::max_subscriptions_per_connection) | 1,024 | `RPC_MAX_SUBSCRIPTIONS_PER_CONNECTION` |
 /// | [`request_timeout`](Self::request_timeout) | 60 s | `RPC_REQUEST_TIMEOUT` |
 /// | [`handshake_timeout`](Self::handshake_timeout) | 10 s | `RPC_HANDSHAKE_TIMEOUT` |
 /// | [`keep_alive_timeout`](Self::keep_alive_timeout) | 30 s | `RPC_KEEP_ALIVE_TIMEOUT` |
@@ -121,6 +122,9 @@ pub struct ServerConfig {
     /// as they close (within a second). A connection holding up to 64 KiB
     /// is not counted, so a server under ordinary load never gets here.
     pub max_outgoing_bytes: usize,
+    /// Subscriptions one connection may have open at once; one more is
+    /// refused with REQUEST_TOO_LARGE naming the limit.
+    pub max_subscriptions_per_connection: usize,
     /// How long a method may run unless it declares `#[rpc(timeout)]`;
     /// `None` for no limit.
     pub request_timeout: Option<Duration>,
@@ -223,6 +227,7 @@ impl Default for ServerConfig {
             outgoing_queue: 64,
             max_queued_bytes: 4 * 1024 * 1024,
             max_outgoing_bytes: 512 * 1024 * 1024,
+            max_subscriptions_per_connection: 1_024,
             request_timeout: Some(Duration::from_secs(60)),
             handshake_timeout: Duration::from_secs(10),
             keep_alive_timeout: Duration::from_secs(30),
@@ -331,6 +336,10 @@ impl ServerConfig {
         env.size("RPC_OUTGOING_QUEUE", &mut config.outgoing_queue)?;
         env.size("RPC_MAX_QUEUED_BYTES", &mut config.max_queued_bytes)?;
         env.size("RPC_MAX_OUTGOING_BYTES", &mut config.max_outgoing_bytes)?;
+        env.size(
+            "RPC_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+            &mut config.max_subscriptions_per_connection,
+        )?;
         env.optional_duration("RPC_REQUEST_TIMEOUT", &mut config.request_timeout)?;
         env.duration("RPC_HANDSHAKE_TIMEOUT", &mut config.handshake_timeout)?;
         env.duration("RPC_KEEP_ALIVE_TIMEOUT", &mut config.keep_alive_timeout)?;

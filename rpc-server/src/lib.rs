@@ -354,6 +354,7 @@ mod rates;
 mod serve;
 mod server;
 mod shutdown;
+mod subscriptions;
 pub mod testing;
 mod timer;
 #[cfg(feature = "tls")]

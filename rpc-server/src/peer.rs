@@ -1,5 +1,5 @@
 //! The server's side of a `Peer`: notifications and calls to one client
-//! over its connection, and its group memberships.
+//! over its connection, its group memberships and its subscriptions.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rpc_core::{
     CallError, ConnectionId, ErrorCode, PeerFuture, PeerLink, PendingCalls, Response, RpcError,
-    request_frame,
+    Subscription, request_frame,
 };
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use crate::config::ServerConfig;
 use crate::groups::{Frame, GroupBackend, Member};
 use crate::outgoing::Outgoing;
+use crate::subscriptions::Subscriptions;
 
 /// One connection's link to its client.
 pub(crate) struct ServerLink {
@@ -26,6 +27,8 @@ pub(crate) struct ServerLink {
     /// Where the connection is registered from its start until `close`.
     groups: Arc<dyn GroupBackend>,
     closed: AtomicBool,
+    /// Its open subscriptions.
+    subscriptions: Arc<Subscriptions>,
     max_groups: usize,
     max_group_name_length: usize,
 }
@@ -53,6 +56,7 @@ impl ServerLink {
             call_timeout: config.peer_call_timeout,
             groups,
             closed: AtomicBool::new(false),
+            subscriptions: Subscriptions::new(config),
             max_groups: config.max_groups_per_connection,
             max_group_name_length: config.max_group_name_length,
         }
@@ -81,9 +85,11 @@ impl ServerLink {
     }
 
     /// The connection ended (or was never upgraded): fail waiting calls at
-    /// once, leave every group, and be unreachable by id.
+    /// once, drop every subscription's stream, leave every group, and be
+    /// unreachable by id.
     pub(crate) fn close(&self) {
         self.pending.fail_all();
+        self.subscriptions.close();
         if !self.closed.swap(true, Ordering::AcqRel) {
             self.groups.disconnected(self.id);
         }
@@ -192,5 +198,14 @@ impl PeerLink for ServerLink {
 
     fn notify_connection(&self, id: ConnectionId, frame: String) -> bool {
         self.groups.notify_connection(id, &Frame::from(frame))
+    }
+
+    fn open_subscription(&self, subscription: Subscription) -> Result<(), RpcError> {
+        self.subscriptions
+            .start(subscription, self.outgoing.clone())
+    }
+
+    fn close_subscription(&self, notification: &str, id: &str) -> bool {
+        self.subscriptions.stop(notification, id)
     }
 }

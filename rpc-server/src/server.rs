@@ -125,6 +125,8 @@ impl ServerBuilder {
         max_queued_bytes: usize;
         /// Sets [`ServerConfig::max_outgoing_bytes`].
         max_outgoing_bytes: usize;
+        /// Sets [`ServerConfig::max_subscriptions_per_connection`].
+        max_subscriptions_per_connection: usize;
         /// Sets [`ServerConfig::request_timeout`].
         request_timeout: Option<Duration>;
         /// Sets [`ServerConfig::handshake_timeout`].

@@ -16,7 +16,9 @@ if (validation !== true) {
 
 try {
   const parsed = await parseOpenRPCDocument(JSON.stringify(document), { dereference: true });
-  const text = JSON.stringify(parsed);
+  // Extensions (`x-subscription`) are not the tooling's to dereference:
+  // their $refs are checked to resolve by the Rust test instead.
+  const text = JSON.stringify(parsed, (key, value) => (key.startsWith("x-") ? undefined : value));
   if (text.includes('"$ref"')) {
     console.error("a $ref survived dereferencing");
     process.exit(1);

@@ -89,6 +89,16 @@ impl Canvas {
     fn count(&self) -> u64 {
         0
     }
+
+    /// Sends every shape drawn from now on.
+    #[rpc(subscription = "shapes.drawn", unsubscribe = "unwatch")]
+    fn watch(
+        &self,
+        color: Option<Color>,
+    ) -> impl futures_util::Stream<Item = Shape> + Send + 'static {
+        let _ = color;
+        futures_util::stream::empty()
+    }
 }
 
 fn document() -> Value {
@@ -114,7 +124,18 @@ fn document_structure() {
         .iter()
         .map(|m| m["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["render", "shapes.move", "paint", "clear", "count"]);
+    assert_eq!(
+        names,
+        [
+            "render",
+            "shapes.move",
+            "paint",
+            "clear",
+            "count",
+            "watch",
+            "unwatch"
+        ]
+    );
 
     let render = &doc["methods"][0];
     assert_eq!(render["summary"], "Renders a drawing.");
@@ -163,6 +184,21 @@ fn document_structure() {
     );
     assert_eq!(doc["methods"][4]["params"], json!([]));
     assert_eq!(doc["methods"][4]["result"]["schema"]["type"], "integer");
+
+    // A subscription: its result is the subscription's id, and the
+    // extension says what it sends and how it ends.
+    let watch = &doc["methods"][5];
+    assert_eq!(watch["result"]["schema"]["type"], "string");
+    assert_eq!(watch["x-subscription"]["notification"], "shapes.drawn");
+    assert_eq!(watch["x-subscription"]["unsubscribe"], "unwatch");
+    assert_eq!(
+        watch["x-subscription"]["item"]["$ref"],
+        "#/components/schemas/Shape"
+    );
+    let unwatch = &doc["methods"][6];
+    assert_eq!(unwatch["params"][0]["name"], "subscription");
+    assert_eq!(unwatch["params"][0]["schema"]["type"], "string");
+    assert_eq!(unwatch["result"]["schema"]["type"], "boolean");
 }
 
 #[test]
@@ -212,7 +248,7 @@ fn rpc_discover_lists_only_what_the_connection_may_call() {
         .collect();
     assert_eq!(
         names,
-        ["render", "paint", "clear", "count"],
+        ["render", "paint", "clear", "count", "watch", "unwatch"],
         "shapes.move needs permissions"
     );
 
@@ -231,7 +267,16 @@ fn rpc_discover_lists_only_what_the_connection_may_call() {
 #[test]
 fn metadata_describes_every_method() {
     let methods = Canvas.methods();
-    assert_eq!(methods.len(), 5);
+    assert_eq!(
+        methods.len(),
+        7,
+        "the subscription's unsubscribe method included"
+    );
+    let watch = Canvas.method("watch").unwrap().subscription.unwrap();
+    assert_eq!(
+        (watch.notification, watch.unsubscribe),
+        ("shapes.drawn", "unwatch")
+    );
     let moved = Canvas.method("shapes.move").expect("lookup by wire name");
     assert_eq!(moved.permissions, ["shapes.write", "admin"]);
     assert_eq!(moved.timeout, Some(std::time::Duration::from_secs(2)));
