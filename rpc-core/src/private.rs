@@ -127,7 +127,7 @@ impl<'a> Opening<'a> {
     pub fn open<S>(self, items: S) -> MethodResult
     where
         S: Stream + Send + 'static,
-        S::Item: Serialize,
+        S::Item: RpcItem,
     {
         let subscription = Subscription::new(self.notification, self.call_id, items)?;
         let id = subscription.id().to_owned();
@@ -141,7 +141,7 @@ impl<'a> Opening<'a> {
     where
         R: ReturnsResult,
         R::Ok: Stream + Send + 'static,
-        <R::Ok as Stream>::Item: Serialize,
+        <R::Ok as Stream>::Item: RpcItem,
         R::Err: Into<RpcError>,
     {
         match result.into_result() {
@@ -172,6 +172,9 @@ pub fn unsubscribe(call: &Call<'_>, notification: &'static str) -> MethodResult 
 pub trait RpcItem: Serialize + schemars::JsonSchema + Send {}
 impl<T: Serialize + schemars::JsonSchema + Send> RpcItem for T {}
 
-/// Fails to compile, at the return type, unless `T` can be a
-/// subscription's item.
-pub const fn assert_item<T: RpcItem>() {}
+/// The schema of a subscription's item.
+pub fn item_schema<T: RpcItem>(
+    generator: &mut schemars::generate::SchemaGenerator,
+) -> schemars::Schema {
+    crate::metadata::schema_for::<T>(generator)
+}

@@ -118,7 +118,7 @@ pub(crate) fn service(service: &Service<'_>, errors: &Errors) {
                 ));
             }
         }
-        if method.attrs.notification {
+        if method.attrs.notification && method.subscription.is_none() {
             if let Output::Value(ty) = method.output {
                 errors.spanned(
                     ty,

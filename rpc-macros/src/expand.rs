@@ -361,7 +361,7 @@ fn method_info(method: &Method<'_>, index: usize) -> (TokenStream, TokenStream) 
         let item = item_type(method, subscription);
         info.extend(quote! {
             .with_result(#rt::schema_for::<::std::string::String>)
-            .subscription(#notification, #unsubscribe, #rt::schema_for::<#item>)
+            .subscription(#notification, #unsubscribe, #rt::item_schema::<#item>)
         });
     } else if let Some(result) = result_type(method) {
         info.extend(quote!(.with_result(#rt::schema_for::<#result>)));
@@ -431,13 +431,9 @@ fn type_assertions(method: &Method<'_>) -> TokenStream {
             #rt::assert_param::<#ty>();
         });
     }
-    if let Some(subscription) = &method.subscription {
-        if let Output::Value(ty) | Output::Result(ty) = method.output {
-            let item = item_type(method, subscription);
-            checks.extend(quote_spanned! {ty.span()=>
-                #rt::assert_item::<#item>();
-            });
-        }
+    if method.subscription.is_some() {
+        // The item is checked where its schema is taken and where the
+        // stream is opened.
         return quote!(const _: () = { #checks };);
     }
     let result = match method.output {
