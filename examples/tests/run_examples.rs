@@ -514,3 +514,59 @@ async fn bench_server() {
     let results: Vec<&Value> = batch.iter().map(|reply| &reply["result"]).collect();
     assert_eq!(results, [&json!(2), &json!(4)]);
 }
+
+/// The session in the example's header: items start, start + 1, … under
+/// the id the reply gave, until the unsubscribe.
+#[tokio::test]
+async fn subscriptions() {
+    let example = start("subscriptions");
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}", example.addr))
+        .await
+        .expect("connect");
+    let request = call("subscribe_counter", json!([5, 20]), 1);
+    ws.send(Message::Text(request.to_string().into()))
+        .await
+        .expect("send");
+    let reply = receive_json(&mut ws).await;
+    let id = reply["result"]
+        .as_str()
+        .expect("a subscription id")
+        .to_owned();
+    for n in 5..8 {
+        let item = receive_json(&mut ws).await;
+        assert_eq!(
+            item,
+            json!({"jsonrpc": "2.0", "method": "counter", "params": {"subscription": id, "result": n}})
+        );
+    }
+    let request = call("unsubscribe_counter", json!([id]), 2);
+    ws.send(Message::Text(request.to_string().into()))
+        .await
+        .expect("send");
+    loop {
+        let message = receive_json(&mut ws).await;
+        if message["id"] == 2 {
+            assert_eq!(message["result"], true);
+            break;
+        }
+    }
+    // A refusal from the method itself.
+    let request = call("subscribe_counter", json!([0, 1]), 3);
+    ws.send(Message::Text(request.to_string().into()))
+        .await
+        .expect("send");
+    assert_eq!(receive_json(&mut ws).await["error"]["code"], -32602);
+}
+
+async fn receive_json<S>(ws: &mut S) -> Value
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    let message = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await
+        .expect("in time");
+    match message {
+        Some(Ok(Message::Text(text))) => serde_json::from_str(&text).expect("JSON"),
+        other => panic!("not a text message: {other:?}"),
+    }
+}

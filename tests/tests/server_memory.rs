@@ -195,3 +195,78 @@ async fn many_clients_that_never_read_are_bounded_by_the_servers_outgoing_budget
     })
     .await;
 }
+
+struct Quiet;
+
+#[rpc_service]
+impl Quiet {
+    /// A subscription that never sends anything.
+    #[rpc(subscription)]
+    fn subscribe_nothing(&self) -> impl futures_util::Stream<Item = u8> + Send + 'static {
+        futures_util::stream::pending()
+    }
+}
+
+/// Opens `count` subscriptions on `client` and closes them again, the calls
+/// pipelined; returns the resident memory while they were open.
+async fn open_and_close(client: &mut Client, count: u64) -> u64 {
+    use futures_util::SinkExt as _;
+    let subscribe = r#"{"jsonrpc":"2.0","method":"subscribe_nothing","id":1}"#;
+    for _ in 0..count {
+        client.ws.feed(subscribe.into()).await.unwrap();
+    }
+    client.ws.flush().await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..count {
+        let reply = client.receive_json().await;
+        ids.push(reply["result"].as_str().expect("an id").to_owned());
+    }
+    let open = process::rss_kib();
+    for id in &ids {
+        let unsubscribe =
+            json!({"jsonrpc": "2.0", "method": "unsubscribe_nothing", "params": [id], "id": 2});
+        client
+            .ws
+            .feed(unsubscribe.to_string().into())
+            .await
+            .unwrap();
+    }
+    client.ws.flush().await.unwrap();
+    for _ in 0..count {
+        assert_eq!(client.receive_json().await["result"], true);
+    }
+    open
+}
+
+#[tokio::test]
+async fn ten_thousand_subscriptions_opened_and_closed_leave_memory_at_its_baseline() {
+    let _alone = ALONE.lock().await;
+    within(Duration::from_secs(60), async {
+        const COUNT: u64 = 10_000;
+        let server = Server::builder()
+            .max_subscriptions_per_connection(10_000)
+            .serve("127.0.0.1:0", Quiet)
+            .spawn()
+            .unwrap();
+        let mut client = Client::connect(server.local_addr()).await;
+        // Once, so that the allocator and the tables have grown.
+        let first = process::rss_kib();
+        let first_open = open_and_close(&mut client, COUNT).await;
+        let baseline = process::rss_kib();
+        let open = open_and_close(&mut client, COUNT).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let after = process::rss_kib();
+        println!(
+            "{COUNT} subscriptions: the first time +{} bytes each while open; \
+             then RSS {baseline} KiB before, {open} KiB open, {after} KiB after closing",
+            first_open.saturating_sub(first) * 1024 / COUNT
+        );
+        assert!(
+            after <= baseline + 2 * 1024,
+            "RSS grew by {} KiB over a second round",
+            after.saturating_sub(baseline)
+        );
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
