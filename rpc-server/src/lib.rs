@@ -143,6 +143,54 @@
 //! [`ServerBuilder::groups`]. Counts over every instance come from
 //! [`ServerHandle::member_count`] and [`ServerHandle::groups_of`].
 //!
+//! # Subscriptions
+//!
+//! A method marked `#[rpc(subscription)]` returns a `Stream` of items (or a
+//! `Result` of one, to refuse before anything starts). The macro makes it
+//! the subscribe method, which answers with a fresh subscription id, adds
+//! its unsubscribe method, and sends each item as a notification, in the
+//! format jsonrpsee and Ethereum clients speak:
+//! `{"jsonrpc":"2.0","method":"counter","params":{"subscription":"<id>","result":7}}`.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use futures_util::Stream;
+//! use rpc_server::{RpcError, rpc_service};
+//!
+//! struct Counters;
+//!
+//! #[rpc_service]
+//! impl Counters {
+//!     /// Counts up from `start`, as `counter` notifications, until
+//!     /// `unsubscribe_counter` (the default name: `subscribe` becomes
+//!     /// `unsubscribe`; set it with `unsubscribe = "…"`).
+//!     #[rpc(subscription = "counter")]
+//!     fn subscribe_counter(
+//!         &self,
+//!         start: u64,
+//!     ) -> Result<impl Stream<Item = u64> + Send + 'static, RpcError> {
+//!         Ok(futures_util::stream::unfold(start, |next| async move {
+//!             tokio::time::sleep(Duration::from_millis(100)).await;
+//!             Some((next, next + 1))
+//!         }))
+//!     }
+//! }
+//! ```
+//!
+//! The reply goes out before the first item. A subscription ends when its
+//! client calls the unsubscribe method with its id (only the connection
+//! that opened it can), when the stream ends, or with the connection; the
+//! stream is dropped at once. Items go through the connection's queue, so a
+//! subscriber that does not keep up meets the [`SlowMemberPolicy`] (with
+//! `DropMessage`, it is told how many it missed:
+//! `{"subscription":"<id>","dropped":3}`). A connection has at most
+//! [`ServerConfig::max_subscriptions_per_connection`] open (1,024).
+//! Subscriptions need a WebSocket, and are opened by a call of their own
+//! (not in a batch, not as a notification). The OpenRPC document describes
+//! them with the extension `x-subscription`: the notification's name, the
+//! unsubscribe method and the item's schema.
+//!
 //! # HTTP and TLS
 //!
 //! The port that serves WebSocket upgrades also answers plain HTTP:
