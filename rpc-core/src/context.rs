@@ -125,4 +125,13 @@ impl RpcContext {
             peer.leave(group);
         }
     }
+
+    /// Every message broadcast to `group` from now on
+    /// ([`Peer::group_stream`]); METHOD_NOT_FOUND without a peer.
+    pub fn group_stream(&self, group: &str) -> Result<crate::GroupStream, RpcError> {
+        match self.peer() {
+            Some(peer) => peer.group_stream(group),
+            None => Err(RpcError::method_not_found()),
+        }
+    }
 }

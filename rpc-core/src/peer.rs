@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 
 use crate::connection_id::ConnectionId;
 use crate::error::RpcError;
+use crate::group_stream::GroupStream;
 use crate::id::Id;
 use crate::request;
 use crate::subscription::Subscription;
@@ -109,6 +110,13 @@ pub trait PeerLink: Send + Sync + 'static {
         false
     }
 
+    /// Everything broadcast to `group` from now on, as a stream (see
+    /// [`Peer::group_stream`]); transports without groups have none.
+    fn group_stream(&self, group: &str) -> Result<GroupStream, RpcError> {
+        let _ = group;
+        Err(RpcError::method_not_found())
+    }
+
     /// Opens a subscription: sends its reply, then its notifications, until
     /// it is closed, its items end or the connection does. Fails (the
     /// subscribe call's error) past the transport's cap on subscriptions,
@@ -183,6 +191,15 @@ impl Peer {
     /// The groups the connection is in.
     pub fn groups(&self) -> Vec<String> {
         self.link.groups()
+    }
+
+    /// Every message broadcast to `group` from now on, until the stream is
+    /// dropped: return it from a subscription method and the subscription
+    /// follows the group (on every instance, with a shared group backend).
+    /// The stream counts as a member of the group while it lives. Fails
+    /// (REQUEST_TOO_LARGE) for a name past the server's cap.
+    pub fn group_stream(&self, group: &str) -> Result<GroupStream, RpcError> {
+        self.link.group_stream(group)
     }
 
     /// Sends a notification to every current member of `group` (this

@@ -191,6 +191,27 @@
 //! them with the extension `x-subscription`: the notification's name, the
 //! unsubscribe method and the item's schema.
 //!
+//! A subscription can follow a group: [`RpcContext::group_stream`] is a
+//! stream of every message broadcast to it ([`GroupMessage`]: method and
+//! params), so returning it from a subscription method forwards a room to
+//! its subscriber, on every instance when the groups are shared
+//! (`rpc_redis::RedisGroups`):
+//!
+//! ```
+//! use rpc_server::{GroupStream, RpcContext, RpcError, rpc_service};
+//!
+//! struct Rooms;
+//!
+//! #[rpc_service]
+//! impl Rooms {
+//!     /// Everything said in `room`, as `room` notifications.
+//!     #[rpc(subscription = "room")]
+//!     fn subscribe_room(&self, ctx: &RpcContext, room: String) -> Result<GroupStream, RpcError> {
+//!         ctx.group_stream(&room)
+//!     }
+//! }
+//! ```
+//!
 //! # HTTP and TLS
 //!
 //! The port that serves WebSocket upgrades also answers plain HTTP:
@@ -369,10 +390,10 @@
 
 pub use rpc_core::{
     BackendEvent, Call, CallError, CallRates, ConnectionId, ConnectionInfo, DisconnectReason,
-    DropCause, ErrorCode, Extensions, Hooks, Id, IdKind, InstanceId, Limits, MethodFuture,
-    MethodInfo, MethodResult, Middleware, Next, OpenRpc, OpenRpcInfo, ParamInfo, Params, Peer,
-    Permissions, Protocol, Rate, RateBucket, Reply, RpcContext, RpcError, SerializedResult,
-    Service, Transport,
+    DropCause, ErrorCode, Extensions, GroupMessage, GroupStream, Hooks, Id, IdKind, InstanceId,
+    Limits, MethodFuture, MethodInfo, MethodResult, Middleware, Next, OpenRpc, OpenRpcInfo,
+    ParamInfo, Params, Peer, Permissions, Protocol, Rate, RateBucket, Reply, RpcContext, RpcError,
+    SerializedResult, Service, Transport,
 };
 pub use rpc_macros::rpc_service;
 

@@ -6,14 +6,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rpc_core::{
-    CallError, ConnectionId, ErrorCode, PeerFuture, PeerLink, PendingCalls, Response, RpcError,
-    Subscription, request_frame,
+    CallError, ConnectionId, ErrorCode, GroupStream, PeerFuture, PeerLink, PendingCalls, Response,
+    RpcError, Subscription, request_frame,
 };
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::config::ServerConfig;
-use crate::groups::{Frame, GroupBackend, Member};
+use crate::groups::{Frame, GroupBackend, Listener, Member};
 use crate::outgoing::Outgoing;
 use crate::subscriptions::Subscriptions;
 
@@ -31,6 +31,8 @@ pub(crate) struct ServerLink {
     subscriptions: Arc<Subscriptions>,
     max_groups: usize,
     max_group_name_length: usize,
+    /// What a group stream may hold untaken.
+    max_queued_bytes: usize,
 }
 
 /// REQUEST_TOO_LARGE, with what the limit is.
@@ -59,6 +61,7 @@ impl ServerLink {
             subscriptions: Subscriptions::new(config),
             max_groups: config.max_groups_per_connection,
             max_group_name_length: config.max_group_name_length,
+            max_queued_bytes: config.max_queued_bytes,
         }
     }
 
@@ -71,6 +74,17 @@ impl ServerLink {
             Ok(Err(_)) => Err(CallError::Closed),
             Err(_) => Err(CallError::Timeout(self.call_timeout)),
         }
+    }
+
+    /// REQUEST_TOO_LARGE for a group name past the cap.
+    fn check_group_name(&self, group: &str) -> Result<(), RpcError> {
+        if group.len() > self.max_group_name_length {
+            return Err(too_large(format_args!(
+                "a group name is {} bytes at most",
+                self.max_group_name_length
+            )));
+        }
+        Ok(())
     }
 
     /// Whether any call to the client awaits a response (so incoming frames
@@ -158,12 +172,7 @@ impl PeerLink for ServerLink {
     }
 
     fn join(&self, group: &str) -> Result<(), RpcError> {
-        if group.len() > self.max_group_name_length {
-            return Err(too_large(format_args!(
-                "a group name is {} bytes at most",
-                self.max_group_name_length
-            )));
-        }
+        self.check_group_name(group)?;
         if self.closed.load(Ordering::Acquire) {
             return Ok(());
         }
@@ -198,6 +207,12 @@ impl PeerLink for ServerLink {
 
     fn notify_connection(&self, id: ConnectionId, frame: String) -> bool {
         self.groups.notify_connection(id, &Frame::from(frame))
+    }
+
+    fn group_stream(&self, group: &str) -> Result<GroupStream, RpcError> {
+        self.check_group_name(group)?;
+        let listener = Listener::join(group, &self.groups, self.max_queued_bytes);
+        Ok(GroupStream::new(Box::pin(listener)))
     }
 
     fn open_subscription(&self, subscription: Subscription) -> Result<(), RpcError> {

@@ -15,8 +15,8 @@ use std::time::Duration;
 use redis::{PrivateRedis, redis_url, unique_prefix};
 use rpc_redis::{RedisConfig, RedisGroups};
 use rpc_server::{
-    BackendEvent, ConnectionId, DropCause, GroupBackend as _, Hooks, RpcContext, RpcError, Server,
-    ServerHandle, rpc_service,
+    BackendEvent, ConnectionId, DropCause, GroupBackend as _, GroupStream, Hooks, RpcContext,
+    RpcError, Server, ServerHandle, rpc_service,
 };
 use serde_json::{Value, json};
 use ws::{Client, within};
@@ -43,6 +43,12 @@ impl Rooms {
 
     fn ping(&self) -> &'static str {
         "pong"
+    }
+
+    /// Everything broadcast to `room`, as a subscription.
+    #[rpc(subscription = "room")]
+    fn subscribe_room(&self, ctx: &RpcContext, room: String) -> Result<GroupStream, RpcError> {
+        ctx.group_stream(&room)
     }
 }
 
@@ -211,6 +217,43 @@ async fn a_broadcast_from_any_instance_reaches_every_member_once_and_in_order() 
             assert_eq!(stats.dropped_not_received + stats.dropped_outbox, 0);
             instance.handle.shutdown_and_wait().await;
         }
+    })
+    .await;
+}
+
+/// A subscription fed by a group follows it across instances, with no code
+/// of its own for Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_to_a_group_follows_it_across_instances() {
+    let Some(url) = redis_url().await else { return };
+    within(LIMIT, async {
+        let prefix = unique_prefix("room-subscription");
+        let here = instance(quick(&url, &prefix)).await;
+        let there = instance(quick(&url, &prefix)).await;
+        let mut client = Client::connect(here.handle.local_addr()).await;
+        let reply = client.call("subscribe_room", json!(["lobby"]), 1).await;
+        let id = reply["result"]
+            .as_str()
+            .expect("a subscription id")
+            .to_owned();
+        wait_for_members(&there, "lobby", 1).await;
+        there
+            .handle
+            .notify_group("lobby", "said", json!({"text": "hi"}))
+            .unwrap();
+        assert_eq!(
+            client.receive_json().await,
+            json!({"jsonrpc": "2.0", "method": "room", "params": {
+                "subscription": id,
+                "result": {"method": "said", "params": {"text": "hi"}}
+            }})
+        );
+        // Unsubscribed: no longer a member anywhere.
+        let reply = client.call("unsubscribe_room", json!([id]), 2).await;
+        assert_eq!(reply["result"], true);
+        wait_for_members(&there, "lobby", 0).await;
+        here.handle.shutdown_and_wait().await;
+        there.handle.shutdown_and_wait().await;
     })
     .await;
 }

@@ -10,7 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::Stream;
-use rpc_server::{RpcError, Server, ServerBuilder, ServerHandle, SlowMemberPolicy, rpc_service};
+use rpc_server::{
+    GroupStream, RpcContext, RpcError, Server, ServerBuilder, ServerHandle, SlowMemberPolicy,
+    rpc_service,
+};
 use serde_json::{Value, json};
 use ws::{Client, Received, within};
 
@@ -73,6 +76,53 @@ impl Feeds {
             "x".repeat(size)
         }))
     }
+}
+
+/// Rooms: a subscription to everything said in one.
+struct Rooms;
+
+#[rpc_service]
+impl Rooms {
+    #[rpc(subscription = "room")]
+    fn subscribe_room(&self, ctx: &RpcContext, room: String) -> Result<GroupStream, RpcError> {
+        ctx.group_stream(&room)
+    }
+
+    fn say(&self, ctx: &RpcContext, room: String, text: String) -> Result<usize, RpcError> {
+        let peer = ctx.peer().ok_or_else(RpcError::method_not_found)?;
+        Ok(peer.notify_group(&room, "said", json!({"text": text}))?)
+    }
+}
+
+#[tokio::test]
+async fn a_subscription_can_follow_a_group() {
+    within(LIMIT, async {
+        let server = Server::builder()
+            .serve("127.0.0.1:0", Rooms)
+            .spawn()
+            .unwrap();
+        let mut listener = Client::connect(server.local_addr()).await;
+        let mut speaker = Client::connect(server.local_addr()).await;
+        let id = subscribe(&mut listener, "subscribe_room", json!(["lobby"]), 1).await;
+        assert_eq!(server.group_size("lobby"), 1, "the stream is a member");
+        let said = call(&mut speaker, "say", json!(["lobby", "hi"]), 1).await;
+        assert_eq!(said["result"], 1);
+        assert_eq!(
+            listener.receive_json().await,
+            json!({"jsonrpc": "2.0", "method": "room", "params": {
+                "subscription": id,
+                "result": {"method": "said", "params": {"text": "hi"}}
+            }})
+        );
+        // Its connection gone, it is no longer a member.
+        drop(listener);
+        wait_until("the stream left the group", || {
+            server.group_size("lobby") == 0
+        })
+        .await;
+        server.shutdown_and_wait().await;
+    })
+    .await;
 }
 
 fn start(builder: ServerBuilder) -> (ServerHandle, Arc<AtomicUsize>) {

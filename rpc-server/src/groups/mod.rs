@@ -13,7 +13,10 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::outgoing::{Outgoing, TrySendError};
 
+mod listener;
 mod local;
+
+pub(crate) use listener::Listener;
 
 pub use local::LocalGroups;
 
