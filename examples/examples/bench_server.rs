@@ -5,7 +5,7 @@
 //!
 //! Run with: cargo run --release -p examples --example bench_server [-- --addr 127.0.0.1:9007]
 
-use rpc_server::{Server, ServerConfig, rpc_service};
+use rpc_server::rpc_service;
 
 struct Bench;
 
@@ -24,9 +24,7 @@ impl Bench {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let config = ServerConfig::from_env().map_err(std::io::Error::other)?;
-    let server = Server::builder()
-        .config(config)
+    let server = examples::server()
         .serve(examples::addr_from_args("127.0.0.1:9007"), Bench)
         .with_graceful_shutdown(examples::ctrl_c());
     examples::announce(server.local_addr()?);

@@ -8,7 +8,7 @@
 //! round trip, prints what it got, and exits.
 
 use rpc_client::Client;
-use rpc_server::{RpcContext, RpcError, rpc_service, serve};
+use rpc_server::{RpcContext, RpcError, rpc_service};
 
 /// The server's side.
 struct Greeter;
@@ -38,7 +38,9 @@ impl Me {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let server = serve(examples::addr_from_args("127.0.0.1:9005"), Greeter).spawn()?;
+    let server = examples::server()
+        .serve(examples::addr_from_args("127.0.0.1:9005"), Greeter)
+        .spawn()?;
     examples::announce(server.local_addr());
     let client = Client::builder(&format!("ws://{}", server.local_addr()))
         .serve(Me)

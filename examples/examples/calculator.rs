@@ -2,7 +2,7 @@
 //!
 //! Run with: cargo run -p examples --example calculator [-- --addr 127.0.0.1:9000]
 
-use rpc_server::{RpcContext, RpcError, rpc_service, serve};
+use rpc_server::{RpcContext, RpcError, rpc_service};
 
 /// A calculator, as a plain Rust trait. (A `pub` trait with `async fn`s
 /// draws rustc's `async_fn_in_trait` lint; allow it, or keep the trait
@@ -56,7 +56,8 @@ impl Calculator for Calc {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let server = serve(examples::addr_from_args("127.0.0.1:9000"), Calc)
+    let server = examples::server()
+        .serve(examples::addr_from_args("127.0.0.1:9000"), Calc)
         .with_graceful_shutdown(examples::ctrl_c());
     let addr = server.local_addr()?;
     examples::announce(addr);

@@ -17,7 +17,7 @@
 //! number.
 
 use rpc_redis::{RedisConfig, RedisGroups};
-use rpc_server::{Admission, RpcContext, RpcError, Server, rpc_service};
+use rpc_server::{Admission, RpcContext, RpcError, rpc_service};
 use serde_json::json;
 
 /// Who a connection said it was, per room it joined.
@@ -80,7 +80,7 @@ async fn main() -> std::io::Result<()> {
             "redis://HOST:PORT (default: RPC_REDIS_URL, else none)",
         ),
     ]);
-    let mut builder = Server::builder()
+    let mut builder = examples::server()
         // Every connection gets a slot for its name.
         .on_connect(|_request| async { Ok(Admission::new().insert(Name(Default::default()))) });
     // `--redis` wins over RPC_REDIS_URL; the other RPC_REDIS_* still apply.

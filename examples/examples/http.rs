@@ -13,7 +13,7 @@
 //! curl -s http://127.0.0.1:9006/health
 //! ```
 
-use rpc_server::{RpcContext, RpcError, Transport, rpc_service, serve};
+use rpc_server::{RpcContext, RpcError, Transport, rpc_service};
 
 struct Calc;
 
@@ -45,7 +45,8 @@ impl Calc {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let server = serve(examples::addr_from_args("127.0.0.1:9006"), Calc)
+    let server = examples::server()
+        .serve(examples::addr_from_args("127.0.0.1:9006"), Calc)
         .with_graceful_shutdown(examples::ctrl_c());
     let addr = server.local_addr()?;
     examples::announce(addr);

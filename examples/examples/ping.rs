@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rpc_server::{RpcError, rpc_service, serve};
+use rpc_server::{RpcError, rpc_service};
 
 /// Counts the notifications it received.
 #[derive(Default)]
@@ -48,7 +48,8 @@ impl Ping {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let server = serve(examples::addr_from_args("127.0.0.1:9002"), Ping::default())
+    let server = examples::server()
+        .serve(examples::addr_from_args("127.0.0.1:9002"), Ping::default())
         .with_graceful_shutdown(examples::ctrl_c());
     examples::announce(server.local_addr()?);
     server.await

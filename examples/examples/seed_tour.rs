@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use rpc_server::{
     Admission, Call, ConnectionInfo, DisconnectReason, ErrorCode, Hooks, MethodFuture, Middleware,
-    Next, Rejection, RpcContext, RpcError, Server, rpc_service,
+    Next, Rejection, RpcContext, RpcError, rpc_service,
 };
 
 /// Who a token belongs to, stored by `on_connect` for the methods to read.
@@ -133,7 +133,7 @@ impl Hooks for Counting {
 async fn main() -> std::io::Result<()> {
     let counters = Arc::new(Counters::default());
     let printed = Arc::clone(&counters);
-    let server = Server::builder()
+    let server = examples::server()
         .on_connect(|request| async move {
             match request.bearer_token() {
                 Some("admin-token") => Ok(Admission::new()

@@ -4,8 +4,13 @@
 //! and `get_data`.
 //!
 //! Run with: cargo run -p examples --example spec_examples [-- --addr 127.0.0.1:9001]
+//!
+//! Like every example, it reads the `RPC_*` environment variables of
+//! `ServerConfig::from_env`: with `RPC_JSONRPC1=true` it answers JSON-RPC
+//! 1.0 requests too (`{"method":"subtract","params":[42,23],"id":1}` →
+//! `{"result":19,"error":null,"id":1}`).
 
-use rpc_server::{Params, RpcError, rpc_service, serve};
+use rpc_server::{Params, RpcError, rpc_service};
 
 /// The specification's example service.
 struct Spec;
@@ -42,7 +47,8 @@ impl Spec {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let server = serve(examples::addr_from_args("127.0.0.1:9001"), Spec)
+    let server = examples::server()
+        .serve(examples::addr_from_args("127.0.0.1:9001"), Spec)
         .with_graceful_shutdown(examples::ctrl_c());
     examples::announce(server.local_addr()?);
     server.await

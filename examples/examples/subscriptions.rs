@@ -18,7 +18,7 @@
 use std::time::Duration;
 
 use futures_util::Stream;
-use rpc_server::{RpcError, ServerConfig, rpc_service};
+use rpc_server::{RpcError, rpc_service};
 
 struct Counters;
 
@@ -48,9 +48,7 @@ impl Counters {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let config = ServerConfig::from_env()?;
-    let server = rpc_server::Server::builder()
-        .config(config)
+    let server = examples::server()
         .serve(examples::addr_from_args("127.0.0.1:9008"), Counters)
         .with_graceful_shutdown(examples::ctrl_c());
     examples::announce(server.local_addr()?);

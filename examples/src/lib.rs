@@ -61,3 +61,18 @@ pub async fn ctrl_c() {
         std::future::pending::<()>().await;
     }
 }
+
+/// `Server::builder()` configured from the `RPC_*` environment variables
+/// (`ServerConfig::from_env`), so that any example can be tried with other
+/// settings: `RPC_JSONRPC1=true` (JSON-RPC 1.0 too),
+/// `RPC_MAX_CONNECTIONS=2`, … A variable that does not parse ends the
+/// example with its message.
+pub fn server() -> rpc_server::ServerBuilder {
+    match rpc_server::ServerConfig::from_env() {
+        Ok(config) => rpc_server::Server::builder().config(config),
+        Err(err) => {
+            eprintln!("{err}");
+            std::process::exit(2);
+        }
+    }
+}

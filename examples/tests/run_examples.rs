@@ -190,6 +190,31 @@ async fn spec_examples() {
     );
 }
 
+/// `RPC_JSONRPC1=true cargo run -p examples --example spec_examples`
+/// answers JSON-RPC 1.0 as well: every example reads `ServerConfig::from_env`.
+#[tokio::test]
+async fn spec_examples_with_jsonrpc_1_0() {
+    let example = start_with("spec_examples", &[], &[("RPC_JSONRPC1", "true")]);
+    let replies = exchange(
+        example.addr,
+        &[
+            json!({"method": "subtract", "params": [42, 23], "id": 1}),
+            json!({"method": "update", "params": [1, 2], "id": null}),
+            call("subtract", json!([42, 23]), 2),
+        ],
+    )
+    .await;
+    assert_eq!(
+        replies[0],
+        Some(json!({"result": 19, "error": null, "id": 1}))
+    );
+    assert!(replies[1].is_none(), "a 1.0 notification gets no reply");
+    assert_eq!(
+        replies[2],
+        Some(json!({"jsonrpc": "2.0", "result": 19, "id": 2}))
+    );
+}
+
 #[tokio::test]
 async fn ping() {
     let example = start("ping");

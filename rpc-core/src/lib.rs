@@ -100,7 +100,7 @@ pub use peer::{
 pub use pending::{CallOutcome, PendingCall, PendingCalls};
 pub use protocol::Protocol;
 pub use rate::{CallRates, ParseRateError, Rate, RateBucket};
-pub use request::Request;
+pub use request::{Request, Version};
 pub use response::Reply;
 pub use service::{Call, MethodFuture, MethodResult, SerializedResult, Service};
 pub use subscription::{Frames, Subscription, dropped_frame};

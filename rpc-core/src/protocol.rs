@@ -17,7 +17,7 @@ use crate::hooks::Hooks;
 use crate::id::Id;
 use crate::limits::{LimitExceeded, Limits};
 use crate::middleware::{Middleware, Next};
-use crate::request::{self, Rejected, Request};
+use crate::request::{self, Rejected, Request, Version};
 use crate::response::{self, Reply};
 use crate::service::{Call, MethodResult, Service};
 use crate::timer::{NoTimer, Timer};
@@ -69,6 +69,7 @@ pub struct Protocol<T = NoTimer> {
     timer: T,
     middleware: Vec<Arc<dyn Middleware>>,
     hooks: Option<Arc<dyn Hooks>>,
+    accept_jsonrpc1: bool,
 }
 
 impl<T: fmt::Debug> fmt::Debug for Protocol<T> {
@@ -81,6 +82,7 @@ impl<T: fmt::Debug> fmt::Debug for Protocol<T> {
             .field("timer", &self.timer)
             .field("middleware", &self.middleware.len())
             .field("hooks", &self.hooks.is_some())
+            .field("accept_jsonrpc1", &self.accept_jsonrpc1)
             .finish()
     }
 }
@@ -130,7 +132,19 @@ impl<T: Timer> Protocol<T> {
             timer,
             middleware: self.middleware,
             hooks: self.hooks,
+            accept_jsonrpc1: self.accept_jsonrpc1,
         }
+    }
+
+    /// Reads a request without a `jsonrpc` member as JSON-RPC 1.0 (params
+    /// an array, `"id": null` for a notification) and answers it in 1.0's
+    /// shape (`result` and `error` both present, one of them null, no
+    /// `jsonrpc`). Off by default: such a request is an Invalid Request.
+    /// Batches are JSON-RPC 2.0 only.
+    #[must_use]
+    pub fn accept_jsonrpc1(mut self, accept: bool) -> Self {
+        self.accept_jsonrpc1 = accept;
+        self
     }
 
     /// Adds a [`Middleware`] at the inner end of the chain (the first added
@@ -214,7 +228,7 @@ impl<T: Timer> Protocol<T> {
             return Some(reply);
         }
         if !is_batch(message) {
-            let parsed = request::parse(message, &self.limits);
+            let parsed = request::parse(message, &self.limits, self.accept_jsonrpc1);
             let reply = self
                 .handle_request(service, parsed, connection, false)
                 .await?;
@@ -225,7 +239,8 @@ impl<T: Timer> Protocol<T> {
             Err(reply) => return Some(reply),
         };
         let replies = join_all(elements.into_iter().map(|members| {
-            let parsed = request::validate(members, &self.limits);
+            // JSON-RPC 1.0 has no batches.
+            let parsed = request::validate(members, &self.limits, false);
             self.handle_request(service, parsed, connection, true)
         }))
         .await;
@@ -241,19 +256,24 @@ impl<T: Timer> Protocol<T> {
             Err(reply) => return Some(reply),
         };
         let reject_one = |parsed| match parsed {
-            Ok(Request { id: Some(id), .. }) => Some(response::error(error, id)),
+            Ok(Request {
+                id: Some(id),
+                version,
+                ..
+            }) => Some(response::error(error, id, version)),
             Ok(Request { id: None, .. }) => None,
             Err(rejected) => self.rejected(rejected),
         };
         if !is_batch(text) {
-            return reject_one(request::parse(text, &self.limits)).map(Reply::from_bytes);
+            return reject_one(request::parse(text, &self.limits, self.accept_jsonrpc1))
+                .map(Reply::from_bytes);
         }
         match self.split_batch(text) {
-            Ok(elements) => batch_reply(
-                elements
-                    .into_iter()
-                    .filter_map(|members| reject_one(request::validate(members, &self.limits))),
-            ),
+            Ok(elements) => {
+                batch_reply(elements.into_iter().filter_map(|members| {
+                    reject_one(request::validate(members, &self.limits, false))
+                }))
+            }
             Err(reply) => Some(reply),
         }
     }
@@ -311,10 +331,13 @@ impl<T: Timer> Protocol<T> {
         let _slot = match connection.call_slots().map(CallSlots::take) {
             Some(None) => {
                 let overloaded = RpcError::from_code(ErrorCode::SERVER_OVERLOADED);
-                return request.id.map(|id| self.error(overloaded, id));
+                return request
+                    .id
+                    .map(|id| self.error(overloaded, id, request.version));
             }
             slot => slot,
         };
+        let version = request.version;
         let method = &*request.method;
         let span = tracing::debug_span!("rpc_call", method, id = request.id.map(|id| id.as_raw()),);
         if self.log_params {
@@ -345,10 +368,10 @@ impl<T: Timer> Protocol<T> {
         Some(match result {
             // A subscription's reply, already on its way.
             Ok(result) if result.was_sent() => return None,
-            Ok(result) => response::success(result, id),
+            Ok(result) => response::success(result, id, version),
             Err(error) => {
                 log_error(&error);
-                self.error(error, id)
+                self.error(error, id, version)
             }
         })
     }
@@ -392,19 +415,22 @@ impl<T: Timer> Protocol<T> {
             Rejected {
                 id: Some(id),
                 error,
-            } => Some(self.error(error, id)),
-            Rejected { id: None, error } => {
+                version,
+            } => Some(self.error(error, id, version)),
+            Rejected {
+                id: None, error, ..
+            } => {
                 tracing::debug!(%error, "rejected without a reply (a notification, or a stray response)");
                 None
             }
         }
     }
 
-    fn error(&self, error: RpcError, id: Id<'_>) -> Vec<u8> {
+    fn error(&self, error: RpcError, id: Id<'_>, version: Version) -> Vec<u8> {
         if self.expose_internal_errors {
-            response::error(&error.expose_detail(), id)
+            response::error(&error.expose_detail(), id, version)
         } else {
-            response::error(&error, id)
+            response::error(&error, id, version)
         }
     }
 }
@@ -425,7 +451,7 @@ fn batch_reply(replies: impl IntoIterator<Item = Vec<u8>>) -> Option<Reply> {
 
 /// A reply that is a single error with id null (a whole-message failure).
 fn lone_error(error: &RpcError) -> Reply {
-    Reply::from_bytes(response::error(error, Id::NULL))
+    Reply::from_bytes(response::error(error, Id::NULL, Version::V2))
 }
 
 /// Runs a hook; a panicking one is logged, not propagated.

@@ -20,6 +20,21 @@ pub struct Request<'a> {
     pub params: Params<'a>,
     /// The id; `None` makes the request a notification.
     pub id: Option<Id<'a>>,
+    /// The JSON-RPC it is written in, which its reply is written in too.
+    pub version: Version,
+}
+
+/// Which JSON-RPC a request is written in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Version {
+    /// JSON-RPC 2.0: `"jsonrpc": "2.0"`.
+    #[default]
+    V2,
+    /// JSON-RPC 1.0 (accepted only when the protocol is told to): no
+    /// `jsonrpc` member, params an array, `"id": null` for a notification;
+    /// answered with `result` and `error` both present, one of them null.
+    V1,
 }
 
 /// Why a request object could not be run, and what to answer.
@@ -29,14 +44,22 @@ pub(crate) struct Rejected<'a> {
     /// `null`; `None` means "say nothing" (a valid notification over a limit).
     pub(crate) id: Option<Id<'a>>,
     pub(crate) error: RpcError,
+    /// The JSON-RPC to answer in.
+    pub(crate) version: Version,
 }
 
 /// Parses and validates one request object (a whole message, or one element
 /// of a batch). `json` must be syntactically valid JSON unless it is the whole
 /// message, in which case a syntax error becomes a Parse error.
-pub(crate) fn parse<'a>(json: &'a str, limits: &Limits) -> Result<Request<'a>, Rejected<'a>> {
+/// A request without a `jsonrpc` member is read as JSON-RPC 1.0 when
+/// `accept_v1` is set, and is invalid otherwise.
+pub(crate) fn parse<'a>(
+    json: &'a str,
+    limits: &Limits,
+    accept_v1: bool,
+) -> Result<Request<'a>, Rejected<'a>> {
     match read_members(json) {
-        Ok(members) => validate(members, limits),
+        Ok(members) => validate(members, limits, accept_v1),
         Err(err) => Err(invalid_json(err)),
     }
 }
@@ -46,6 +69,7 @@ pub(crate) fn parse<'a>(json: &'a str, limits: &Limits) -> Result<Request<'a>, R
 pub(crate) fn validate<'a>(
     members: Option<Members<'a>>,
     limits: &Limits,
+    accept_v1: bool,
 ) -> Result<Request<'a>, Rejected<'a>> {
     let Some(members) = members else {
         return Err(invalid(None, "the request must be a JSON object"));
@@ -66,11 +90,21 @@ pub(crate) fn validate<'a>(
     if members.duplicate {
         return Err(invalid(reply_id, "a member appears more than once"));
     }
-    match members.jsonrpc {
-        Some(raw) if is_version_2(raw) => {}
+    let version = match members.jsonrpc {
+        Some(raw) if is_version_2(raw) => Version::V2,
         Some(_) => return Err(invalid(reply_id, "\"jsonrpc\" must be exactly \"2.0\"")),
+        None if accept_v1 => Version::V1,
         None => return Err(invalid(reply_id, "\"jsonrpc\" is missing")),
-    }
+    };
+    // In JSON-RPC 1.0 a notification is a request whose id is null.
+    let id = match version {
+        Version::V1 => id.filter(|id| !id.is_null()),
+        Version::V2 => id,
+    };
+    let invalid = |id, reason| Rejected {
+        version,
+        ..invalid(id, reason)
+    };
     let method = match members.method.map(decode_str) {
         Some(Some(method)) => method,
         Some(None) => return Err(invalid(reply_id, "\"method\" must be a string")),
@@ -80,6 +114,7 @@ pub(crate) fn validate<'a>(
             return Err(Rejected {
                 id: None,
                 error: RpcError::invalid_request("a response that matches no call was dropped"),
+                version,
             });
         }
         None => return Err(invalid(reply_id, "\"method\" is missing")),
@@ -87,6 +122,9 @@ pub(crate) fn validate<'a>(
     let params = match members.params {
         None => Params::NONE,
         Some(raw) => match raw.get().as_bytes()[0] {
+            b'{' if version == Version::V1 => {
+                return Err(invalid(reply_id, "JSON-RPC 1.0 params must be an array"));
+            }
             b'[' | b'{' => Params::new(raw),
             _ => {
                 return Err(invalid(
@@ -101,6 +139,7 @@ pub(crate) fn validate<'a>(
     let too_large = |limit: LimitExceeded| Rejected {
         id,
         error: RpcError::request_too_large(limit),
+        version,
     };
     if method.chars().count() > limits.max_method_name_length {
         return Err(too_large(LimitExceeded::MethodNameLength(
@@ -119,13 +158,19 @@ pub(crate) fn validate<'a>(
     if let Some(raw) = params.raw() {
         limits.check_value(raw.get()).map_err(too_large)?;
     }
-    Ok(Request { method, params, id })
+    Ok(Request {
+        method,
+        params,
+        id,
+        version,
+    })
 }
 
 fn invalid<'a>(id: Option<Id<'a>>, reason: &str) -> Rejected<'a> {
     Rejected {
         id: Some(id.unwrap_or(Id::NULL)),
         error: RpcError::invalid_request(reason),
+        version: Version::V2,
     }
 }
 
@@ -139,6 +184,7 @@ fn invalid_json(err: serde_json::Error) -> Rejected<'static> {
     Rejected {
         id: Some(Id::NULL),
         error,
+        version: Version::V2,
     }
 }
 
@@ -275,8 +321,28 @@ impl<'de> serde::Deserialize<'de> for Member {
 mod tests {
     use super::*;
 
+    #[test]
+    fn jsonrpc_1_0_only_when_accepted() {
+        let v1 = r#"{"method":"ping","params":[1],"id":null}"#;
+        assert_eq!(rejected(v1).1, -32600);
+        let request = parse(v1, &Limits::default(), true).unwrap();
+        assert_eq!(request.version, Version::V1);
+        assert!(request.id.is_none(), "id null is a notification in 1.0");
+        let request = parse(r#"{"method":"ping","id":3}"#, &Limits::default(), true).unwrap();
+        assert_eq!(request.id.map(|id| id.as_raw()), Some("3"));
+        let object_params = r#"{"method":"ping","params":{"a":1},"id":3}"#;
+        let rejection = parse(object_params, &Limits::default(), true).unwrap_err();
+        assert_eq!(rejection.version, Version::V1);
+        assert_eq!(rejection.id.map(|id| id.as_raw()), Some("3"));
+        // 2.0 stays 2.0.
+        let v2 = r#"{"jsonrpc":"2.0","method":"ping","id":null}"#;
+        let request = parse(v2, &Limits::default(), true).unwrap();
+        assert_eq!(request.version, Version::V2);
+        assert!(request.id.is_some(), "id null is an id in 2.0");
+    }
+
     fn rejected(json: &str) -> (Option<String>, i32, String) {
-        let rejection = parse(json, &Limits::default()).expect_err("should be rejected");
+        let rejection = parse(json, &Limits::default(), false).expect_err("should be rejected");
         let data = rejection
             .error
             .data()
@@ -294,6 +360,7 @@ mod tests {
         let req = parse(
             r#"{"jsonrpc":"2.0","method":"sub\u0074ract","id":1}"#,
             &Limits::default(),
+            false,
         )
         .unwrap();
         assert_eq!(req.method, "subtract");
@@ -301,7 +368,12 @@ mod tests {
 
     #[test]
     fn plain_method_names_are_borrowed() {
-        let req = parse(r#"{"jsonrpc":"2.0","method":"ping"}"#, &Limits::default()).unwrap();
+        let req = parse(
+            r#"{"jsonrpc":"2.0","method":"ping"}"#,
+            &Limits::default(),
+            false,
+        )
+        .unwrap();
         assert!(matches!(req.method, Cow::Borrowed("ping")));
         assert!(req.id.is_none());
     }
@@ -311,6 +383,7 @@ mod tests {
         let req = parse(
             r#"{"jsonrpc":"2.0","method":"ping","extra":[[[{}]]],"id":7}"#,
             &Limits::default(),
+            false,
         )
         .unwrap();
         assert_eq!(req.id.unwrap().as_raw(), "7");
@@ -325,7 +398,14 @@ mod tests {
 
     #[test]
     fn escaped_version_string_is_still_2_0() {
-        assert!(parse(r#"{"jsonrpc":"2\u002e0","method":"a"}"#, &Limits::default()).is_ok());
+        assert!(
+            parse(
+                r#"{"jsonrpc":"2\u002e0","method":"a"}"#,
+                &Limits::default(),
+                false
+            )
+            .is_ok()
+        );
     }
 
     #[test]

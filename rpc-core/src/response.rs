@@ -4,11 +4,15 @@ use std::fmt;
 
 use crate::error::RpcError;
 use crate::id::Id;
+use crate::request::Version;
 use crate::service::SerializedResult;
 
 /// How every success reply begins; results are serialized right after it.
 pub(crate) const RESULT_OPENING: &[u8] = br#"{"jsonrpc":"2.0","result":"#;
 const ERROR_OPENING: &[u8] = br#"{"jsonrpc":"2.0","error":"#;
+/// JSON-RPC 1.0's replies: `result` and `error` both present.
+const V1_RESULT_OPENING: &[u8] = br#"{"result":"#;
+const V1_ERROR_OPENING: &[u8] = br#"{"result":null,"error":"#;
 
 /// One reply frame: a response object, or a batch's array of them.
 #[derive(Clone, PartialEq, Eq)]
@@ -51,20 +55,34 @@ impl fmt::Display for Reply {
 }
 
 /// A success response: the serialized result, closed with the id.
-pub(crate) fn success(result: SerializedResult, id: Id<'_>) -> Vec<u8> {
-    let mut buf = result.into_reply_buf();
+pub(crate) fn success(result: SerializedResult, id: Id<'_>, version: Version) -> Vec<u8> {
+    let mut buf = match version {
+        Version::V2 => result.into_reply_buf(),
+        Version::V1 => {
+            let json = result.json();
+            let mut buf = Vec::with_capacity(V1_RESULT_OPENING.len() + json.len() + 32);
+            buf.extend_from_slice(V1_RESULT_OPENING);
+            buf.extend_from_slice(json);
+            buf.extend_from_slice(br#","error":null"#);
+            buf
+        }
+    };
     close_with_id(&mut buf, id);
     buf
 }
 
 /// An error response.
-pub(crate) fn error(error: &RpcError, id: Id<'_>) -> Vec<u8> {
+pub(crate) fn error(error: &RpcError, id: Id<'_>, version: Version) -> Vec<u8> {
+    let opening = match version {
+        Version::V2 => ERROR_OPENING,
+        Version::V1 => V1_ERROR_OPENING,
+    };
     let mut buf = Vec::with_capacity(96);
-    buf.extend_from_slice(ERROR_OPENING);
+    buf.extend_from_slice(opening);
     if serde_json::to_writer(&mut buf, error).is_err() {
         // An RpcError's members are a number, a string and raw JSON: this
         // cannot fail, but a reply must go out regardless.
-        buf.truncate(ERROR_OPENING.len());
+        buf.truncate(opening.len());
         buf.extend_from_slice(br#"{"code":-32603,"message":"Internal error"}"#);
     }
     close_with_id(&mut buf, id);

@@ -50,8 +50,12 @@ impl Subscription {
         S::Item: Serialize,
     {
         let id = fresh_id()?;
-        let reply = String::from_utf8(response::success(SerializedResult::new(&id)?, call_id))
-            .map_err(RpcError::internal)?;
+        let reply = String::from_utf8(response::success(
+            SerializedResult::new(&id)?,
+            call_id,
+            crate::request::Version::V2,
+        ))
+        .map_err(RpcError::internal)?;
         let prefix = frame_prefix(notification, &id);
         let frames = items.filter_map(move |item| {
             let frame = item_frame(&prefix, &item);

@@ -56,6 +56,7 @@ use crate::tls::TlsConfig;
 /// | [`allowed_origins`](Self::allowed_origins) | same origin only | `RPC_ALLOWED_ORIGINS` (comma-separated origins and `https://*.domain` patterns, or `*`) |
 /// | [`rate_limit`](Self::rate_limit) | off | `RPC_RATE_LIMIT` (`100/s`, `600/m, burst 50`, or `off`) |
 /// | [`cors_credentials`](Self::cors_credentials) | false | `RPC_CORS_CREDENTIALS` |
+/// | [`jsonrpc1`](Self::jsonrpc1) | false | `RPC_JSONRPC1` |
 /// | `tls` (feature `tls`) | off | `RPC_TLS_CERT` and `RPC_TLS_KEY` (PEM file paths, both or neither) |
 ///
 /// Durations are written `250ms`, `30s`, `5m` or `1h`; an optional one can
@@ -207,6 +208,12 @@ pub struct ServerConfig {
     /// cross-origin calls without cookies, and a page authenticates with a
     /// token in `Authorization`.
     pub cors_credentials: bool,
+    /// Also speak JSON-RPC 1.0: a request without a `jsonrpc` member is
+    /// read as 1.0 (params an array, `"id": null` for a notification) and
+    /// answered in 1.0's shape (`result` and `error` both present, one of
+    /// them null, no `jsonrpc`). JSON-RPC 2.0 requests are unchanged, and
+    /// batches are 2.0 only. Off: such a request is an Invalid Request.
+    pub jsonrpc1: bool,
     /// Terminate TLS with this certificate and key: `wss://` and
     /// `https://` on the same port.
     #[cfg(feature = "tls")]
@@ -249,6 +256,7 @@ impl Default for ServerConfig {
             allowed_origins: AllowedOrigins::same_origin(),
             rate_limit: None,
             cors_credentials: false,
+            jsonrpc1: false,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -387,6 +395,7 @@ impl ServerConfig {
         )?;
         env.rate("RPC_RATE_LIMIT", &mut config.rate_limit)?;
         env.flag("RPC_CORS_CREDENTIALS", &mut config.cors_credentials)?;
+        env.flag("RPC_JSONRPC1", &mut config.jsonrpc1)?;
         #[cfg(feature = "tls")]
         {
             config.tls = env.tls()?;
@@ -540,6 +549,9 @@ mod tests {
             ("RPC_PING_INTERVAL", "off"),
             ("RPC_IDLE_TIMEOUT", "5m"),
             ("RPC_EXPOSE_INTERNAL_ERRORS", "true"),
+            ("RPC_JSONRPC1", "true"),
+            ("RPC_MAX_OUTGOING_BYTES", "67108864"),
+            ("RPC_MAX_SUBSCRIPTIONS_PER_CONNECTION", "10"),
             ("RPC_RATE_LIMIT", "600/m, burst 20"),
             ("RPC_MAX_CONNECTIONS_PER_IP", "50"),
             ("RPC_HANDSHAKE_RATE_PER_IP", "20/s"),
@@ -557,6 +569,9 @@ mod tests {
         assert_eq!(c.ping_interval, None);
         assert_eq!(c.idle_timeout, Some(Duration::from_secs(300)));
         assert!(c.expose_internal_errors);
+        assert!(c.jsonrpc1);
+        assert_eq!(c.max_outgoing_bytes, 64 << 20);
+        assert_eq!(c.max_subscriptions_per_connection, 10);
         assert_eq!(c.max_connections_per_ip, Some(50));
         assert_eq!(c.handshake_rate_per_ip, Some(Rate::per_second(20)));
         assert!(c.trusted_proxies.contains("::1".parse().unwrap()));

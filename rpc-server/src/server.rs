@@ -167,6 +167,8 @@ impl ServerBuilder {
         rate_limit: Option<rpc_core::Rate>;
         /// Sets [`ServerConfig::cors_credentials`].
         cors_credentials: bool;
+        /// Sets [`ServerConfig::jsonrpc1`].
+        jsonrpc1: bool;
     }
 
     /// Lets pages from these origins open a WebSocket, besides same-origin
@@ -325,6 +327,7 @@ impl<S: Service> Shared<S> {
             .expose_internal_errors(config.expose_internal_errors)
             .log_params(config.log_params)
             .with_default_timeout(config.request_timeout)
+            .accept_jsonrpc1(config.jsonrpc1)
             .with_timer(TokioTimer);
         for middleware in extras.middleware {
             protocol = protocol.with_shared_middleware(middleware);
