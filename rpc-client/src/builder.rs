@@ -13,6 +13,7 @@ use rpc_core::{Call, MethodFuture, Params, RpcError, Service};
 use crate::backoff::Reconnect;
 use crate::client::{Client, Shared};
 use crate::error::ConnectError;
+use crate::notifications::Listeners;
 use crate::session;
 
 type Handler = Arc<dyn Fn(Params<'_>) + Send + Sync>;
@@ -182,11 +183,13 @@ impl ClientBuilder {
         if let Some(invalid) = self.invalid {
             return Err(ConnectError::invalid(invalid));
         }
+        let listeners = Arc::new(Listeners::default());
         let service = Arc::new(Incoming {
             handlers: self.handlers,
             service: self.service,
+            listeners: Arc::clone(&listeners),
         });
-        let shared = Arc::new(Shared::new(self.settings, service));
+        let shared = Arc::new(Shared::new(self.settings, service, listeners));
         let ws = session::open(&shared.settings).await?;
         let client = Client { shared };
         session::start(client.clone(), ws);
@@ -212,16 +215,25 @@ impl fmt::Debug for ClientBuilder {
 }
 
 /// What answers the server: notification handlers first, then the served
-/// service; anything else is an unknown method.
+/// service; a notification neither knows goes to the `notifications()`
+/// streams; anything else is an unknown method.
 struct Incoming {
     handlers: HashMap<String, Handler>,
     service: Option<Arc<dyn Service>>,
+    listeners: Arc<Listeners>,
 }
 
 impl Service for Incoming {
     fn call<'a>(&'a self, call: Call<'a>) -> MethodFuture<'a> {
         if let Some(handler) = self.handlers.get(call.method) {
             handler(call.params);
+            return MethodFuture::ok(&());
+        }
+        let served = self
+            .service
+            .as_ref()
+            .is_some_and(|service| service.method(call.method).is_some());
+        if call.is_notification() && !served && self.listeners.deliver(call.method, call.params) {
             return MethodFuture::ok(&());
         }
         match &self.service {

@@ -68,6 +68,10 @@ pub(crate) struct Shared {
     /// Runs the server's calls and notifications to this client.
     pub(crate) protocol: Protocol,
     pub(crate) service: Arc<dyn Service>,
+    /// Open subscriptions, by the server's ids.
+    pub(crate) subscriptions: crate::subscriptions::Subscriptions,
+    /// The streams of `notifications()`.
+    pub(crate) listeners: Arc<crate::notifications::Listeners>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -77,7 +81,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub(crate) fn new(settings: crate::builder::Settings, service: Arc<dyn Service>) -> Self {
+    pub(crate) fn new(
+        settings: crate::builder::Settings,
+        service: Arc<dyn Service>,
+        listeners: Arc<crate::notifications::Listeners>,
+    ) -> Self {
         Self {
             pending: PendingCalls::new(settings.max_pending_requests),
             settings,
@@ -86,6 +94,8 @@ impl Shared {
             closing: watch::Sender::new(false),
             protocol: Protocol::new(),
             service,
+            subscriptions: crate::subscriptions::Subscriptions::default(),
+            listeners,
         }
     }
 
@@ -228,6 +238,21 @@ impl Client {
             .into_iter()
             .map(|(id, rx)| shared.wait(id, rx, deadline));
         Ok(join_all(waiting).await)
+    }
+
+    /// Queues a frame if there is room now; dropped otherwise.
+    pub(crate) fn try_send_frame(&self, frame: String) {
+        if let Ok(sender) = self.shared.sender() {
+            let _ = sender.try_send(Message::Text(Utf8Bytes::from(frame)));
+        }
+    }
+
+    /// Every notification from the server that no handler, served method
+    /// or subscription takes, from now on, as a stream (one per call; each
+    /// holds up to [`NOTIFICATIONS_BUFFER`](crate::NOTIFICATIONS_BUFFER)
+    /// for its reader, past which new ones are dropped for it).
+    pub fn notifications(&self) -> crate::Notifications {
+        self.shared.listeners.listen()
     }
 
     pub(crate) async fn send_raw(&self, frame: String) -> Result<(), CallError> {

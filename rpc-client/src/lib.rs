@@ -47,6 +47,38 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Subscriptions and the server's notifications
+//!
+//! [`Client::subscribe`] calls a subscription method (one that answers with
+//! an id, then sends `{"subscription": id, "result": item}` notifications,
+//! as `#[rpc(subscription)]` servers, jsonrpsee and Ethereum nodes do) and
+//! returns a [`Subscription`]: a `Stream` of its items decoded as `T`.
+//! Dropping it unsubscribes. After a reconnect the client opens it again by
+//! itself, and the stream first yields [`SubscriptionError::Missed`]: items
+//! may have been missed meanwhile. [`Client::notifications`] is a `Stream`
+//! of every other notification the server sends that no handler or served
+//! method takes.
+//!
+//! ```no_run
+//! use futures_util::StreamExt as _;
+//! use rpc_client::Client;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::connect("ws://127.0.0.1:9008").await?;
+//! let mut news = client.notifications();
+//! let mut counter = client
+//!     .subscribe::<u64>("subscribe_counter", (1, 100), "unsubscribe_counter")
+//!     .await?;
+//! for _ in 0..3 {
+//!     println!("counter: {}", counter.next().await.expect("open")?);
+//! }
+//! drop(counter); // unsubscribes
+//! if let Some(notification) = news.next().await {
+//!     println!("{}: {:?}", notification.method, notification.params);
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! # Staying connected
 //!
 //! While the connection is down every call fails at once with
@@ -56,21 +88,26 @@
 //! each reconnect. Keepalive pings declare the connection dead after
 //! `max_missed_pongs` unanswered ones.
 //!
-//! `wss://` is not supported yet (it comes with the TLS work).
+//! `wss://` needs the `tls` feature (rustls, with the webpki roots and any
+//! extra roots given to the builder).
 
 mod backoff;
 mod builder;
 mod client;
 mod error;
 mod link;
+mod notifications;
 mod session;
+mod subscriptions;
 
 pub use backoff::Reconnect;
 pub use builder::ClientBuilder;
 pub use client::{Batch, Client, ConnectionState};
 pub use error::ConnectError;
+pub use notifications::{NOTIFICATIONS_BUFFER, Notification, Notifications};
 pub use rpc_core::{CallError, Params, Peer, RpcContext, RpcError};
 pub use rpc_macros::rpc_client;
+pub use subscriptions::{SUBSCRIPTION_BUFFER, Subscription, SubscriptionError};
 
 #[doc(hidden)]
 pub mod __private {

@@ -132,6 +132,9 @@ async fn run(client: Client, first: Ws) {
         }
     }
     shared.detach();
+    // Closed for good: subscription and notification streams end.
+    shared.subscriptions.end_all();
+    shared.listeners.close();
     shared.state.send_replace(ConnectionState::Closed);
 }
 
@@ -144,6 +147,12 @@ async fn session(client: &Client, ws: Ws, reconnected: bool) -> bool {
     shared.attach(outgoing.clone());
     shared.state.send_replace(ConnectionState::Connected);
     if reconnected {
+        // Open subscriptions are opened again on the new connection.
+        let resubscribing = client.clone();
+        tokio::spawn(async move {
+            let subscriptions = &resubscribing.shared.subscriptions;
+            subscriptions.reopen_all(&resubscribing).await;
+        });
         if let Some(hook) = &settings.on_reconnect {
             tokio::spawn(hook(client.clone()));
         }
@@ -250,6 +259,9 @@ fn resolve(client: &Client, text: Utf8Bytes) -> Option<Utf8Bytes> {
         if text.trim_start().starts_with('[') && resolve_batch(client, &text) {
             return None;
         }
+    }
+    if shared.subscriptions.deliver(&text) {
+        return None;
     }
     Some(text)
 }
