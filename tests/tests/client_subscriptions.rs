@@ -231,3 +231,54 @@ async fn notifications_nothing_else_takes_come_out_of_the_stream() {
     })
     .await;
 }
+
+/// Our client subscribes to jsonrpsee's server, whose subscription ids are
+/// numbers.
+#[tokio::test]
+async fn our_client_subscribes_to_a_jsonrpsee_server() {
+    use jsonrpsee_server::{RpcModule, SubscriptionMessage};
+    within(LIMIT, async {
+        let server = jsonrpsee_server::Server::builder()
+            .build("127.0.0.1:0")
+            .await
+            .unwrap();
+        let addr = server.local_addr().unwrap();
+        let mut module = RpcModule::new(());
+        module
+            .register_subscription(
+                "subscribe_hello",
+                "hello",
+                "unsubscribe_hello",
+                |_params, pending, _context, _extensions| async move {
+                    let Ok(sink) = pending.accept().await else {
+                        return;
+                    };
+                    for n in 0..3_u64 {
+                        let item = serde_json::value::to_raw_value(&n).unwrap();
+                        if sink.send(SubscriptionMessage::from(item)).await.is_err() {
+                            return;
+                        }
+                    }
+                    sink.closed().await;
+                },
+            )
+            .unwrap();
+        let handle = server.start(module);
+        let client = Client::connect(&format!("ws://{addr}")).await.unwrap();
+        let hello = client
+            .subscribe::<u64>("subscribe_hello", (), "unsubscribe_hello")
+            .await
+            .unwrap();
+        assert!(
+            hello.id().unwrap().parse::<u64>().is_ok(),
+            "{:?}",
+            hello.id()
+        );
+        let items: Vec<u64> = hello.take(3).map(|item| item.unwrap()).collect().await;
+        assert_eq!(items, [0, 1, 2]);
+        client.close().await;
+        handle.stop().unwrap();
+        handle.stopped().await;
+    })
+    .await;
+}

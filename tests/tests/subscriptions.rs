@@ -436,3 +436,34 @@ async fn under_drop_message_a_slow_subscriber_is_told_what_it_missed() {
     })
     .await;
 }
+
+/// jsonrpsee's own client subscribes to our server and gets the items.
+#[tokio::test]
+async fn jsonrpsees_client_subscribes_and_unsubscribes() {
+    use jsonrpsee_core::client::{Subscription, SubscriptionClientT as _};
+    within(LIMIT, async {
+        let (server, alive) = start(Server::builder());
+        let client = jsonrpsee_ws_client::WsClientBuilder::default()
+            .build(format!("ws://{}", server.local_addr()))
+            .await
+            .unwrap();
+        let mut counter: Subscription<u64> = client
+            .subscribe(
+                "subscribe_counter",
+                jsonrpsee_core::rpc_params![5, 20],
+                "unsubscribe_counter",
+            )
+            .await
+            .unwrap();
+        for n in 5..8 {
+            assert_eq!(counter.next().await.unwrap().unwrap(), n);
+        }
+        counter.unsubscribe().await.unwrap();
+        wait_until("the stream is dropped", || {
+            alive.load(Ordering::SeqCst) == 0
+        })
+        .await;
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
