@@ -26,7 +26,9 @@
 //!
 //! `#[rpc_client]` on a trait generates `<Trait>Client`, with one method per
 //! trait method that calls the server (by position) and returns
-//! `Result<T, CallError>`:
+//! `Result<T, CallError>`; a method marked `#[rpc(subscription)]` (with
+//! `unsubscribe = "…"` unless the name follows the server's default)
+//! returns `Result<Subscription<T>, CallError>`:
 //!
 //! ```no_run
 //! use rpc_client::{Client, rpc_client};
@@ -38,6 +40,8 @@
 //!     async fn divide(&self, a: f64, b: f64) -> f64;
 //!     #[rpc(notification)]
 //!     async fn log(&self, line: String);
+//!     #[rpc(subscription)]
+//!     async fn subscribe_totals(&self) -> rpc_client::Subscription<i64>;
 //! }
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {

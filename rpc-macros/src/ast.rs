@@ -210,7 +210,7 @@ impl<'a> Arg<'a> {
 /// becomes `unsubscribe` (`subscribe_counter` → `unsubscribe_counter`,
 /// `eth_subscribe` → `eth_unsubscribe`); a name without it gets the prefix
 /// `unsubscribe_`.
-fn unsubscribe_name(subscribe_name: &str) -> String {
+pub(crate) fn unsubscribe_name(subscribe_name: &str) -> String {
     if subscribe_name.contains("subscribe") {
         subscribe_name.replacen("subscribe", "unsubscribe", 1)
     } else {
@@ -219,7 +219,7 @@ fn unsubscribe_name(subscribe_name: &str) -> String {
 }
 
 /// `T` in `Result<T, E>` (or any alias written with its success type first).
-fn first_type_argument(ty: &Type) -> Option<&Type> {
+pub(crate) fn first_type_argument(ty: &Type) -> Option<&Type> {
     let Type::Path(path) = ty else { return None };
     let PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
         return None;
@@ -231,7 +231,7 @@ fn first_type_argument(ty: &Type) -> Option<&Type> {
 }
 
 /// `T` in `impl Stream<Item = T> + …`.
-fn stream_item(ty: &Type) -> Option<&Type> {
+pub(crate) fn stream_item(ty: &Type) -> Option<&Type> {
     let Type::ImplTrait(impl_trait) = ty else {
         return None;
     };

@@ -22,13 +22,13 @@ pub(crate) fn rpc_client(args: TokenStream, mut item: ItemTrait) -> TokenStream 
             errors.spanned(&sig.ident, "client methods must take `&self`");
             continue;
         }
-        let name = attrs
+        let local_name = attrs
             .name
             .as_ref()
             .map_or_else(|| sig.ident.to_string(), syn::LitStr::value);
         let wire_name = match &namespace {
-            Some(namespace) => format!("{namespace}.{name}"),
-            None => name,
+            Some(namespace) => format!("{namespace}.{local_name}"),
+            None => local_name.clone(),
         };
         let mut params = Vec::new();
         for arg in sig.inputs.iter().skip(1) {
@@ -48,7 +48,31 @@ pub(crate) fn rpc_client(args: TokenStream, mut item: ItemTrait) -> TokenStream 
             .collect();
         let types = params.iter().map(|(_, ty)| ty);
         let docs = func.attrs.iter().filter(|a| a.path().is_ident("doc"));
-        let method = if attrs.notification {
+        let method = if attrs.subscription.is_some() {
+            let unsubscribe = match &attrs.unsubscribe {
+                Some(given) => given.value(),
+                None => crate::ast::unsubscribe_name(&local_name),
+            };
+            let unsubscribe = match &namespace {
+                Some(namespace) => format!("{namespace}.{unsubscribe}"),
+                None => unsubscribe,
+            };
+            let Some(item) = subscription_item(&sig.output) else {
+                errors.spanned(
+                    &sig.output,
+                    "a subscription method returns `Subscription<T>` (or `impl Stream<Item = T>`), T being the item type",
+                );
+                continue;
+            };
+            quote! {
+                #(#docs)*
+                pub async fn #ident(&self, #(#vars: #types),*)
+                    -> ::core::result::Result<::rpc_client::Subscription<#item>, ::rpc_client::CallError>
+                {
+                    self.client.subscribe(#wire_name, (#(#vars,)*), #unsubscribe).await
+                }
+            }
+        } else if attrs.notification {
             quote! {
                 #(#docs)*
                 pub async fn #ident(&self, #(#vars: #types),*)
@@ -124,6 +148,31 @@ fn is_injected(ty: &Type) -> bool {
         other => other,
     };
     matches!(ty, Type::Path(path) if path.path.segments.last().is_some_and(|s| s.ident == "RpcContext" || s.ident == "Params"))
+}
+
+/// The item type of a subscription method's return type:
+/// `Subscription<T>`, `impl Stream<Item = T>`, or either in a `Result`.
+fn subscription_item(output: &ReturnType) -> Option<&Type> {
+    let ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let ty = if ends_with_result(ty) {
+        crate::ast::first_type_argument(ty)?
+    } else {
+        ty
+    };
+    match ty {
+        Type::Path(path)
+            if path
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "Subscription") =>
+        {
+            crate::ast::first_type_argument(ty)
+        }
+        other => crate::ast::stream_item(other),
+    }
 }
 
 fn ends_with_result(ty: &Type) -> bool {

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt as _};
-use rpc_client::{Client, ConnectionState, Reconnect, SubscriptionError};
+use rpc_client::{Client, ConnectionState, Reconnect, Subscription, SubscriptionError, rpc_client};
 use rpc_server::{RpcContext, RpcError, Server, ServerHandle, rpc_service};
 use ws::within;
 
@@ -58,6 +58,44 @@ impl Feeds {
         let peer = ctx.peer().ok_or_else(RpcError::method_not_found)?;
         Ok(peer.notify("news", [text]).await?)
     }
+}
+
+/// The same service, as a typed client sees it (the trait itself is not
+/// implemented here).
+#[rpc_client]
+#[allow(dead_code)]
+trait FeedsApi {
+    #[rpc(subscription)]
+    async fn subscribe_counter(&self, start: u64, every_ms: u64) -> Subscription<u64>;
+
+    #[rpc(subscription)]
+    async fn burst(&self, count: u64) -> impl Stream<Item = u64>;
+}
+
+#[tokio::test]
+async fn a_typed_client_subscribes_through_its_trait() {
+    within(LIMIT, async {
+        let feeds = Feeds::default();
+        let alive = Arc::clone(&feeds.alive);
+        let server = start(feeds);
+        let api = FeedsApiClient::new(Client::connect(&url(&server)).await.unwrap());
+        let mut counter = api.subscribe_counter(3, 10).await.unwrap();
+        assert_eq!(counter.next().await.unwrap().unwrap(), 3);
+        drop(counter);
+        wait_until("unsubscribed", || alive.load(Ordering::SeqCst) == 0).await;
+        let burst: Vec<u64> = api
+            .burst(5)
+            .await
+            .unwrap()
+            .take(5)
+            .map(|item| item.unwrap())
+            .collect()
+            .await;
+        assert_eq!(burst, [0, 1, 2, 3, 4]);
+        api.client().close().await;
+        server.shutdown_and_wait().await;
+    })
+    .await;
 }
 
 fn start(feeds: Feeds) -> ServerHandle {
