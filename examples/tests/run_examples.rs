@@ -581,6 +581,41 @@ async fn subscriptions() {
         .await
         .expect("send");
     assert_eq!(receive_json(&mut ws).await["error"]["code"], -32602);
+
+    // Our client, typed.
+    let client = rpc_client::Client::connect(&format!("ws://{}", example.addr))
+        .await
+        .expect("connect");
+    let counter = client
+        .subscribe::<u64>("subscribe_counter", (5, 20), "unsubscribe_counter")
+        .await
+        .expect("subscribed");
+    let items: Vec<u64> = counter
+        .take(3)
+        .map(|item| item.expect("an item"))
+        .collect()
+        .await;
+    assert_eq!(items, [5, 6, 7]);
+    client.close().await;
+
+    // jsonrpsee's client.
+    use jsonrpsee_core::client::{Subscription, SubscriptionClientT as _};
+    let jsonrpsee = jsonrpsee_ws_client::WsClientBuilder::default()
+        .build(format!("ws://{}", example.addr))
+        .await
+        .expect("connect");
+    let mut counter: Subscription<u64> = jsonrpsee
+        .subscribe(
+            "subscribe_counter",
+            jsonrpsee_core::rpc_params![5, 20],
+            "unsubscribe_counter",
+        )
+        .await
+        .expect("subscribed");
+    for n in 5..8 {
+        assert_eq!(counter.next().await.expect("open").expect("an item"), n);
+    }
+    counter.unsubscribe().await.expect("unsubscribed");
 }
 
 async fn receive_json<S>(ws: &mut S) -> Value
