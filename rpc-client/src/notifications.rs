@@ -38,11 +38,18 @@ impl Notification {
 /// The streams handed out by `notifications()`.
 #[derive(Default)]
 pub(crate) struct Listeners {
-    senders: Mutex<Vec<mpsc::Sender<Notification>>>,
+    senders: Mutex<Senders>,
+}
+
+#[derive(Default)]
+struct Senders {
+    open: Vec<mpsc::Sender<Notification>>,
+    /// Set when the client is closed for good: new streams end at once.
+    closed: bool,
 }
 
 impl Listeners {
-    fn senders(&self) -> MutexGuard<'_, Vec<mpsc::Sender<Notification>>> {
+    fn senders(&self) -> MutexGuard<'_, Senders> {
         self.senders
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -50,18 +57,24 @@ impl Listeners {
 
     pub(crate) fn listen(&self) -> Notifications {
         let (sender, receiver) = mpsc::channel(NOTIFICATIONS_BUFFER);
-        self.senders().push(sender);
+        let mut senders = self.senders();
+        if !senders.closed {
+            senders.open.push(sender);
+        }
         Notifications { receiver }
     }
 
     /// The client is closed for good: every stream ends.
     pub(crate) fn close(&self) {
-        self.senders().clear();
+        let mut senders = self.senders();
+        senders.closed = true;
+        senders.open.clear();
     }
 
     /// Hands a notification to every stream; false if there is none.
     pub(crate) fn deliver(&self, method: &str, params: Params<'_>) -> bool {
         let mut senders = self.senders();
+        let senders = &mut senders.open;
         senders.retain(|sender| !sender.is_closed());
         if senders.is_empty() {
             return false;

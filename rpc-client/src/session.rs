@@ -146,12 +146,13 @@ async fn session(client: &Client, ws: Ws, reconnected: bool) -> bool {
     let (outgoing, mut queue) = mpsc::channel::<Message>(settings.outgoing_queue);
     shared.attach(outgoing.clone());
     shared.state.send_replace(ConnectionState::Connected);
+    let generation = shared.subscriptions.next_generation();
     if reconnected {
         // Open subscriptions are opened again on the new connection.
         let resubscribing = client.clone();
         tokio::spawn(async move {
             let subscriptions = &resubscribing.shared.subscriptions;
-            subscriptions.reopen_all(&resubscribing).await;
+            subscriptions.reopen_all(&resubscribing, generation).await;
         });
         if let Some(hook) = &settings.on_reconnect {
             tokio::spawn(hook(client.clone()));

@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
@@ -26,8 +26,9 @@ use crate::client::Client;
 pub const SUBSCRIPTION_BUFFER: usize = 1024;
 
 /// Items that arrive before their subscription is known (the server sends
-/// them right behind the reply): held for it, up to this many in all.
-const EARLY_ITEMS: usize = 1024;
+/// them right behind the reply), held for it while a subscribe call is under
+/// way: up to this many bytes in all.
+const EARLY_BYTES: usize = 1024 * 1024;
 
 /// Why a subscription's stream yields an error instead of an item.
 #[derive(Debug, Clone)]
@@ -73,6 +74,9 @@ pub(crate) struct Subscriptions {
     /// Subscribe calls under way: their first items may arrive before
     /// their reply has been handed to the caller.
     opening: AtomicUsize,
+    /// Counts the connections: a subscription belongs to the one it was
+    /// opened on, and is opened again on each later one.
+    generation: AtomicU64,
 }
 
 /// Counts a subscribe call as under way while it lives.
@@ -99,6 +103,9 @@ struct Table {
     /// Keys by the server's id for them (its raw JSON).
     by_id: HashMap<Box<str>, u64>,
     early: VecDeque<(Box<str>, Event)>,
+    early_bytes: usize,
+    /// Set when the client is closed for good: nothing more opens.
+    closed: bool,
 }
 
 struct Open {
@@ -110,6 +117,8 @@ struct Open {
     events: mpsc::Sender<Event>,
     /// Items dropped since the last one delivered.
     missed: u64,
+    /// The connection it is open on.
+    generation: u64,
 }
 
 impl Open {
@@ -175,16 +184,30 @@ impl Subscriptions {
         let id = params.subscription.get();
         let mut table = self.table();
         let table = &mut *table;
-        match table.by_id.get(id).and_then(|key| table.open.get_mut(key)) {
-            Some(open) => open.send(event),
-            None => {
-                if table.early.len() >= EARLY_ITEMS {
-                    table.early.pop_front();
-                }
-                table.early.push_back((id.into(), event));
-            }
+        if let Some(open) = table.by_id.get(id).and_then(|key| table.open.get_mut(key)) {
+            open.send(event);
+            return true;
         }
+        if self.opening.load(Ordering::Acquire) == 0 {
+            // Nobody is subscribing: not an item of ours (one of a
+            // subscription just ended, say).
+            return false;
+        }
+        let size = event_size(&event);
+        while table.early_bytes + size > EARLY_BYTES {
+            let Some((_, oldest)) = table.early.pop_front() else {
+                break;
+            };
+            table.early_bytes -= event_size(&oldest);
+        }
+        table.early_bytes += size;
+        table.early.push_back((id.into(), event));
         true
+    }
+
+    /// A new connection: returns its generation.
+    pub(crate) fn next_generation(&self) -> u64 {
+        self.generation.fetch_add(1, Ordering::AcqRel) + 1
     }
 
     /// Registers a subscription the server opened as `id`; returns its key
@@ -204,9 +227,14 @@ impl Subscriptions {
             unsubscribe: unsubscribe.to_owned(),
             events,
             missed: 0,
+            generation: self.generation.load(Ordering::Acquire),
         };
         let mut table = self.table();
-        take_early(&mut table.early, &id, &mut open);
+        if table.closed {
+            // Its stream ends at once.
+            return (u64::MAX, receiver);
+        }
+        take_early(&mut table, &id, &mut open);
         let key = table.next_key;
         table.next_key += 1;
         table.by_id.insert(id, key);
@@ -239,64 +267,121 @@ impl Subscriptions {
         let mut table = self.table();
         *table = Table {
             next_key: table.next_key,
+            closed: true,
             ..Table::default()
         };
         self.any.store(false, Ordering::Release);
     }
 
-    /// After a reconnect: opens every subscription again on the new
-    /// connection and tells its stream that items may have been missed.
-    pub(crate) async fn reopen_all(&self, client: &Client) {
-        let keys: Vec<(u64, String, Option<Box<RawValue>>)> = {
+    /// On connection `generation`: opens again every subscription of an
+    /// earlier connection, and tells its stream that items may have been
+    /// missed. A subscription that cannot be opened again ends; one whose
+    /// call the connection's end interrupted waits for the next.
+    pub(crate) async fn reopen_all(&self, client: &Client, generation: u64) {
+        let stale: Vec<(u64, String, Option<Box<RawValue>>, String)> = {
             let mut table = self.table();
             // What arrived for the old connection's ids is stale.
             table.early.clear();
+            table.early_bytes = 0;
             table
                 .open
                 .iter()
-                .map(|(key, open)| (*key, open.method.clone(), open.params.clone()))
+                .filter(|(_, open)| open.generation < generation)
+                .map(|(key, open)| {
+                    let (method, params) = (open.method.clone(), open.params.clone());
+                    (*key, method, params, open.unsubscribe.clone())
+                })
                 .collect()
         };
-        for (key, method, params) in keys {
-            let reopened = client.call_raw(&method, params).await;
+        for (key, method, params, unsubscribe) in stale {
+            let reopened = {
+                let _opening = Opening::new(&self.opening);
+                client.call_raw(&method, params).await
+            };
+            if self.generation.load(Ordering::Acquire) != generation {
+                // Another connection already: its own pass reopens them.
+                return;
+            }
             let mut table = self.table();
             let table = &mut *table;
-            let Some(mut open) = table.open.remove(&key) else {
+            let Some(open) = table
+                .open
+                .get_mut(&key)
+                .filter(|open| open.generation < generation)
+            else {
+                // Dropped meanwhile (or reopened by another pass): what was
+                // opened now is nobody's.
+                if let Ok(id) = &reopened {
+                    if let Ok(params) = RawValue::from_string(format!("[{}]", id.get())) {
+                        unsubscribe_quietly(client, unsubscribe, params);
+                    }
+                }
                 continue;
             };
-            table.by_id.remove(&open.id);
             match reopened {
                 Ok(id) => {
                     let id: Box<str> = id.get().into();
+                    let old = std::mem::replace(&mut open.id, id.clone());
+                    open.generation = generation;
                     open.send(Event::Missed(None));
-                    take_early(&mut table.early, &id, &mut open);
-                    open.id = id.clone();
-                    table.by_id.insert(id, key);
-                    table.open.insert(key, open);
+                    table.by_id.remove(&old);
+                    table.by_id.insert(id.clone(), key);
+                    if let Some(mut open) = table.open.remove(&key) {
+                        take_early(table, &id, &mut open);
+                        table.open.insert(key, open);
+                    }
                 }
+                Err(CallError::Closed) => {}
                 Err(err) => {
                     tracing::debug!(method, error = %err, "a subscription could not be opened again");
-                    let _ = open.events.try_send(Event::Failed(err));
+                    if let Some(open) = table.open.remove(&key) {
+                        table.by_id.remove(&open.id);
+                        let _ = open.events.try_send(Event::Failed(err));
+                    }
                 }
             }
         }
     }
 }
 
+/// Ends a subscription on the server without waiting for the answer: as a
+/// call (some servers, jsonrpsee among them, ignore notifications) on a
+/// task of its own, or, outside a runtime, as a notification.
+fn unsubscribe_quietly(client: &Client, method: String, params: Box<RawValue>) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            let client = client.clone();
+            runtime.spawn(async move {
+                let _ = client.call_raw(&method, Some(params)).await;
+            });
+        }
+        Err(_) => client.try_send_frame(request_frame(&method, Some(&params), None)),
+    }
+}
+
+/// What an early item weighs.
+fn event_size(event: &Event) -> usize {
+    match event {
+        Event::Item(raw) => raw.get().len(),
+        Event::Missed(_) | Event::Failed(_) => 16,
+    }
+}
+
 /// Hands `open` the items that arrived for `id` before it was registered.
-fn take_early(early: &mut VecDeque<(Box<str>, Event)>, id: &str, open: &mut Open) {
-    if early.is_empty() {
+fn take_early(table: &mut Table, id: &str, open: &mut Open) {
+    if table.early.is_empty() {
         return;
     }
-    let mut rest = VecDeque::with_capacity(early.len());
-    for (for_id, event) in early.drain(..) {
+    let mut rest = VecDeque::with_capacity(table.early.len());
+    for (for_id, event) in table.early.drain(..) {
         if *for_id == *id {
+            table.early_bytes -= event_size(&event);
             open.send(event);
         } else {
             rest.push_back((for_id, event));
         }
     }
-    *early = rest;
+    table.early = rest;
 }
 
 /// A subscription's items, decoded as `T`, as a stream: from
@@ -361,11 +446,9 @@ impl<T> Drop for Subscription<T> {
             return;
         }
         if let Some((method, params)) = self.client.shared.subscriptions.close(self.key) {
-            // Sent as a notification, without waiting: nothing to wait for
-            // in a drop, and a client that is disconnected has nothing to
-            // end on the server.
-            self.client
-                .try_send_frame(request_frame(&method, Some(&params), None));
+            // Nothing to wait for in a drop; a client that is disconnected
+            // has nothing to end on the server.
+            unsubscribe_quietly(&self.client, method, params);
         }
     }
 }

@@ -108,6 +108,11 @@ impl<'a> Opening<'a> {
                 "a subscription is opened by a call with an id (the reply carries the subscription's)",
             ));
         };
+        if call.version != crate::request::Version::V2 {
+            return Err(RpcError::invalid_request(
+                "subscriptions are JSON-RPC 2.0 only",
+            ));
+        }
         if call.in_batch {
             return Err(RpcError::invalid_request(
                 "a subscription cannot be opened in a batch: send its call alone",

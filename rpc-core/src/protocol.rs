@@ -347,6 +347,7 @@ impl<T: Timer> Protocol<T> {
         }
         let mut call = Call::new(method, request.params, request.id, connection);
         call.in_batch = in_batch;
+        call.version = version;
         let result = if self.hooks.is_none() && self.middleware.is_empty() {
             // The plain path: no chain, no hooks, nothing added to the call.
             dispatch::run(service, call, &self.timer, self.default_timeout)

@@ -101,9 +101,18 @@ pub(crate) fn validate<'a>(
         Version::V1 => id.filter(|id| !id.is_null()),
         Version::V2 => id,
     };
-    let invalid = |id, reason| Rejected {
+    // A 1.0 notification is never answered, not even with an error.
+    let notification_v1 = version == Version::V1 && id.is_none();
+    let invalid = |reply_id, reason| Rejected {
         version,
-        ..invalid(id, reason)
+        ..if notification_v1 {
+            Rejected {
+                id: None,
+                ..invalid(None, reason)
+            }
+        } else {
+            invalid(reply_id, reason)
+        }
     };
     let method = match members.method.map(decode_str) {
         Some(Some(method)) => method,
@@ -334,6 +343,10 @@ mod tests {
         let rejection = parse(object_params, &Limits::default(), true).unwrap_err();
         assert_eq!(rejection.version, Version::V1);
         assert_eq!(rejection.id.map(|id| id.as_raw()), Some("3"));
+        // A notification is not answered, even when it is invalid.
+        let object_params = r#"{"method":"ping","params":{"a":1},"id":null}"#;
+        let rejection = parse(object_params, &Limits::default(), true).unwrap_err();
+        assert!(rejection.id.is_none());
         // 2.0 stays 2.0.
         let v2 = r#"{"jsonrpc":"2.0","method":"ping","id":null}"#;
         let request = parse(v2, &Limits::default(), true).unwrap();

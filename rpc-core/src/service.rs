@@ -118,6 +118,8 @@ pub struct Call<'a> {
     pub connection: &'a Arc<ConnectionInfo>,
     /// Whether the call is an element of a batch.
     pub in_batch: bool,
+    /// The JSON-RPC it was written in.
+    pub version: crate::request::Version,
 }
 
 impl<'a> Call<'a> {
@@ -134,6 +136,7 @@ impl<'a> Call<'a> {
             id,
             connection,
             in_batch: false,
+            version: crate::request::Version::V2,
         }
     }
 

@@ -211,6 +211,9 @@ impl PeerLink for ServerLink {
 
     fn group_stream(&self, group: &str) -> Result<GroupStream, RpcError> {
         self.check_group_name(group)?;
+        if self.closed.load(Ordering::Acquire) {
+            return Err(RpcError::internal("the connection is closed"));
+        }
         let listener = Listener::join(group, &self.groups, self.max_queued_bytes);
         Ok(GroupStream::new(Box::pin(listener)))
     }

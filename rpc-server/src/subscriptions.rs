@@ -86,12 +86,15 @@ impl Subscriptions {
     /// Ends the subscription `id` if it sends `notification`; whether it
     /// was open.
     pub(crate) fn stop(&self, notification: &str, id: &str) -> bool {
-        let mut open = self.open();
-        match open.tasks.get(id) {
-            Some((sends, _)) if *sends == notification => {}
-            _ => return false,
-        }
-        if let Some((_, task)) = open.tasks.remove(id) {
+        let task = {
+            let mut open = self.open();
+            match open.tasks.get(id) {
+                Some((sends, _)) if *sends == notification => {}
+                _ => return false,
+            }
+            open.tasks.remove(id)
+        };
+        if let Some((_, task)) = task {
             // Drops the stream at once.
             task.abort();
         }
@@ -129,10 +132,18 @@ struct Sending {
 
 impl Sending {
     async fn run(self, reply: Utf8Bytes, mut frames: rpc_core::Frames) {
+        // However it ends (a panicking stream included), it leaves the table.
+        let _finished = Finished {
+            id: &self.id,
+            subscriptions: &self.subscriptions,
+        };
         // The reply waits for room like any other; the items do not.
         let mut dropped = 0;
         if self.outgoing.send(reply).await.is_ok() {
             while let Some(frame) = frames.next().await {
+                // A stream that is always ready must still let the task be
+                // aborted (unsubscribe) and others run.
+                tokio::task::consume_budget().await;
                 if dropped > 0 {
                     let notice = dropped_frame(self.notification, &self.id, dropped);
                     match self.outgoing.try_send(Utf8Bytes::from(notice)) {
@@ -170,8 +181,19 @@ impl Sending {
             )
             .await;
         }
+    }
+}
+
+/// Takes a subscription out of its connection's table when its task ends.
+struct Finished<'a> {
+    id: &'a str,
+    subscriptions: &'a Weak<Subscriptions>,
+}
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
         if let Some(subscriptions) = self.subscriptions.upgrade() {
-            subscriptions.finished(&self.id);
+            subscriptions.finished(self.id);
         }
     }
 }

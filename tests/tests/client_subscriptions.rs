@@ -281,13 +281,14 @@ async fn our_client_subscribes_to_a_jsonrpsee_server() {
             .await
             .unwrap();
         let addr = server.local_addr().unwrap();
-        let mut module = RpcModule::new(());
+        let ended = Arc::new(AtomicUsize::new(0));
+        let mut module = RpcModule::new(Arc::clone(&ended));
         module
             .register_subscription(
                 "subscribe_hello",
                 "hello",
                 "unsubscribe_hello",
-                |_params, pending, _context, _extensions| async move {
+                |_params, pending, ended, _extensions| async move {
                     let Ok(sink) = pending.accept().await else {
                         return;
                     };
@@ -298,6 +299,7 @@ async fn our_client_subscribes_to_a_jsonrpsee_server() {
                         }
                     }
                     sink.closed().await;
+                    ended.fetch_add(1, Ordering::SeqCst);
                 },
             )
             .unwrap();
@@ -314,6 +316,12 @@ async fn our_client_subscribes_to_a_jsonrpsee_server() {
         );
         let items: Vec<u64> = hello.take(3).map(|item| item.unwrap()).collect().await;
         assert_eq!(items, [0, 1, 2]);
+        // Dropped: jsonrpsee ignores notifications, so the unsubscribe is a
+        // call.
+        wait_until("jsonrpsee ended the subscription", || {
+            ended.load(Ordering::SeqCst) == 1
+        })
+        .await;
         client.close().await;
         handle.stop().unwrap();
         handle.stopped().await;

@@ -39,6 +39,11 @@ impl Calc {
     fn notes(&self) -> u64 {
         self.notes.load(Ordering::SeqCst)
     }
+
+    #[rpc(subscription)]
+    fn subscribe_ticks(&self) -> impl futures_util::Stream<Item = u8> + Send + 'static {
+        futures_util::stream::empty()
+    }
 }
 
 fn start(jsonrpc1: bool) -> ServerHandle {
@@ -97,6 +102,15 @@ async fn when_on_1_0_requests_get_1_0_replies_byte_for_byte() {
             exchange(&mut client, r#"{"method":"notes","params":[],"id":4}"#).await,
             r#"{"result":1,"error":null,"id":4}"#
         );
+        // Subscriptions are 2.0 only; an invalid 1.0 notification is not
+        // answered either.
+        assert_eq!(
+            exchange(&mut client, r#"{"method":"subscribe_ticks","params":[],"id":6}"#).await,
+            r#"{"result":null,"error":{"code":-32600,"message":"Invalid Request","data":"subscriptions are JSON-RPC 2.0 only"},"id":6}"#
+        );
+        client
+            .send(r#"{"method":"subtract","params":{"minuend":1},"id":null}"#)
+            .await;
         // 2.0 is unchanged beside it.
         assert_eq!(
             exchange(

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt as _};
 use rpc_server::{
     GroupStream, RpcContext, RpcError, Server, ServerBuilder, ServerHandle, SlowMemberPolicy,
     rpc_service,
@@ -61,6 +61,16 @@ impl Feeds {
                 Some((next, (next + 1, alive)))
             },
         ))
+    }
+
+    /// Zeros, as fast as they can be taken.
+    #[rpc(subscription)]
+    fn endless(&self) -> impl Stream<Item = u8> + Send + 'static {
+        let alive = Alive::new(&self.alive);
+        futures_util::stream::repeat(0).map(move |zero| {
+            let _alive = &alive;
+            zero
+        })
     }
 
     /// `count` strings of `size` bytes, at once, then the end.
@@ -315,6 +325,29 @@ async fn post(addr: std::net::SocketAddr, body: &str) -> Value {
     stream.read_to_string(&mut answer).await.unwrap();
     let (_, body) = answer.split_once("\r\n\r\n").expect("a body");
     serde_json::from_str(body).expect("JSON")
+}
+
+/// A stream that is always ready still ends when its client unsubscribes
+/// (its task gives way between items), while the client keeps reading.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_always_ready_stream_stops_on_unsubscribe() {
+    within(LIMIT, async {
+        let (server, alive) =
+            start(Server::builder().slow_member_policy(SlowMemberPolicy::DropMessage));
+        let mut client = Client::connect(server.local_addr()).await;
+        let id = subscribe(&mut client, "endless", json!([]), 1).await;
+        for _ in 0..100 {
+            assert_eq!(client.receive_json().await["params"]["subscription"], id);
+        }
+        let ended = call(&mut client, "unsubscribe_endless", json!([id]), 2).await;
+        assert_eq!(ended["result"], true);
+        wait_until("the stream is dropped", || {
+            alive.load(Ordering::SeqCst) == 0
+        })
+        .await;
+        server.shutdown_and_wait().await;
+    })
+    .await;
 }
 
 #[tokio::test]
