@@ -12,7 +12,7 @@ use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
+use futures_util::{SinkExt as _, StreamExt as _};
 use rpc_core::{DisconnectReason, Service};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -201,6 +201,13 @@ async fn read<S: Service>(
 /// replies still go out) when `end` calls for it, then sends the close
 /// frame and waits briefly for the client's.
 async fn close<S: Service>(socket: &mut Socket, calls: &mut Calls<S>, end: End) {
+    if end == End::ClientClosed {
+        // tungstenite has queued the answer to the client's close frame
+        // (its code echoed, or 1002 for one not allowed): sent at once, so
+        // that the client's close completes cleanly whatever still runs.
+        // Nothing more can be written after it.
+        let _ = timeout(CLOSE_GRACE, socket.ws.flush()).await;
+    }
     if drains(end) && !calls.tasks.is_empty() {
         // Every request already received gets its response.
         let tasks = &mut calls.tasks;
