@@ -1,5 +1,6 @@
 //! The server the benchmarks measure: `add(a, b)` and `echo(s)` with the
-//! default configuration, for any load tool (see `BENCHMARKS.md`). The
+//! default configuration, for any load tool (see `BENCHMARKS.md`), and
+//! `sleep(ms)` for calls that take their time. The
 //! `RPC_*` environment variables of `ServerConfig::from_env` change it, for
 //! experiments.
 //!
@@ -20,13 +21,20 @@ impl Bench {
     async fn echo(&self, s: String) -> String {
         s
     }
+
+    /// Answers after `ms` milliseconds: calls in flight, for the tests of
+    /// shutting down.
+    async fn sleep(&self, ms: u64) -> u64 {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        ms
+    }
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let server = examples::server()
         .serve(examples::addr_from_args("127.0.0.1:9007"), Bench)
-        .with_graceful_shutdown(examples::ctrl_c());
+        .with_graceful_shutdown(rpc_server::shutdown_signal());
     examples::announce(server.local_addr()?);
     server.await
 }

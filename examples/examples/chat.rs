@@ -100,7 +100,7 @@ async fn main() -> std::io::Result<()> {
     };
     let server = builder
         .serve(addr.as_deref().unwrap_or("127.0.0.1:9004"), Chat)
-        .with_graceful_shutdown(examples::ctrl_c());
+        .with_graceful_shutdown(rpc_server::shutdown_signal());
     examples::announce(server.local_addr()?);
     server.await?;
     if let Some(groups) = groups {

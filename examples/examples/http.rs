@@ -47,7 +47,7 @@ impl Calc {
 async fn main() -> std::io::Result<()> {
     let server = examples::server()
         .serve(examples::addr_from_args("127.0.0.1:9006"), Calc)
-        .with_graceful_shutdown(examples::ctrl_c());
+        .with_graceful_shutdown(rpc_server::shutdown_signal());
     let addr = server.local_addr()?;
     examples::announce(addr);
     println!("and on http://{addr}/ (POST), http://{addr}/openrpc.json, http://{addr}/health");

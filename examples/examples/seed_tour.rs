@@ -152,7 +152,7 @@ async fn main() -> std::io::Result<()> {
         .middleware(Logging)
         .hooks(Counting(Arc::clone(&counters)))
         .serve(examples::addr_from_args("127.0.0.1:9003"), Tour)
-        .with_graceful_shutdown(examples::ctrl_c());
+        .with_graceful_shutdown(rpc_server::shutdown_signal());
     examples::announce(server.local_addr()?);
     println!("connect with the header `Authorization: Bearer admin-token` or `Bearer guest-token`");
     server.await?;

@@ -54,14 +54,6 @@ pub fn announce(addr: SocketAddr) {
     println!("listening on ws://{addr}");
 }
 
-/// Completes on ctrl-c, for a graceful shutdown.
-pub async fn ctrl_c() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        // No signal handling here: run until killed.
-        std::future::pending::<()>().await;
-    }
-}
-
 /// `Server::builder()` configured from the `RPC_*` environment variables
 /// (`ServerConfig::from_env`), so that any example can be tried with other
 /// settings: `RPC_JSONRPC1=true` (JSON-RPC 1.0 too),

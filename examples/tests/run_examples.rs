@@ -540,6 +540,52 @@ async fn bench_server() {
     assert_eq!(results, [&json!(2), &json!(4)]);
 }
 
+/// SIGTERM (what systemd, Docker and Kubernetes send on every deploy) while
+/// 20 clients have calls in flight: every call answered, every client
+/// closed with 1001, and the process exits 0.
+#[tokio::test]
+async fn sigterm_drains_every_call_and_exits_0() {
+    let mut example = start("bench_server");
+    let mut clients = Vec::new();
+    for id in 0..20 {
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}", example.addr))
+            .await
+            .expect("connect");
+        let request = call("sleep", json!([500]), id);
+        ws.send(Message::Text(request.to_string().into()))
+            .await
+            .expect("send");
+        clients.push(ws);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let terminated = Command::new("kill")
+        .args(["-TERM", &example.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(terminated.success());
+    for (id, mut ws) in clients.into_iter().enumerate() {
+        let reply = receive_json(&mut ws).await;
+        assert_eq!(reply["id"], id, "{reply}");
+        assert_eq!(reply["result"], 500, "answered, not cut: {reply}");
+        let closed = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("closed in time");
+        match closed {
+            Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1001),
+            other => panic!("not a 1001 close: {other:?}"),
+        }
+    }
+    let status = tokio::task::spawn_blocking(move || {
+        let status = example.child.wait();
+        (status, example)
+    });
+    let (status, _example) = tokio::time::timeout(Duration::from_secs(10), status)
+        .await
+        .expect("the process ends in time")
+        .expect("joined");
+    assert!(status.expect("waited").success(), "exits 0");
+}
+
 /// The session in the example's header: items start, start + 1, … under
 /// the id the reply gave, until the unsubscribe.
 #[tokio::test]

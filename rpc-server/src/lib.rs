@@ -42,8 +42,9 @@
 //! ([`ServerConfig`] lists them, with the environment variables
 //! [`ServerConfig::from_env`] reads). What `serve` returns knows its
 //! [`local_addr`](Serve::local_addr) before it runs (bind port 0 in tests),
-//! takes a [graceful-shutdown signal](Serve::with_graceful_shutdown), and
-//! gives a [`ServerHandle`] to stop it from elsewhere.
+//! takes a [graceful-shutdown signal](Serve::with_graceful_shutdown)
+//! ([`shutdown_signal`]: SIGTERM or SIGINT), and gives a [`ServerHandle`]
+//! to stop it from elsewhere.
 //!
 //! [`testing::TestClient`] calls a service in memory through the same
 //! pipeline, for unit tests:
@@ -407,6 +408,7 @@ pub use groups::{
 pub use origin::AllowedOrigins;
 pub use serve::{Serve, ServerHandle, serve};
 pub use server::{Server, ServerBuilder};
+pub use signals::shutdown_signal;
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 
@@ -423,6 +425,7 @@ mod rates;
 mod serve;
 mod server;
 mod shutdown;
+mod signals;
 mod subscriptions;
 pub mod testing;
 mod timer;

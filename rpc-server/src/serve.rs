@@ -81,7 +81,8 @@ impl<S: Service> Serve<S> {
         }
     }
 
-    /// Shuts down gracefully when `signal` completes (ctrl-c, say): stop
+    /// Shuts down gracefully when `signal` completes
+    /// ([`shutdown_signal`](crate::shutdown_signal): SIGTERM or ctrl-c): stop
     /// accepting, answer every request already received, then close each
     /// connection with 1001, all within the drain timeout.
     pub fn with_graceful_shutdown<F>(mut self, signal: F) -> Self
