@@ -396,7 +396,6 @@ pub struct Subscription<T> {
     key: u64,
     client: Client,
     events: mpsc::Receiver<Event>,
-    ended: bool,
     item: PhantomData<fn() -> T>,
 }
 
@@ -413,8 +412,8 @@ impl<T> Subscription<T> {
 
     /// Ends the subscription and waits for the server's answer: whether it
     /// was open there.
-    pub async fn unsubscribe(mut self) -> Result<bool, CallError> {
-        self.ended = true;
+    pub async fn unsubscribe(self) -> Result<bool, CallError> {
+        // Closed here, so the drop that follows finds nothing to end.
         let subscriptions = &self.client.shared.subscriptions;
         let Some((method, params)) = subscriptions.close(self.key) else {
             return Ok(false);
@@ -442,9 +441,6 @@ impl<T: DeserializeOwned> Stream for Subscription<T> {
 
 impl<T> Drop for Subscription<T> {
     fn drop(&mut self) {
-        if self.ended {
-            return;
-        }
         if let Some((method, params)) = self.client.shared.subscriptions.close(self.key) {
             // Nothing to wait for in a drop; a client that is disconnected
             // has nothing to end on the server.
@@ -497,7 +493,6 @@ impl Client {
             key,
             client: self.clone(),
             events,
-            ended: false,
             item: PhantomData,
         })
     }

@@ -218,10 +218,8 @@ fn dispatch_arm(service: &Service<'_>, method: &Method<'_>) -> TokenStream {
             let __rpc_this = #this;
             #rt::MethodFuture::from_result_future(#rt::run_blocking(move || #respond))
         }
-    } else if method.is_async() {
-        quote!(#rt::MethodFuture::from_result_future(async move { #respond }))
     } else {
-        quote!(#rt::MethodFuture::ready(#respond))
+        method_future(method, &respond)
     };
 
     quote! {
@@ -230,6 +228,17 @@ fn dispatch_arm(service: &Service<'_>, method: &Method<'_>) -> TokenStream {
             #setup
             #run
         }
+    }
+}
+
+/// The `MethodFuture` of `respond`: awaited for an `async fn`, ready for a
+/// plain one.
+fn method_future(method: &Method<'_>, respond: &TokenStream) -> TokenStream {
+    let rt = private();
+    if method.is_async() {
+        quote!(#rt::MethodFuture::from_result_future(async move { #respond }))
+    } else {
+        quote!(#rt::MethodFuture::ready(#respond))
     }
 }
 
@@ -253,11 +262,7 @@ fn subscribe_arm(
         Output::Unit => unreachable_arg(),
     };
     let respond = quote!({ let __rpc_out = #invocation; #open });
-    let run = if method.is_async() {
-        quote!(#rt::MethodFuture::from_result_future(async move { #respond }))
-    } else {
-        quote!(#rt::MethodFuture::ready(#respond))
-    };
+    let run = method_future(method, &respond);
     quote! {
         #wire_name => {
             #decode
