@@ -36,6 +36,10 @@ pub(crate) struct Settings {
     /// roots.
     #[cfg(feature = "tls")]
     pub(crate) extra_roots: Vec<tokio_rustls::rustls::pki_types::CertificateDer<'static>>,
+    /// A whole rustls configuration for `wss://`, replacing the default one
+    /// (and the extra roots).
+    #[cfg(feature = "tls")]
+    pub(crate) tls_config: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
 }
 
 /// Sets up a [`Client`].
@@ -72,6 +76,8 @@ impl ClientBuilder {
                 on_reconnect: None,
                 #[cfg(feature = "tls")]
                 extra_roots: Vec::new(),
+                #[cfg(feature = "tls")]
+                tls_config: None,
             },
             handlers: HashMap::new(),
             service: None,
@@ -105,6 +111,17 @@ impl ClientBuilder {
             Ok(_) => self.invalid = Some("no certificate in the PEM given as TLS roots".to_owned()),
             Err(err) => self.invalid = Some(format!("unreadable TLS root certificates: {err}")),
         }
+        self
+    }
+
+    /// Uses `config` for `wss://` instead of the default (the webpki roots
+    /// and those given to
+    /// [`tls_root_certificates`](Self::tls_root_certificates), which it
+    /// replaces): client certificates, another crypto provider, a custom
+    /// certificate verifier.
+    #[cfg(feature = "tls")]
+    pub fn tls_config(mut self, config: Arc<tokio_rustls::rustls::ClientConfig>) -> Self {
+        self.settings.tls_config = Some(config);
         self
     }
 

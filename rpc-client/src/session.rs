@@ -40,8 +40,7 @@ async fn handshake(settings: &Settings) -> Result<Ws, ConnectError> {
         .map_err(|err| ConnectError::new(&err))?;
     request.headers_mut().extend(settings.headers.clone());
     #[cfg(feature = "tls")]
-    if !settings.extra_roots.is_empty() {
-        let connector = tls_connector(settings)?;
+    if let Some(connector) = tls_connector(settings)? {
         let (ws, _) =
             tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(connector))
                 .await
@@ -54,10 +53,22 @@ async fn handshake(settings: &Settings) -> Result<Ws, ConnectError> {
     Ok(ws)
 }
 
-/// rustls trusting the webpki roots and the configured extra ones.
+/// The configured rustls configuration, else one trusting the webpki roots
+/// and the configured extra ones; `None` when tokio-tungstenite's default
+/// (the webpki roots alone) will do.
 #[cfg(feature = "tls")]
-fn tls_connector(settings: &Settings) -> Result<tokio_tungstenite::Connector, ConnectError> {
+fn tls_connector(
+    settings: &Settings,
+) -> Result<Option<tokio_tungstenite::Connector>, ConnectError> {
     use tokio_rustls::rustls;
+    if let Some(config) = &settings.tls_config {
+        return Ok(Some(tokio_tungstenite::Connector::Rustls(Arc::clone(
+            config,
+        ))));
+    }
+    if settings.extra_roots.is_empty() {
+        return Ok(None);
+    }
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots().iter().cloned());
     for cert in &settings.extra_roots {
@@ -71,7 +82,7 @@ fn tls_connector(settings: &Settings) -> Result<tokio_tungstenite::Connector, Co
         .map_err(|err| ConnectError::invalid(err.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    Ok(tokio_tungstenite::Connector::Rustls(Arc::new(config)))
+    Ok(Some(tokio_tungstenite::Connector::Rustls(Arc::new(config))))
 }
 
 /// The webpki roots tokio-tungstenite uses by default.

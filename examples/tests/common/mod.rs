@@ -1,0 +1,3 @@
+//! Helpers for the tests that run the examples.
+
+pub mod running;

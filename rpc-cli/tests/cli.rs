@@ -1,0 +1,431 @@
+//! The real `rpc` binary against the running examples (and, for wss:// and
+//! https://, a TLS server with a certificate made at test time): what it
+//! prints and the exit status of each outcome.
+
+#[path = "../../examples/tests/common/running.rs"]
+mod running;
+
+use std::io::{Read as _, Write as _};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use running::{Running, start};
+use serde_json::{Value, json};
+
+/// How long one `rpc` may run before the test fails.
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// What a finished `rpc` left.
+#[derive(Debug)]
+struct Finished {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Finished {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|err| panic!("stdout is not JSON ({err}): {self:?}"))
+    }
+
+    fn stderr_json(&self) -> Value {
+        serde_json::from_str(&self.stderr)
+            .unwrap_or_else(|err| panic!("stderr is not JSON ({err}): {self:?}"))
+    }
+}
+
+fn spawn(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_rpc"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run rpc")
+}
+
+/// Runs `rpc ARGS`, with `stdin` as its standard input.
+fn rpc_with_stdin(args: &[&str], stdin: &str) -> Finished {
+    let mut child = spawn(args);
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    finish(child)
+}
+
+/// Runs `rpc ARGS`.
+fn rpc(args: &[&str]) -> Finished {
+    let mut child = spawn(args);
+    drop(child.stdin.take());
+    finish(child)
+}
+
+/// Waits for `child` (killing it and failing past [`LIMIT`]) and collects
+/// what it printed.
+fn finish(mut child: Child) -> Finished {
+    fn read_all(
+        stream: Option<impl std::io::Read + Send + 'static>,
+    ) -> std::thread::JoinHandle<String> {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut stream) = stream {
+                let _ = stream.read_to_string(&mut text);
+            }
+            text
+        })
+    }
+    let out = read_all(child.stdout.take());
+    let err = read_all(child.stderr.take());
+    let deadline = Instant::now() + LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("rpc ran longer than {LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Finished {
+        code: status.code().expect("an exit status"),
+        stdout: out.join().expect("stdout"),
+        stderr: err.join().expect("stderr"),
+    }
+}
+
+fn ws(example: &Running) -> String {
+    format!("ws://{}", example.addr)
+}
+
+fn http(example: &Running) -> String {
+    format!("http://{}", example.addr)
+}
+
+/// An address nothing listens on.
+fn closed_port() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    addr.to_string()
+}
+
+#[test]
+fn call_prints_the_result_and_exits_0() {
+    let calculator = start("calculator");
+    let url = ws(&calculator);
+    let by_position = rpc(&["call", &url, "subtract", "[42,23]"]);
+    assert_eq!(
+        (by_position.code, by_position.stdout.as_str()),
+        (0, "19\n"),
+        "{by_position:?}"
+    );
+    let by_name = rpc(&["call", &url, "subtract", "subtrahend=23", "minuend=42"]);
+    assert_eq!(
+        (by_name.code, by_name.stdout.as_str()),
+        (0, "19\n"),
+        "{by_name:?}"
+    );
+    let json_object = rpc(&["call", &url, "math.divide", r#"{"a":1,"b":4}"#]);
+    assert_eq!(json_object.json(), json!(0.25));
+    // Piped, a structured result is compact JSON on one line.
+    let doc = rpc(&["call", &url, "rpc.discover"]);
+    assert_eq!(doc.code, 0);
+    assert_eq!(doc.stdout.lines().count(), 1, "{doc:?}");
+    assert_eq!(doc.json()["info"]["title"], "Calculator");
+}
+
+#[test]
+fn calls_over_http() {
+    let example = start("http");
+    let url = http(&example);
+    let subtracted = rpc(&["call", &url, "subtract", "[42,23]"]);
+    assert_eq!(
+        (subtracted.code, subtracted.stdout.as_str()),
+        (0, "19\n"),
+        "{subtracted:?}"
+    );
+    let divided = rpc(&["call", &url, "math.divide", "a=1", "b=4"]);
+    assert_eq!(divided.json(), json!(0.25));
+    let error = rpc(&["call", &url, "math.divide", "[1,0]"]);
+    assert_eq!(error.code, 1, "{error:?}");
+    assert_eq!(error.stderr_json()["code"], 4000);
+}
+
+#[test]
+fn a_servers_error_is_json_on_stderr_and_exit_1() {
+    let calculator = start("calculator");
+    let url = ws(&calculator);
+    let divided = rpc(&["call", &url, "math.divide", "[1,0]"]);
+    assert_eq!(divided.code, 1, "{divided:?}");
+    assert_eq!(divided.stdout, "");
+    assert_eq!(
+        divided.stderr_json(),
+        json!({"code": 4000, "message": "division by zero"})
+    );
+    let unknown = rpc(&["call", &url, "no.such.method"]);
+    assert_eq!(unknown.code, 1, "{unknown:?}");
+    assert_eq!(unknown.stderr_json()["code"], -32601);
+    let bad_params = rpc(&["call", &url, "subtract", r#"["a","b"]"#]);
+    assert_eq!(bad_params.code, 1, "{bad_params:?}");
+    assert_eq!(bad_params.stderr_json()["code"], -32602);
+}
+
+#[test]
+fn bad_usage_exits_2_before_connecting() {
+    // Nothing listens here: trying to connect would exit 3, not 2.
+    let url = format!("ws://{}", closed_port());
+    let cases: [&[&str]; 7] = [
+        &["call", &url, "subtract", "[42,"],
+        &["call", &url, "subtract", "42"],
+        &["call", &url, "subtract", "a=1", "a=2"],
+        &["call", "ftp://127.0.0.1:1", "subtract"],
+        &["call", &url],
+        &["call", &url, "subtract", "--timeout", "soon"],
+        &["frobnicate"],
+    ];
+    for args in cases {
+        let finished = rpc(args);
+        assert_eq!(finished.code, 2, "{args:?}: {finished:?}");
+        assert!(!finished.stderr.is_empty(), "{args:?}: says why");
+    }
+    let bad_json = rpc(&["call", &url, "subtract", "[42,"]);
+    assert!(bad_json.stderr.contains("not valid JSON"), "{bad_json:?}");
+    let bad_batch = rpc_with_stdin(&["batch", &url], r#"{"method": "subtract"}"#);
+    assert_eq!(bad_batch.code, 2, "{bad_batch:?}");
+    assert!(bad_batch.stderr.contains("array"), "{bad_batch:?}");
+}
+
+#[test]
+fn no_answer_exits_3() {
+    let nobody = closed_port();
+    for url in [format!("ws://{nobody}"), format!("http://{nobody}")] {
+        let refused = rpc(&["call", &url, "subtract", "[1,2]"]);
+        assert_eq!(refused.code, 3, "{refused:?}");
+        assert!(refused.stderr.contains("connect"), "{refused:?}");
+    }
+    // The handshake refused: the HTTP status is shown.
+    let tour = start("seed_tour");
+    let url = ws(&tour);
+    let refused = rpc(&["call", &url, "ping"]);
+    assert_eq!(refused.code, 3, "{refused:?}");
+    assert!(
+        refused.stderr.contains("HTTP 401 Unauthorized"),
+        "{refused:?}"
+    );
+    // With the token, and with the same header given by hand.
+    for credentials in [
+        ["--token", "guest-token"],
+        ["-H", "Authorization: Bearer guest-token"],
+    ] {
+        let mut args = vec!["call", url.as_str(), "rpc.discover"];
+        args.extend(credentials);
+        assert_eq!(rpc(&args).code, 0, "{credentials:?}");
+    }
+    // No answer in time: over WebSocket, then over HTTP.
+    let bench = start("bench_server");
+    for url in [ws(&bench), http(&bench)] {
+        let started = Instant::now();
+        let slow = rpc(&["call", &url, "sleep", "[5000]", "--timeout", "300ms"]);
+        assert_eq!(slow.code, 3, "{slow:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "gave up at the timeout"
+        );
+    }
+}
+
+#[test]
+fn notify_sends_and_exits_0() {
+    let calculator = start("calculator");
+    let url = ws(&calculator);
+    let sent = rpc(&["notify", &url, "log", "line=hello from rpc"]);
+    assert_eq!((sent.code, sent.stdout.as_str()), (0, ""), "{sent:?}");
+    calculator.wait_for_line("client says: hello from rpc");
+}
+
+#[test]
+fn batch_answers_each_call_with_its_id() {
+    let batch = r#"[
+        {"jsonrpc": "2.0", "method": "subtract", "params": [42, 23], "id": "first"},
+        {"method": "log", "params": ["between"]},
+        {"method": "math.divide", "params": {"a": 1, "b": 0}, "id": 7}
+    ]"#;
+    for example in ["calculator", "http"] {
+        let running = start(example);
+        let url = if example == "http" {
+            http(&running)
+        } else {
+            ws(&running)
+        };
+        let answered = rpc_with_stdin(&["batch", &url], batch);
+        // One call failed: exit 1, every response on stdout.
+        assert_eq!(answered.code, 1, "{example}: {answered:?}");
+        let responses = answered.json();
+        assert_eq!(
+            responses[0],
+            json!({"jsonrpc": "2.0", "result": 19, "id": "first"})
+        );
+        assert_eq!(responses[1]["id"], 7);
+        assert_eq!(responses[1]["error"]["code"], 4000);
+        assert_eq!(responses.as_array().map(Vec::len), Some(2), "{example}");
+        let fine = rpc_with_stdin(
+            &["batch", &url],
+            r#"[{"method": "subtract", "params": [2, 1], "id": 1}]"#,
+        );
+        assert_eq!(fine.code, 0, "{example}: {fine:?}");
+    }
+}
+
+#[test]
+fn discover_lists_the_methods() {
+    let calculator = start("calculator");
+    let url = ws(&calculator);
+    let listed = rpc(&["discover", &url]);
+    assert_eq!(listed.code, 0, "{listed:?}");
+    for line in [
+        "Calculator 0.1.0: 5 methods",
+        "  subtract(minuend: integer, subtrahend: integer) -> integer",
+        "      Subtracts `subtrahend` from `minuend`.",
+        "  math.divide(a: number, b: number) -> number",
+        "  log(line: string)  [notification]",
+    ] {
+        assert!(
+            listed.stdout.lines().any(|l| l == line),
+            "{line:?} in\n{}",
+            listed.stdout
+        );
+    }
+    let doc = rpc(&["discover", &url, "--json"]).json();
+    assert_eq!(doc["openrpc"], "1.3.2");
+    assert_eq!(doc["methods"].as_array().map(Vec::len), Some(5));
+}
+
+#[test]
+fn listen_prints_each_notification_as_a_line() {
+    let chat = start("chat");
+    let url = ws(&chat);
+    let mut listener = spawn(&[
+        "listen",
+        &url,
+        "--call",
+        "join",
+        "room=lobby",
+        "name=ann",
+        "--count",
+        "2",
+    ]);
+    drop(listener.stdin.take());
+    // The join's own notice, then a message from another connection; the
+    // first line is the join's result.
+    let mut stdout = std::io::BufReader::new(listener.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).expect("a line");
+    assert_eq!(line, "1\n");
+    let said = rpc(&["call", &url, "say", "room=lobby", "text=hi there"]);
+    assert_eq!(said.code, 0, "{said:?}");
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).expect("the notifications");
+    let finished = finish(listener);
+    assert_eq!(finished.code, 0, "{finished:?}");
+    let lines: Vec<Value> = rest
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            json!({"jsonrpc": "2.0", "method": "message", "params": {"room": "lobby", "from": "server", "text": "ann joined"}}),
+            json!({"jsonrpc": "2.0", "method": "message", "params": {"room": "lobby", "from": "", "text": "hi there"}}),
+        ]
+    );
+    // Over HTTP the server cannot push.
+    assert_eq!(rpc(&["listen", &http(&chat)]).code, 2);
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let script = rpc(&["completions", shell]);
+        assert_eq!(script.code, 0, "{shell}: {script:?}");
+        assert!(script.stdout.contains("discover"), "{shell}");
+    }
+}
+
+mod tls {
+    //! wss:// and https:// against a server with a self-signed certificate.
+
+    use std::path::PathBuf;
+
+    use rpc_server::{Server, ServerHandle, rpc_service};
+
+    use super::*;
+
+    struct Calc;
+
+    #[rpc_service]
+    impl Calc {
+        async fn add(&self, a: i64, b: i64) -> i64 {
+            a + b
+        }
+    }
+
+    /// A certificate for localhost, written to `cert.pem` and `key.pem`.
+    fn certificate() -> PathBuf {
+        let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
+            .expect("a certificate");
+        let dir = std::env::temp_dir().join(format!("rpc-cli-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("cert.pem"), generated.cert.pem()).unwrap();
+        std::fs::write(dir.join("key.pem"), generated.signing_key.serialize_pem()).unwrap();
+        dir
+    }
+
+    fn start(dir: &std::path::Path) -> (tokio::runtime::Runtime, ServerHandle) {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let server = runtime.block_on(async {
+            Server::builder()
+                .tls(dir.join("cert.pem"), dir.join("key.pem"))
+                .serve("127.0.0.1:0", Calc)
+                .spawn()
+                .expect("a TLS server")
+        });
+        (runtime, server)
+    }
+
+    #[test]
+    fn wss_and_https_verify_the_certificate_unless_told_not_to() {
+        let dir = certificate();
+        let (_runtime, server) = start(&dir);
+        let port = server.local_addr().port();
+        let cacert = dir.join("cert.pem");
+        let cacert = cacert.to_str().unwrap();
+        for url in [
+            format!("wss://localhost:{port}"),
+            format!("https://localhost:{port}"),
+        ] {
+            let untrusted = rpc(&["call", &url, "add", "[2,3]"]);
+            assert_eq!(untrusted.code, 3, "{url}: {untrusted:?}");
+            assert!(
+                untrusted.stderr.to_lowercase().contains("certificate"),
+                "{untrusted:?}"
+            );
+            let trusted = rpc(&["call", &url, "add", "[2,3]", "--cacert", cacert]);
+            assert_eq!(
+                (trusted.code, trusted.stdout.as_str()),
+                (0, "5\n"),
+                "{url}: {trusted:?}"
+            );
+            let insecure = rpc(&["call", &url, "add", "[2,3]", "--insecure"]);
+            assert_eq!(
+                (insecure.code, insecure.stdout.as_str()),
+                (0, "5\n"),
+                "{url}: {insecure:?}"
+            );
+        }
+    }
+}
