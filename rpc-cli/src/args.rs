@@ -7,18 +7,17 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use clap_complete::Shell;
 
-/// Calls a JSON-RPC 2.0 server from the terminal, over ws://, wss://,
-/// http:// or https://.
-///
-/// PARAMS is JSON ('[42,23]', '{"a":1}') or key=value pairs (a=1 b=hello:
-/// each value is parsed as JSON when it is JSON, else taken as a string).
-///
-/// Exit status: 0 success; 1 the server answered with a JSON-RPC error
-/// (printed as JSON on stderr); 2 bad usage or bad PARAMS (nothing sent);
-/// 3 no answer: could not connect, the handshake was refused, the
-/// connection dropped or the call timed out.
+/// `rpc --help`. (A string rather than doc comments: rustdoc would read
+/// the JSON examples as links.)
+const ABOUT: &str = "Calls a JSON-RPC 2.0 server from the terminal, over ws://, wss://, http:// or https://.
+
+PARAMS is JSON ('[42,23]', '{\"a\":1}') or key=value pairs (a=1 b=hello: each value is parsed as JSON when it is JSON, else taken as a string).
+
+Exit status: 0 success; 1 the server answered with a JSON-RPC error (printed as JSON on stderr); 2 bad usage or bad PARAMS (nothing sent); 3 no answer: could not connect, the handshake was refused, the connection dropped or the call timed out.";
+
+/// The command line.
 #[derive(Debug, Parser)]
-#[command(name = "rpc", version, max_term_width = 100)]
+#[command(name = "rpc", version, about = ABOUT.lines().next(), long_about = ABOUT)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -65,7 +64,7 @@ pub(crate) struct CallArgs {
     pub(crate) url: String,
     /// The method's name.
     pub(crate) method: String,
-    /// JSON ('[42,23]', '{"a":1}') or key=value pairs.
+    #[arg(help = r#"JSON ('[42,23]', '{"a":1}') or key=value pairs"#)]
     pub(crate) params: Vec<String>,
 }
 
