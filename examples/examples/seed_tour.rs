@@ -7,7 +7,10 @@
 //! Run with: cargo run -p examples --example seed_tour [-- --addr 127.0.0.1:9003]
 //!
 //! Connect with `Authorization: Bearer admin-token` (may export reports) or
-//! `Bearer guest-token` (may not); anything else is refused with 401.
+//! `Bearer guest-token` (may not); anything else is refused with 401. A
+//! browser, which cannot set that header on a WebSocket, offers the token as
+//! the subprotocols `bearer, <token>` instead (the API explorer at
+//! `/explorer` does).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -135,7 +138,8 @@ async fn main() -> std::io::Result<()> {
     let printed = Arc::clone(&counters);
     let server = examples::server()
         .on_connect(|request| async move {
-            match request.bearer_token() {
+            // The header, else the subprotocols or `access_token` (browsers).
+            match request.token() {
                 Some("admin-token") => Ok(Admission::new()
                     .grant("reports.export")
                     .insert(User { name: "admin" })),

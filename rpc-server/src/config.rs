@@ -57,6 +57,7 @@ use crate::tls::TlsConfig;
 /// | [`rate_limit`](Self::rate_limit) | off | `RPC_RATE_LIMIT` (`100/s`, `600/m, burst 50`, or `off`) |
 /// | [`cors_credentials`](Self::cors_credentials) | false | `RPC_CORS_CREDENTIALS` |
 /// | [`jsonrpc1`](Self::jsonrpc1) | false | `RPC_JSONRPC1` |
+/// | [`explorer`](Self::explorer) | true | `RPC_EXPLORER` |
 /// | `tls` (feature `tls`) | off | `RPC_TLS_CERT` and `RPC_TLS_KEY` (PEM file paths, both or neither) |
 ///
 /// Durations are written `250ms`, `30s`, `5m` or `1h`; an optional one can
@@ -214,6 +215,12 @@ pub struct ServerConfig {
     /// them null, no `jsonrpc`). JSON-RPC 2.0 requests are unchanged, and
     /// batches are 2.0 only. Off: such a request is an Invalid Request.
     pub jsonrpc1: bool,
+    /// Serve the API explorer at `GET /explorer`: a page (compiled into
+    /// the server, loading nothing from elsewhere) that lists the methods a
+    /// connection may call, with a form for each, and shows the results
+    /// and the server's notifications. It calls over a WebSocket like any
+    /// client, so `on_connect`, the origin check and every limit apply to it.
+    pub explorer: bool,
     /// Terminate TLS with this certificate and key: `wss://` and
     /// `https://` on the same port.
     #[cfg(feature = "tls")]
@@ -257,6 +264,7 @@ impl Default for ServerConfig {
             rate_limit: None,
             cors_credentials: false,
             jsonrpc1: false,
+            explorer: true,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -396,6 +404,7 @@ impl ServerConfig {
         env.rate("RPC_RATE_LIMIT", &mut config.rate_limit)?;
         env.flag("RPC_CORS_CREDENTIALS", &mut config.cors_credentials)?;
         env.flag("RPC_JSONRPC1", &mut config.jsonrpc1)?;
+        env.flag("RPC_EXPLORER", &mut config.explorer)?;
         #[cfg(feature = "tls")]
         {
             config.tls = env.tls()?;
@@ -550,6 +559,7 @@ mod tests {
             ("RPC_IDLE_TIMEOUT", "5m"),
             ("RPC_EXPOSE_INTERNAL_ERRORS", "true"),
             ("RPC_JSONRPC1", "true"),
+            ("RPC_EXPLORER", "false"),
             ("RPC_MAX_OUTGOING_BYTES", "67108864"),
             ("RPC_MAX_SUBSCRIPTIONS_PER_CONNECTION", "10"),
             ("RPC_RATE_LIMIT", "600/m, burst 20"),
@@ -570,6 +580,7 @@ mod tests {
         assert_eq!(c.idle_timeout, Some(Duration::from_secs(300)));
         assert!(c.expose_internal_errors);
         assert!(c.jsonrpc1);
+        assert!(!c.explorer);
         assert_eq!(c.max_outgoing_bytes, 64 << 20);
         assert_eq!(c.max_subscriptions_per_connection, 10);
         assert_eq!(c.max_connections_per_ip, Some(50));

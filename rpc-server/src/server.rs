@@ -169,6 +169,8 @@ impl ServerBuilder {
         cors_credentials: bool;
         /// Sets [`ServerConfig::jsonrpc1`].
         jsonrpc1: bool;
+        /// Sets [`ServerConfig::explorer`].
+        explorer: bool;
     }
 
     /// Lets pages from these origins open a WebSocket, besides same-origin

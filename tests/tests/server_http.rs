@@ -443,3 +443,48 @@ async fn an_idle_keep_alive_connection_lasts_the_keep_alive_timeout() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_explorer_is_served_self_contained_and_can_be_turned_off() {
+    within(LIMIT, async {
+        // Served without a token: the page is static; its WebSocket is what
+        // `on_connect` admits.
+        let server = start(authenticating());
+        let addr = server.local_addr();
+        let page = request(addr, "GET", "/explorer", &[], "").await;
+        assert_eq!(page.status, 200);
+        assert_eq!(
+            page.header("content-type"),
+            Some("text/html; charset=utf-8")
+        );
+        let policy = page.header("content-security-policy").expect("a CSP");
+        assert!(policy.starts_with("default-src 'none'"), "{policy}");
+        assert!(policy.contains("connect-src 'self'"), "{policy}");
+        for asset in ["/explorer/explorer.js", "/explorer/explorer.css"] {
+            assert_eq!(
+                request(addr, "GET", asset, &[], "").await.status,
+                200,
+                "{asset}"
+            );
+        }
+        assert_eq!(
+            request(addr, "GET", "/explorer/nothing.js", &[], "")
+                .await
+                .status,
+            404
+        );
+        server.shutdown_and_wait().await;
+
+        let server = start(Server::builder().explorer(false));
+        let addr = server.local_addr();
+        for path in ["/explorer", "/explorer/explorer.js"] {
+            assert_eq!(
+                request(addr, "GET", path, &[], "").await.status,
+                404,
+                "{path}"
+            );
+        }
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}

@@ -1,5 +1,6 @@
 //! JSON-RPC over plain HTTP on the WebSocket's port: `POST /` for calls,
-//! `GET /openrpc.json` for the API description, `GET /health`.
+//! `GET /openrpc.json` for the API description, `GET /health`, and the
+//! API explorer at `GET /explorer`.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -67,6 +68,10 @@ pub(crate) async fn handle<S: Service>(
                     "this service has no OpenRPC document",
                 ),
             }
+        }
+        (&Method::GET, path) if shared.config.explorer && path.starts_with("/explorer") => {
+            super::explorer::asset(path)
+                .unwrap_or_else(|| plain(StatusCode::NOT_FOUND, "not found"))
         }
         (&Method::POST, "/") => call(request, remote, shared).await,
         (_, "/") => {

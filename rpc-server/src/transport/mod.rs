@@ -3,6 +3,7 @@
 
 mod admit;
 pub(crate) mod cors;
+mod explorer;
 pub(crate) mod http;
 pub(crate) mod incoming;
 mod read_ahead;
