@@ -59,11 +59,13 @@ fn render_method(out: &mut String, method: &Value) {
         text(&method["name"]).unwrap_or("?"),
         params.join(", ")
     );
-    match &method["result"] {
-        Value::Null => out.push_str("  [notification]"),
-        result => {
-            let _ = write!(out, " -> {}", type_of(&result["schema"]));
-        }
+    // `x-notification` (OpenRPC 1.2, with a null result), or no result at
+    // all (1.3).
+    let result = &method["result"];
+    if method["x-notification"] == Value::Bool(true) || result.is_null() {
+        out.push_str("  [notification]");
+    } else {
+        let _ = write!(out, " -> {}", type_of(&result["schema"]));
     }
     if method["deprecated"] == Value::Bool(true) {
         out.push_str("  [deprecated]");
@@ -240,7 +242,7 @@ mod tests {
     #[test]
     fn methods_read_as_signatures_with_their_docs() {
         let doc = json!({
-            "openrpc": "1.3.2",
+            "openrpc": "1.2.6",
             "info": {"title": "Calculator", "version": "0.1.0"},
             "methods": [
                 {
@@ -252,7 +254,12 @@ mod tests {
                     ],
                     "result": {"name": "result", "required": true, "schema": {"type": "integer"}}
                 },
-                {"name": "log", "params": [{"name": "line", "required": true, "schema": {"type": "string"}}]}
+                {
+                    "name": "log",
+                    "params": [{"name": "line", "required": true, "schema": {"type": "string"}}],
+                    "result": {"name": "result", "required": true, "schema": {"type": "null"}},
+                    "x-notification": true
+                }
             ]
         });
         assert_eq!(

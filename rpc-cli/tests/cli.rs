@@ -301,7 +301,7 @@ fn discover_lists_the_methods() {
         );
     }
     let doc = rpc(&["discover", &url, "--json"]).json();
-    assert_eq!(doc["openrpc"], "1.3.2");
+    assert_eq!(doc["openrpc"], "1.2.6");
     assert_eq!(doc["methods"].as_array().map(Vec::len), Some(5));
 }
 

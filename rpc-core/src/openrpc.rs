@@ -8,8 +8,10 @@ use serde_json::{Map, Value};
 use crate::error::ErrorCode;
 use crate::metadata::MethodInfo;
 
-/// The OpenRPC version of the documents built here.
-pub const OPENRPC_VERSION: &str = "1.3.2";
+/// The OpenRPC version of the documents built here: 1.2.6, the version the
+/// ecosystem's tools read (`@open-rpc/generator`'s clients type documents
+/// as 1.2.x), in the shape 1.3 readers accept too.
+pub const OPENRPC_VERSION: &str = "1.2.6";
 
 /// An [OpenRPC](https://spec.open-rpc.org/) document describing a service:
 /// every method with its parameters and result as JSON Schemas (draft-07),
@@ -30,7 +32,7 @@ pub const OPENRPC_VERSION: &str = "1.3.2";
 ///
 /// let doc = OpenRpc::build(OpenRpcInfo::new("calculator", "1.0.0"), &METHODS);
 /// let json = serde_json::to_value(&doc).unwrap();
-/// assert_eq!(json["openrpc"], "1.3.2");
+/// assert_eq!(json["openrpc"], "1.2.6");
 /// assert_eq!(json["methods"][0]["params"][1]["name"], "subtrahend");
 /// assert_eq!(json["methods"][0]["result"]["schema"]["type"], "integer");
 /// ```
@@ -94,9 +96,10 @@ pub struct OpenRpcMethod {
     pub description: Option<String>,
     /// The parameters, in positional order.
     pub params: Vec<ContentDescriptor>,
-    /// The result; absent for a notification.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<ContentDescriptor>,
+    /// The result. OpenRPC 1.2 requires one even for a notification, which
+    /// gets `null` (what calling it with an id answers) and
+    /// [`notification`](Self::notification).
+    pub result: ContentDescriptor,
     /// Params may be sent by position or by name: always `"either"` here.
     pub param_structure: &'static str,
     /// The errors the framework may answer the method with.
@@ -104,6 +107,11 @@ pub struct OpenRpcMethod {
     /// Whether the method is deprecated.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub deprecated: bool,
+    /// Whether the method is meant to be sent as a notification (no id, no
+    /// answer), as the extension `x-notification` (OpenRPC 1.2 has no word
+    /// for it).
+    #[serde(rename = "x-notification", skip_serializing_if = "std::ops::Not::not")]
+    pub notification: bool,
     /// For a subscription method (whose result is the subscription's id):
     /// its notifications and its unsubscribe method, as the extension
     /// `x-subscription` (OpenRPC has no word for server pushes).
@@ -204,13 +212,13 @@ fn describe_method(generator: &mut SchemaGenerator, method: &MethodInfo) -> Open
             schema: schema(generator, param.schema),
         })
         .collect();
-    let result = match method.result {
-        Some(result) if !method.notification => Some(ContentDescriptor {
-            name: "result".to_owned(),
-            required: true,
-            schema: schema(generator, result),
-        }),
-        _ => None,
+    let result = ContentDescriptor {
+        name: "result".to_owned(),
+        required: true,
+        schema: match method.result {
+            Some(result) if !method.notification => schema(generator, result),
+            _ => serde_json::json!({"type": "null"}),
+        },
     };
     let mut errors = vec![];
     if !params.is_empty() || method.raw_params {
@@ -242,6 +250,7 @@ fn describe_method(generator: &mut SchemaGenerator, method: &MethodInfo) -> Open
         param_structure: "either",
         errors,
         deprecated: method.deprecated,
+        notification: method.notification,
         subscription,
     }
 }

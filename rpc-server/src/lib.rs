@@ -385,7 +385,7 @@
 //! The generated [`Service`] impl exposes [`Service::methods`] (name,
 //! parameters with names, types and whether they are required, docs from
 //! `///` comments, notification flag, permissions, timeout, `#[deprecated]`)
-//! and [`Service::openrpc`], an [OpenRPC 1.3.2](https://spec.open-rpc.org/)
+//! and [`Service::openrpc`], an [OpenRPC 1.2.6](https://spec.open-rpc.org/)
 //! document built once and cached, with JSON Schemas (draft-07) for every
 //! parameter and result and shared definitions under `#/components/schemas`.
 

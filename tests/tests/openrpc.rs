@@ -113,7 +113,7 @@ fn document() -> Value {
 #[test]
 fn document_structure() {
     let doc = document();
-    assert_eq!(doc["openrpc"], "1.3.2");
+    assert_eq!(doc["openrpc"], "1.2.6");
     assert_eq!(
         doc["info"],
         json!({"title": "Canvas", "version": "1.2.3", "description": "Draws shapes."})
@@ -178,10 +178,14 @@ fn document_structure() {
     assert_eq!(params, ["shape", "by"]);
 
     assert_eq!(doc["methods"][2]["deprecated"], true);
-    assert!(
-        doc["methods"][3].get("result").is_none(),
-        "notifications have no result"
+    // OpenRPC 1.2 has no notifications: a null result (calling it with an
+    // id is answered with null), and the extension says what it is.
+    assert_eq!(
+        doc["methods"][3]["result"]["schema"],
+        json!({"type": "null"})
     );
+    assert_eq!(doc["methods"][3]["x-notification"], true);
+    assert!(doc["methods"][2].get("x-notification").is_none());
     assert_eq!(doc["methods"][4]["params"], json!([]));
     assert_eq!(doc["methods"][4]["result"]["schema"]["type"], "integer");
 

@@ -167,13 +167,15 @@ function typeName(schema) {
 function showMethod(method) {
   $("#method").hidden = false;
   $("#method-name").textContent = method.name;
-  const notification = !method.result;
+  // OpenRPC 1.2 marks one with x-notification (and a null result); 1.3 by
+  // leaving the result out.
+  const notification = method["x-notification"] === true || !method.result;
   const tags = [];
   if (notification) tags.push("notification");
   if (method.deprecated) tags.push("deprecated");
   const subscription = method["x-subscription"];
   if (subscription) tags.push(`subscription: notifications ${subscription.notification}, ended by ${subscription.unsubscribe}`);
-  if (method.result) tags.push(`returns ${typeName(method.result.schema)}`);
+  if (!notification) tags.push(`returns ${typeName(method.result.schema)}`);
   $("#method-tags").replaceChildren(...tags.map((tag) => element("span", { class: "tag", text: tag })));
   // Doc comments wrap lines; a single line break is a space, as in Markdown.
   $("#method-docs").textContent = (method.description || method.summary || "").replace(/(?<!\n)\n(?!\n)/g, " ");
