@@ -179,6 +179,7 @@ impl OpenRpc {
                 s.definitions_path = "/components/schemas".into();
                 s.meta_schema = None;
             })
+            .with_transform(ranges_for_numeric_formats as fn(&mut Schema))
             .into_generator();
         let methods = methods
             .iter()
@@ -252,6 +253,50 @@ fn describe_method(generator: &mut SchemaGenerator, method: &MethodInfo) -> Open
         deprecated: method.deprecated,
         notification: method.notification,
         subscription,
+    }
+}
+
+/// schemars writes Rust's numeric types as formats (`int64`, `uint8`,
+/// `double`) that JSON Schema does not define, and strict validators (ajv,
+/// in the TypeScript clients `@open-rpc/generator` makes) refuse a schema
+/// with an unknown format. The range is said with `minimum` and `maximum`
+/// instead, which every validator knows.
+fn ranges_for_numeric_formats(schema: &mut Schema) {
+    if let Some(object) = schema.as_object_mut() {
+        let range = object
+            .get("format")
+            .and_then(Value::as_str)
+            .and_then(numeric_range);
+        if let Some((minimum, maximum)) = range {
+            object.remove("format");
+            for (key, bound) in [("minimum", minimum), ("maximum", maximum)] {
+                if let Some(bound) = bound {
+                    object.entry(key).or_insert(bound);
+                }
+            }
+        }
+    }
+    schemars::transform::transform_subschemas(&mut ranges_for_numeric_formats, schema);
+}
+
+/// The bounds of one of schemars' numeric formats; `None` for another
+/// format (`date-time`, `uuid`, …), which stays.
+fn numeric_range(format: &str) -> Option<(Option<Value>, Option<Value>)> {
+    let signed = |min: i64, max: i64| Some((Some(min.into()), Some(max.into())));
+    let unsigned = |max: u64| Some((Some(0.into()), Some(max.into())));
+    match format {
+        "int8" => signed(i8::MIN.into(), i8::MAX.into()),
+        "int16" => signed(i16::MIN.into(), i16::MAX.into()),
+        "int32" => signed(i32::MIN.into(), i32::MAX.into()),
+        "int64" => signed(i64::MIN, i64::MAX),
+        "uint8" => unsigned(u8::MAX.into()),
+        "uint16" => unsigned(u16::MAX.into()),
+        "uint32" => unsigned(u32::MAX.into()),
+        "uint64" => unsigned(u64::MAX),
+        // usize, u128: at least 0; isize, i128, floats: no bound to add.
+        "uint" | "uint128" => Some((Some(0.into()), None)),
+        "int" | "int128" | "float" | "double" => Some((None, None)),
+        _ => None,
     }
 }
 

@@ -241,6 +241,44 @@ fn schemas_are_draft_07() {
     }
 }
 
+/// Every `format` in the document, and every schema with one.
+fn formats(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(object) => {
+            if let Some(Value::String(format)) = object.get("format") {
+                found.push(format.clone());
+            }
+            object.values().for_each(|v| formats(v, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| formats(v, found)),
+        _ => {}
+    }
+}
+
+#[test]
+fn numeric_types_are_ranges_not_formats_json_schema_lacks() {
+    // ajv (in @open-rpc/generator's clients) refuses `int64`, `uint8`,
+    // `double`: JSON Schema defines no such format.
+    let doc = document();
+    let mut found = Vec::new();
+    formats(&doc, &mut found);
+    assert_eq!(found, Vec::<String>::new());
+    let rgb = serde_json::to_string(&doc["components"]["schemas"]["Color"]).unwrap();
+    assert!(
+        rgb.contains(r#""maximum":255"#) && rgb.contains(r#""minimum":0"#),
+        "u8 is 0..=255: {rgb}"
+    );
+    let count = doc["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|method| method["name"] == "count")
+        .map(|method| &method["result"]["schema"])
+        .unwrap();
+    assert_eq!(count["minimum"], 0, "u64: {count}");
+    assert_eq!(count["maximum"], u64::MAX, "u64: {count}");
+}
+
 #[test]
 fn rpc_discover_lists_only_what_the_connection_may_call() {
     let reply = common::call(&Canvas, "rpc.discover", None);

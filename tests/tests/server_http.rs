@@ -488,3 +488,24 @@ async fn the_explorer_is_served_self_contained_and_can_be_turned_off() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn rpc_discover_answers_the_openrpc_playgrounds_way_of_asking() {
+    within(LIMIT, async {
+        // The playground (and @open-rpc/client-js) sends `"params": []`.
+        let server = start(Server::builder());
+        let addr = server.local_addr();
+        let ask = r#"{"jsonrpc":"2.0","method":"rpc.discover","params":[],"id":1}"#;
+        let over_http = post(addr, ask).await.json();
+        assert_eq!(over_http["result"]["openrpc"], "1.2.6", "{over_http}");
+        let mut socket = Client::connect(addr).await;
+        let over_ws = socket.call("rpc.discover", json!([]), 1).await;
+        assert_eq!(over_ws["result"]["openrpc"], "1.2.6", "{over_ws}");
+        // (The two list different methods: `ws_only` and `http_only`.)
+        assert_ne!(over_ws["result"]["methods"], over_http["result"]["methods"]);
+        let by_name = socket.call("rpc.discover", json!({}), 2).await;
+        assert_eq!(by_name["result"], over_ws["result"]);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}

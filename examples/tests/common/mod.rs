@@ -1,3 +1,4 @@
 //! Helpers for the tests that run the examples.
 
+pub mod node;
 pub mod running;
