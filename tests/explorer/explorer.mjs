@@ -1,55 +1,14 @@
 // Drives the API explorer of running examples in headless Chromium:
 //   node explorer.mjs --calculator URL --chat URL --tour URL [--screenshot FILE]
-// Exits 0 when every check passes; says what failed otherwise. The browser
-// is Debian's (/usr/bin/chromium, or $CHROMIUM): playwright-core downloads
-// nothing.
-import { chromium } from "playwright-core";
+// Exits 0 when every check passes; says what failed otherwise.
+import { callMethod, check, flags, launch, open as openPage } from "./browser.mjs";
 
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith("--") ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []),
-);
+const args = flags();
 for (const name of ["calculator", "chat", "tour"]) {
   if (!args[name]) throw new Error(`--${name} URL is required`);
 }
-
-function check(condition, what) {
-  if (!condition) throw new Error(`failed: ${what}`);
-  console.log(`ok: ${what}`);
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
-});
-
-// A page that records every request it makes, to prove they all go to
-// the server under test.
-async function open(base) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 640 } });
-  page.setDefaultTimeout(10_000);
-  const requests = [];
-  page.on("request", (request) => requests.push(request.url()));
-  page.on("websocket", (socket) => requests.push(socket.url()));
-  const errors = [];
-  page.on("pageerror", (error) => errors.push(error.message));
-  await page.goto(`${base}/explorer`);
-  page.verify = () => {
-    check(errors.length === 0, `the page threw no error${errors.length ? ": " + errors.join("; ") : ""}`);
-    const host = new URL(base).host;
-    const elsewhere = requests.filter((url) => new URL(url).host !== host);
-    check(elsewhere.length === 0, `every request went to ${host} (${requests.length} made${elsewhere.length ? "; not " + elsewhere.join(", ") : ""})`);
-  };
-  return page;
-}
-
-async function callMethod(page, method, params) {
-  await page.click(`#methods button[data-method="${method}"]`);
-  await page.waitForSelector(`#method-name:text-is("${method}")`);
-  for (const [name, value] of Object.entries(params)) {
-    await page.fill(`#param-${name}`, value);
-  }
-  await page.click("#call");
-}
+const browser = await launch();
+const open = (base) => openPage(browser, base);
 
 try {
   // The calculator: its methods, a result, an error with its code.
@@ -102,6 +61,13 @@ try {
   const listed = async () => tour.$$eval("#methods button", (buttons) => buttons.map((b) => b.dataset.method));
   const guest = await listed();
   check(guest.includes("ping") && !guest.includes("export_report"), `with a guest's token, the methods it may call are listed: ${guest.join(", ")}`);
+  // A boolean is a choice; an error's data is shown.
+  await callMethod(tour, "mymodule.rpc.ping", {}, { fake_an_error: "true" });
+  await tour.waitForSelector("#outcome .error");
+  check((await tour.textContent("#outcome .data")).includes("fake_error"), "a boolean param, and an error's data, are shown");
+  await callMethod(tour, "mymodule.rpc.ping", {}, { fake_an_error: "false" });
+  await tour.waitForSelector("#outcome .result");
+  check((await tour.textContent("#outcome .result")) === '"pong"', "false is sent as false");
   await tour.fill("#token", "admin-token");
   await tour.click("#connect");
   await tour.waitForSelector('#methods button[data-method="export_report"]');
