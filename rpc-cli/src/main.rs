@@ -27,7 +27,8 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory as _, Parser as _};
 use futures_util::StreamExt as _;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::args::{CallArgs, Cli, Command, ConnectionOptions, DiscoverArgs, ListenArgs, UrlArg};
 use crate::connection::{Connection, Request};
@@ -99,10 +100,10 @@ async fn batch(url: &str, options: &ConnectionOptions) -> Result<(), Failure> {
     let responses = responses?;
     let failed = responses
         .iter()
-        .filter(|response| response.get("error").is_some())
+        .filter(|response| response.outcome.is_err())
         .count();
     if !responses.is_empty() {
-        output::print(&Value::Array(responses));
+        output::print(&responses);
     }
     match failed {
         0 => Ok(()),
@@ -193,14 +194,11 @@ async fn listen(args: ListenArgs, options: &ConnectionOptions) -> Result<(), Fai
                 let Some(notification) = notification else {
                     return Err(Failure::Unreachable(format!("{}: the connection closed", args.url)));
                 };
-                let params = notification
-                    .params
-                    .as_deref()
-                    .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok());
-                let mut line = json!({"jsonrpc": "2.0", "method": notification.method});
-                if let Some(params) = params {
-                    line["params"] = params;
-                }
+                let line = NotificationLine {
+                    jsonrpc: "2.0",
+                    method: &notification.method,
+                    params: notification.params.as_deref(),
+                };
                 output::print_line(&line);
                 seen += 1;
             }
@@ -209,6 +207,16 @@ async fn listen(args: ListenArgs, options: &ConnectionOptions) -> Result<(), Fai
     }
     client.close().await;
     Ok(())
+}
+
+/// A notification as `listen` prints it: its params as the server sent
+/// them.
+#[derive(Serialize)]
+struct NotificationLine<'a> {
+    jsonrpc: &'static str,
+    method: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<&'a serde_json::value::RawValue>,
 }
 
 /// Completes on Ctrl-C (and SIGTERM on Unix): listening ends cleanly, with

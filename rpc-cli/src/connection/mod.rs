@@ -5,6 +5,7 @@
 mod http;
 mod tls;
 
+use serde::ser::{Serialize, SerializeStruct as _, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
@@ -20,6 +21,29 @@ pub(crate) struct Request {
     pub(crate) params: Option<Value>,
     /// The caller's id; `None` for a notification.
     pub(crate) id: Option<Value>,
+}
+
+/// The response to a call of a batch, printed with its members in the
+/// usual order (a `Value` would sort them).
+#[derive(Debug)]
+pub(crate) struct Response {
+    /// The caller's id.
+    pub(crate) id: Value,
+    /// The result, or the error object.
+    pub(crate) outcome: Result<Value, Value>,
+}
+
+impl Serialize for Response {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut response = serializer.serialize_struct("Response", 3)?;
+        response.serialize_field("jsonrpc", "2.0")?;
+        match &self.outcome {
+            Ok(result) => response.serialize_field("result", result)?,
+            Err(error) => response.serialize_field("error", error)?,
+        }
+        response.serialize_field("id", &self.id)?;
+        response.end()
+    }
 }
 
 /// The server, over the URL's transport.
@@ -78,7 +102,7 @@ impl Connection {
 
     /// Sends `requests` as one batch; the responses to its calls in their
     /// order, each with the caller's id.
-    pub(crate) async fn batch(&self, requests: Vec<Request>) -> Result<Vec<Value>, Failure> {
+    pub(crate) async fn batch(&self, requests: Vec<Request>) -> Result<Vec<Response>, Failure> {
         let ids: Vec<Value> = requests.iter().filter_map(|r| r.id.clone()).collect();
         let outcomes = match self {
             Self::WebSocket(client) => {
@@ -105,10 +129,14 @@ impl Connection {
             .into_iter()
             .zip(ids)
             .map(|(outcome, id)| match outcome {
-                Ok(result) => Ok(json!({"jsonrpc": "2.0", "result": result, "id": id})),
-                Err(Failure::Remote(error)) => {
-                    Ok(json!({"jsonrpc": "2.0", "error": error, "id": id}))
-                }
+                Ok(result) => Ok(Response {
+                    id,
+                    outcome: Ok(result),
+                }),
+                Err(Failure::Remote(error)) => Ok(Response {
+                    id,
+                    outcome: Err(error),
+                }),
                 Err(other) => Err(other),
             })
             .collect()
