@@ -227,6 +227,12 @@
 //! `"http"` restricts a method to one transport (a method taking a
 //! [`Peer`] is WebSocket-only).
 //!
+//! `GET /explorer` serves the API explorer, a page compiled into the server
+//! that lists the methods a connection may call, with a form for each, and
+//! shows results, errors and the server's notifications; it calls over a
+//! WebSocket like any client, and loads nothing from anywhere else. Turn it
+//! off with [`ServerConfig::explorer`] (`RPC_EXPLORER=false`).
+//!
 //! With the `tls` feature, `ServerBuilder::tls` (or `RPC_TLS_CERT` and
 //! `RPC_TLS_KEY`) loads a PEM certificate chain and key, and the same port
 //! serves `wss://` and `https://`.
