@@ -15,6 +15,13 @@ apt_install() {
 command -v npm >/dev/null || apt_install nodejs npm
 command -v chromium >/dev/null || apt_install chromium
 
+# playwright-core needs node 20 or later (Debian 12's own nodejs is 18).
+node_major=$(node --version | sed 's/^v\([0-9]*\).*/\1/')
+if (( node_major < 20 )); then
+    echo "node $(node --version) is too old for playwright-core: install node 20 or later" >&2
+    exit 1
+fi
+
 for project in openrpc-validator typescript-client explorer; do
     (cd "tests/$project" && npm ci --no-audit --no-fund)
 done

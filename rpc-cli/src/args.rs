@@ -151,10 +151,12 @@ pub(crate) fn parse_duration(arg: &str) -> Result<Duration, String> {
         "m" => number * 60.0,
         _ => return Err(format!("unknown unit {unit:?} in {arg:?} (use ms, s or m)")),
     };
+    // At most a day: deadlines are computed from now, and must not overflow.
+    const MAX: Duration = Duration::from_secs(24 * 60 * 60);
     Duration::try_from_secs_f64(seconds)
         .ok()
-        .filter(|duration| !duration.is_zero())
-        .ok_or_else(|| format!("{arg:?} is not a positive duration"))
+        .filter(|duration| !duration.is_zero() && *duration <= MAX)
+        .ok_or_else(|| format!("{arg:?} is not a duration between 1ms and 24h"))
 }
 
 #[cfg(test)]
@@ -168,7 +170,16 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        for bad in ["", "s", "10h", "0", "-1", "ten"] {
+        for bad in [
+            "",
+            "s",
+            "10h",
+            "0",
+            "-1",
+            "ten",
+            "1441m",
+            "10000000000000000000",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
         }
     }

@@ -32,6 +32,8 @@ pub(crate) fn render(doc: &Value) -> String {
         out.push('\n');
         render_method(&mut out, method);
     }
+    // The server's strings go to a terminal: no escape sequences.
+    out.retain(|c| c == '\n' || !c.is_control());
     out
 }
 
@@ -237,6 +239,12 @@ mod tests {
         for (schema, expected) in cases {
             assert_eq!(type_of(&schema), expected, "{schema}");
         }
+    }
+
+    #[test]
+    fn control_characters_from_the_server_are_not_printed() {
+        let doc = json!({"info": {"title": "evil\u{1b}]0;owned\u{7}"}, "methods": []});
+        assert_eq!(render(&doc), "evil]0;owned : 0 methods\n");
     }
 
     #[test]

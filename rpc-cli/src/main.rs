@@ -42,8 +42,9 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(err) => {
+            // Not 1: that says the server answered with an error.
             eprintln!("rpc: could not start: {err}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(3);
         }
     };
     match runtime.block_on(run(cli)) {
@@ -75,7 +76,7 @@ async fn call(args: CallArgs, options: &ConnectionOptions) -> Result<(), Failure
     let connection = Connection::open(&args.url, options).await?;
     let outcome = connection.call(&args.method, params.as_ref()).await;
     connection.close().await;
-    output::print(&outcome?);
+    output::print_raw(&outcome?);
     Ok(())
 }
 
@@ -159,10 +160,15 @@ async fn discover(args: DiscoverArgs, options: &ConnectionOptions) -> Result<(),
     connection.close().await;
     let doc = doc?;
     if args.json {
-        output::print(&doc);
-    } else {
-        print!("{}", discover::render(&doc));
+        output::print_raw(&doc);
+        return Ok(());
     }
+    let doc = serde_json::from_str(doc.get()).map_err(|err| {
+        Failure::Unreachable(format!(
+            "the server's OpenRPC document does not parse: {err}"
+        ))
+    })?;
+    output::print_text(&discover::render(&doc));
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 #[path = "../../examples/tests/common/running.rs"]
 mod running;
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -106,12 +106,27 @@ fn http(example: &Running) -> String {
     format!("http://{}", example.addr)
 }
 
-/// An address nothing listens on.
-fn closed_port() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    addr.to_string()
+/// An address nothing listens on (port 1, tcpmux, is never served here;
+/// a port freed by a test could be taken by an example starting meanwhile).
+const NOBODY: &str = "127.0.0.1:1";
+
+/// Standard output of `child`, line by line, read on a thread so that a
+/// test can wait for a line with a timeout.
+fn lines_of(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
+    let stdout = child.stdout.take().expect("stdout");
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines
+}
+
+fn next_line(lines: &std::sync::mpsc::Receiver<String>) -> String {
+    lines.recv_timeout(LIMIT).expect("a line within the limit")
 }
 
 #[test]
@@ -178,7 +193,7 @@ fn a_servers_error_is_json_on_stderr_and_exit_1() {
 #[test]
 fn bad_usage_exits_2_before_connecting() {
     // Nothing listens here: trying to connect would exit 3, not 2.
-    let url = format!("ws://{}", closed_port());
+    let url = format!("ws://{NOBODY}");
     let cases: [&[&str]; 7] = [
         &["call", &url, "subtract", "[42,"],
         &["call", &url, "subtract", "42"],
@@ -202,8 +217,7 @@ fn bad_usage_exits_2_before_connecting() {
 
 #[test]
 fn no_answer_exits_3() {
-    let nobody = closed_port();
-    for url in [format!("ws://{nobody}"), format!("http://{nobody}")] {
+    for url in [format!("ws://{NOBODY}"), format!("http://{NOBODY}")] {
         let refused = rpc(&["call", &url, "subtract", "[1,2]"]);
         assert_eq!(refused.code, 3, "{refused:?}");
         assert!(refused.stderr.contains("connect"), "{refused:?}");
@@ -320,31 +334,72 @@ fn listen_prints_each_notification_as_a_line() {
         "2",
     ]);
     drop(listener.stdin.take());
-    // The join's own notice, then a message from another connection; the
-    // first line is the join's result.
-    let mut stdout = std::io::BufReader::new(listener.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut stdout, &mut line).expect("a line");
-    assert_eq!(line, "1\n");
+    // The first line is the join's result; then the join's own notice, and
+    // a message from another connection.
+    let lines = lines_of(&mut listener);
+    assert_eq!(next_line(&lines), "1");
     let said = rpc(&["call", &url, "say", "room=lobby", "text=hi there"]);
     assert_eq!(said.code, 0, "{said:?}");
-    let mut rest = String::new();
-    stdout.read_to_string(&mut rest).expect("the notifications");
-    let finished = finish(listener);
-    assert_eq!(finished.code, 0, "{finished:?}");
-    let lines: Vec<Value> = rest
-        .lines()
+    let notifications: Vec<Value> = [next_line(&lines), next_line(&lines)]
+        .iter()
         .map(|line| serde_json::from_str(line).expect("a JSON line"))
         .collect();
     assert_eq!(
-        lines,
+        notifications,
         [
             json!({"jsonrpc": "2.0", "method": "message", "params": {"room": "lobby", "from": "server", "text": "ann joined"}}),
             json!({"jsonrpc": "2.0", "method": "message", "params": {"room": "lobby", "from": "", "text": "hi there"}}),
         ]
     );
+    // `--count 2`: done.
+    let finished = finish(listener);
+    assert_eq!(finished.code, 0, "{finished:?}");
     // Over HTTP the server cannot push.
     assert_eq!(rpc(&["listen", &http(&chat)]).code, 2);
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_rpc_quietly() {
+    // `rpc listen URL | head -1`: the next line finds the pipe closed.
+    let chat = start("chat");
+    let url = ws(&chat);
+    let mut listener = spawn(&["listen", &url, "--call", "join", "room=pipe", "name=bo"]);
+    drop(listener.stdin.take());
+    let lines = lines_of(&mut listener);
+    assert_eq!(next_line(&lines), "1");
+    // The reading thread ends at its next line (the join's notice), closing
+    // the pipe; the messages that follow make `rpc` write to it.
+    drop(lines);
+    for _ in 0..100 {
+        if listener.try_wait().expect("wait").is_some() {
+            break;
+        }
+        assert_eq!(
+            rpc(&["call", &url, "say", "room=pipe", "text=anyone?"]).code,
+            0
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let finished = finish(listener);
+    assert_eq!(
+        (finished.code, finished.stderr.as_str()),
+        (0, ""),
+        "no panic"
+    );
+}
+
+#[test]
+fn an_http_notification_the_server_refuses_exits_1() {
+    // Too large for the server: 413, with a JSON-RPC error.
+    let example = running::start_with("http", &[], &[("RPC_MAX_MESSAGE_SIZE", "1000")]);
+    let line = format!("line={}", "x".repeat(2000));
+    let refused = rpc(&["notify", &http(&example), "log", &line]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert_eq!(refused.stderr_json()["code"], -32001);
+    assert_eq!(
+        rpc(&["notify", &http(&example), "log", "line=short"]).code,
+        0
+    );
 }
 
 #[test]

@@ -44,11 +44,24 @@ try {
   await page.waitForSelector('#outcome .result:has-text("hello")');
   check(true, "a filled optional param is sent");
 
+  // Past 2^53 a browser cannot send an integer exactly: refused here.
+  await page.fill("#param-count", "9007199254740993");
+  await page.click("#call");
+  check((await page.textContent("#params .hint:not(:empty)")).includes("too large"), "an integer past 2^53 is refused before sending");
+
   // What the page cannot know (u32 is not negative) the server refuses.
   await page.fill("#param-count", "-1");
   await page.click("#call");
   await page.waitForSelector("#outcome .error");
   check((await page.textContent("#outcome .error .code")) === "-32602", "an invalid value the page let through is Invalid params");
+  // The server's strings (docs, error message, error data) are text.
+  await callMethod(page, "markup");
+  await page.waitForSelector("#outcome .error");
+  check((await page.textContent("#method-docs")).includes("<img src=x"), "docs with markup are shown as text");
+  check((await page.textContent("#outcome .error")).includes("<img src=x"), "an error message with markup is shown as text");
+  check((await page.textContent("#outcome .data")).includes("<script>"), "error data with markup is shown as text");
+  const injected = await page.evaluate(() => document.querySelectorAll("img, script:not([src])").length + (window.injected ? 1 : 0));
+  check(injected === 0, "no element was made from the server's strings");
   page.verify();
 } finally {
   await browser.close();

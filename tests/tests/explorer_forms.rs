@@ -1,6 +1,7 @@
 //! The API explorer's form for every kind of parameter (text, number,
 //! boolean and enum choices, JSON for arrays of objects, optional params),
-//! in a real headless Chromium driven by `tests/explorer/forms.mjs`.
+//! and the server's strings shown as text, never as markup, in a real
+//! headless Chromium driven by `tests/explorer/forms.mjs`.
 //!
 //! Without node, the npm package or Debian's chromium, the test says so and
 //! passes, unless `RPC_REQUIRE_BROWSER` is set (as `.ci/run` does).
@@ -11,7 +12,7 @@ mod node;
 use std::path::Path;
 use std::time::Duration;
 
-use rpc_server::{Server, rpc_service};
+use rpc_server::{RpcError, Server, rpc_service};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -47,6 +48,14 @@ impl Forms {
             "label": label, "count": count, "visible": visible,
             "unit": unit, "points": points, "note": note,
         })
+    }
+
+    /// <img src=x onerror="window.injected = true"> is shown as text.
+    fn markup(&self) -> Result<(), RpcError> {
+        Err(
+            RpcError::new(4001, r#"<img src=x onerror="window.injected = true">"#)
+                .with_data(&"<script>window.injected = true</script>"),
+        )
     }
 }
 

@@ -9,19 +9,19 @@ use http::{Request, Uri};
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
-use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::rustls::pki_types::ServerName;
 
+use super::messages;
 use crate::args::ConnectionOptions;
 use crate::failure::Failure;
 
 /// The most of an answer read (a larger one is an error, not a memory
-/// blow-up).
-const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
+/// blow-up): the size of the largest WebSocket message rpc-client takes.
+const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
 /// Where to `POST`, and how.
 #[derive(Debug)]
@@ -30,6 +30,8 @@ pub(crate) struct HttpEndpoint {
     uri: Uri,
     host: String,
     port: u16,
+    /// `host[:port]` as the URL gives it, without any `user@`.
+    host_header: String,
     /// Set for https://.
     tls: Option<Arc<ClientConfig>>,
     headers: Vec<(String, String)>,
@@ -42,6 +44,10 @@ impl HttpEndpoint {
         let uri: Uri = url.parse().map_err(|_| bad("not a valid URL"))?;
         let https = uri.scheme_str() == Some("https");
         let host = uri.host().ok_or_else(|| bad("no host"))?;
+        let host_header = match uri.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
         // `[::1]` in the URL, `::1` to connect and to name for TLS.
         let host = host
             .trim_start_matches('[')
@@ -54,6 +60,7 @@ impl HttpEndpoint {
         Ok(Self {
             url: url.to_owned(),
             uri,
+            host_header,
             host,
             port,
             tls,
@@ -62,11 +69,10 @@ impl HttpEndpoint {
         })
     }
 
-    /// Posts `message`; the JSON answer, `None` for an empty one (the
+    /// Posts `message`; the JSON-RPC answer, `None` for an empty one (the
     /// answer to notifications alone).
-    pub(crate) async fn post(&self, message: &Value) -> Result<Option<Value>, Failure> {
-        let body = serde_json::to_vec(message).map_err(|err| Failure::Usage(err.to_string()))?;
-        match tokio::time::timeout(self.timeout, self.exchange(body)).await {
+    pub(crate) async fn post(&self, message: String) -> Result<Option<String>, Failure> {
+        match tokio::time::timeout(self.timeout, self.exchange(message.into_bytes())).await {
             Ok(answer) => answer,
             Err(_) => Err(Failure::Unreachable(format!(
                 "{}: no answer within {:?}",
@@ -75,7 +81,7 @@ impl HttpEndpoint {
         }
     }
 
-    async fn exchange(&self, body: Vec<u8>) -> Result<Option<Value>, Failure> {
+    async fn exchange(&self, body: Vec<u8>) -> Result<Option<String>, Failure> {
         let unreachable = |detail: String| Failure::Unreachable(format!("{}: {detail}", self.url));
         let tcp = TcpStream::connect((self.host.as_str(), self.port))
             .await
@@ -96,14 +102,12 @@ impl HttpEndpoint {
         if answer.is_empty() && status.is_success() {
             return Ok(None);
         }
-        // A JSON-RPC answer counts whatever the status (413 comes with one).
-        if let Ok(value) = serde_json::from_slice::<Value>(&answer) {
-            if value.is_array() || value.get("jsonrpc").is_some() {
-                return Ok(Some(value));
-            }
-        }
         let text = String::from_utf8_lossy(&answer);
-        let text = text.trim();
+        // A JSON-RPC answer counts whatever the status (413 comes with one).
+        if messages::is_answer(&text) {
+            return Ok(Some(text.into_owned()));
+        }
+        let text = crate::output::truncated(text.trim());
         Err(unreachable(if status.is_success() {
             format!("the answer is not JSON-RPC: {text}")
         } else {
@@ -121,12 +125,8 @@ impl HttpEndpoint {
             .map_err(failed)?;
         tokio::spawn(connection);
         let path = self.uri.path_and_query().map_or("/", |path| path.as_str());
-        let authority = self
-            .uri
-            .authority()
-            .map_or("", |authority| authority.as_str());
         let mut request = Request::post(path)
-            .header(HOST, authority)
+            .header(HOST, &self.host_header)
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, "application/json");
         for (name, value) in &self.headers {

@@ -33,8 +33,10 @@ function setStatus(text, kind) {
 
 function connect() {
   if (socket) {
-    socket.onclose = null;
+    // Nothing from the old connection reaches the page any more.
+    socket.onclose = socket.onmessage = socket.onopen = null;
     socket.close(1000);
+    socket = null;
   }
   failPending("reconnecting");
   const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/";
@@ -42,13 +44,20 @@ function connect() {
   setStatus("connecting…", "");
   // A browser cannot set headers on a WebSocket; the token goes as the
   // subprotocols ["bearer", token], which the server reads and never echoes.
-  const ws = token ? new WebSocket(url, ["bearer", token]) : new WebSocket(url);
+  let ws;
+  try {
+    ws = token ? new WebSocket(url, ["bearer", token]) : new WebSocket(url);
+  } catch (error) {
+    // A subprotocol is a token of the HTTP grammar: no spaces, `/`, `=`, `,`.
+    setStatus(`cannot send this token from a browser: ${error.message}`, "bad");
+    return;
+  }
   socket = ws;
   ws.onopen = () => {
     setStatus("connected", "ok");
     discover();
   };
-  ws.onmessage = (event) => receive(event.data);
+  ws.onmessage = (event) => receive(ws, event.data);
   ws.onclose = (event) => {
     if (socket !== ws) return;
     const why = event.code === 1006
@@ -89,7 +98,7 @@ function request(method, params) {
   });
 }
 
-function receive(text) {
+function receive(ws, text) {
   let message;
   try {
     message = JSON.parse(text);
@@ -101,7 +110,7 @@ function receive(text) {
     if (typeof item.method === "string") {
       if ("id" in item) {
         // The server calls the page: the explorer serves no methods.
-        send({ jsonrpc: "2.0", id: item.id, error: { code: -32601, message: "Method not found" } });
+        ws.send(JSON.stringify({ jsonrpc: "2.0", id: item.id, error: { code: -32601, message: "Method not found" } }));
       } else {
         showNotification(item);
       }
@@ -244,6 +253,9 @@ function valueOf(field) {
       const number = Number(raw);
       if (!Number.isFinite(number)) throw new Error("not a number");
       if (field.kind === "integer" && !Number.isInteger(number)) throw new Error("not an integer");
+      // Past 2^53 a browser's numbers are not exact: the server would get
+      // another integer than the one typed.
+      if (field.kind === "integer" && !Number.isSafeInteger(number)) throw new Error("too large to send exactly from a browser");
       return number;
     }
     default:
