@@ -5,20 +5,71 @@
 use std::io::{IsTerminal as _, Write as _};
 
 use serde::Serialize;
-use serde_json::Value;
 use serde_json::value::RawValue;
 
-/// `value` as JSON text, pretty-printed (its object keys then sorted) or
-/// compact.
+/// `value` as JSON text, pretty-printed or compact.
 pub(crate) fn json(value: &impl Serialize, pretty: bool) -> String {
     // Values made of JSON always serialize.
     let compact = serde_json::to_string(value).unwrap_or_default();
-    if !pretty {
-        return compact;
+    if pretty { indented(&compact) } else { compact }
+}
+
+/// JSON text laid out two spaces per level, members in their order and
+/// numbers as written (parsing into a `Value` would sort keys and round
+/// big integers), at any depth. `text` must be valid JSON.
+fn indented(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut depth = 0_usize;
+    let (mut in_string, mut escaped) = (false, false);
+    let mut chars = text.chars().peekable();
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.extend(std::iter::repeat_n("  ", depth));
+    };
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                out.push(c);
+                // `{}` and `[]` stay on one line.
+                while chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+                    chars.next();
+                }
+                if chars.peek().is_some_and(|next| matches!(next, '}' | ']')) {
+                    out.extend(chars.next());
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c if c.is_ascii_whitespace() => {}
+            c => out.push(c),
+        }
     }
-    serde_json::from_str::<Value>(&compact)
-        .and_then(|value| serde_json::to_string_pretty(&value))
-        .unwrap_or(compact)
+    out
 }
 
 /// Prints `value` on stdout: pretty on a terminal, compact when piped.
@@ -30,7 +81,7 @@ pub(crate) fn print(value: &impl Serialize) {
 /// piped.
 pub(crate) fn print_raw(raw: &RawValue) {
     if std::io::stdout().is_terminal() {
-        print(&raw);
+        line(&indented(raw.get()));
     } else {
         line(raw.get());
     }
@@ -69,5 +120,23 @@ pub(crate) fn truncated(text: &str) -> String {
     match text.char_indices().nth(MAX) {
         Some((cut, _)) => format!("{}… ({} bytes in all)", &text[..cut], text.len()),
         None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indenting_keeps_order_numbers_and_strings() {
+        let text = r#"{"b":[1,{}],"a":18446744073709551616, "s":"x:,{\"[y"}"#;
+        assert_eq!(
+            indented(text),
+            "{\n  \"b\": [\n    1,\n    {}\n  ],\n  \"a\": 18446744073709551616,\n  \"s\": \"x:,{\\\"[y\"\n}"
+        );
+        assert_eq!(indented("[ ]"), "[]");
+        assert_eq!(indented("19"), "19");
+        let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+        assert_eq!(indented(&deep).matches('[').count(), 1000);
     }
 }
