@@ -167,7 +167,9 @@ pub struct ServerConfig {
     pub ping_interval: Option<Duration>,
     /// Pings left unanswered before the connection is closed.
     pub max_missed_pongs: u32,
-    /// Close a connection that sends nothing for this long; `None` to never.
+    /// Close a connection that sends no message (text or binary frame) for
+    /// this long; `None` to never. Pings and pongs do not count: a client
+    /// that only answers the server's pings is idle.
     pub idle_timeout: Option<Duration>,
     /// Close a connection this long after it opened, once its in-flight
     /// requests are answered; `None` to never.

@@ -371,6 +371,33 @@ async fn an_idle_connection_is_closed() {
 }
 
 #[tokio::test]
+async fn answering_the_servers_pings_does_not_keep_a_connection_from_being_idle() {
+    within(LIMIT, async {
+        // Pings every 50 ms, each answered by the client's WebSocket library
+        // as it reads; the connection still sends no message.
+        let server = start(
+            Server::builder()
+                .ping_interval(Some(Duration::from_millis(50)))
+                .idle_timeout(Some(Duration::from_millis(300))),
+            Svc::default(),
+        );
+        let started = std::time::Instant::now();
+        let mut idle = Client::connect(server.local_addr()).await;
+        let frame = idle.closed().await.expect("a close frame");
+        assert_eq!(frame.reason.as_str(), "idle timeout");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // A message does count: calls every 100 ms keep another one open.
+        let mut busy = Client::connect(server.local_addr()).await;
+        for id in 0..8 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert_eq!(busy.call("sleep", json!([1]), id).await["result"], 1);
+        }
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn max_connection_age_closes_after_answering_what_is_in_flight() {
     within(LIMIT, async {
         let server = start(

@@ -156,9 +156,6 @@ async fn read<S: Service>(
                     Event::Received(message) => message,
                     Event::WriteFailed => return End::ClientClosed,
                 };
-                if idle.is_some() {
-                    last_heard = Instant::now();
-                }
                 let frame = match message {
                     Some(Ok(Message::Text(text))) => Frame::Text(text),
                     Some(Ok(Message::Binary(bytes))) => Frame::Binary(bytes),
@@ -186,6 +183,12 @@ async fn read<S: Service>(
                         return End::ClientClosed;
                     }
                 };
+                // Idle means no message: pongs to our own pings (and pings)
+                // do not count, or the default 30 s pings would keep every
+                // connection from ever being idle.
+                if idle.is_some() {
+                    last_heard = Instant::now();
+                }
                 if let Some(reply) = calls.dispatch(frame) {
                     socket.push_reply(Message::Text(reply));
                 }
