@@ -1,6 +1,6 @@
-//! Both sides serve methods, as in fastapi_ws_rpc's example: the client
-//! calls the server's `greet`, and while answering, the server calls the
-//! client's `whoami` back over the same connection.
+//! Both sides serve methods: the client calls the server's `greet`, and
+//! while answering, the server calls the client's `whoami` back over the
+//! same connection.
 //!
 //! Run with: cargo run -p examples --example bidirectional [-- --addr 127.0.0.1:0]
 //!

@@ -27,7 +27,8 @@ struct Chat;
 
 #[rpc_service(title = "chat")]
 impl Chat {
-    /// Joins `room` as `name`; returns how many are in it now.
+    /// Joins `room` as `name` (its members are told); returns how many rooms
+    /// this connection is in now.
     fn join(&self, ctx: &RpcContext, room: String, name: String) -> Result<usize, RpcError> {
         ctx.join(&room)?;
         if let Some(known) = ctx.extensions().get::<Name>() {

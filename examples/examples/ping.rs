@@ -1,5 +1,5 @@
-//! The seeds' first example: `ping` → `"pong"`, the same method under a
-//! custom name, a method that fails on request, and a notification handler.
+//! The smallest service: `ping` → `"pong"`, the same method under a
+//! dotted name, a method that fails on request, and a notification handler.
 //!
 //! Run with: cargo run -p examples --example ping [-- --addr 127.0.0.1:9002]
 
@@ -20,7 +20,7 @@ impl Ping {
         "pong"
     }
 
-    /// `ping`, under the seeds' dotted name.
+    /// `ping`, under a dotted name.
     #[rpc(name = "mymodule.rpc.ping")]
     async fn namespaced_ping(&self) -> &'static str {
         "pong"

@@ -1,6 +1,6 @@
 //! The API explorer (`GET /explorer`) in a real headless Chromium, driven by
 //! `tests/explorer/explorer.mjs` (playwright-core) against the running
-//! calculator, chat and seed_tour examples: methods listed, a result, an
+//! calculator, chat and tour examples: methods listed, a result, an
 //! error with its code, a notification, tokens, and no request anywhere
 //! but the server.
 //!
@@ -25,7 +25,7 @@ fn the_explorer_works_in_headless_chromium() {
         common::node::skip(&format!("there is no {chromium}"), "RPC_REQUIRE_BROWSER");
         return;
     }
-    let (calculator, chat, tour) = (start("calculator"), start("chat"), start("seed_tour"));
+    let (calculator, chat, tour) = (start("calculator"), start("chat"), start("tour"));
     let url = |example: &Running| format!("http://{}", example.addr);
     let (calculator, chat, tour) = (url(&calculator), url(&chat), url(&tour));
     let mut args = vec![

@@ -163,8 +163,8 @@ async fn ping() {
 }
 
 #[tokio::test]
-async fn seed_tour() {
-    let example = start("seed_tour");
+async fn tour() {
+    let example = start("tour");
     // No token: refused before the upgrade.
     match tokio_tungstenite::connect_async(format!("ws://{}", example.addr)).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {

@@ -223,7 +223,7 @@ fn no_answer_exits_3() {
         assert!(refused.stderr.contains("connect"), "{refused:?}");
     }
     // The handshake refused: the HTTP status is shown.
-    let tour = start("seed_tour");
+    let tour = start("tour");
     let url = ws(&tour);
     let refused = rpc(&["call", &url, "ping"]);
     assert_eq!(refused.code, 3, "{refused:?}");

@@ -8,7 +8,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 /// The limits every incoming message is held to. A message that exceeds one
 /// is answered with REQUEST_TOO_LARGE (-32001), and the connection carries on.
 ///
-/// The defaults are channels-rpc's, plus a batch limit:
+/// The defaults:
 ///
 /// | limit | default | applies to |
 /// |---|---|---|

@@ -184,11 +184,11 @@ pub struct ServerConfig {
     /// How much outgoing data is gathered before a write, in bytes.
     pub write_buffer_size: usize,
     /// A development switch: send the detail of sanitized errors (and
-    /// panics) to the client. Never in production. (channels-rpc's
-    /// `SANITIZE_ERRORS`, inverted: errors are sanitized by default.)
+    /// panics) to the client. Never in production: errors are sanitized by
+    /// default.
     pub expose_internal_errors: bool,
-    /// Log each call's params at `debug` level (they may hold personal
-    /// data). (channels-rpc's `LOG_RPC_PARAMS`; off by default.)
+    /// Log each call's params at `debug` level (off by default: they may
+    /// hold personal data).
     pub log_params: bool,
     /// The web pages that may open a WebSocket: besides handshakes without
     /// an `Origin` (not a browser) and same-origin ones, only those listed.

@@ -220,10 +220,13 @@
 //! reply with 200, or 204 when there is none (notifications); an oversized
 //! body gets 413 with a REQUEST_TOO_LARGE body, another content type 415,
 //! another method on `/` 405. `GET /openrpc.json` serves the OpenRPC
-//! document (filtered like `rpc.discover`) and `GET /health` answers 200,
-//! or 503 while the server drains. `on_connect` runs for every HTTP request,
-//! so authentication is the same on both transports; permissions,
-//! middleware and hooks apply alike. `#[rpc(transport = "ws")]` or
+//! document (filtered like `rpc.discover`) and `GET /health` answers 200
+//! (while the server drains, new connections are refused and a keep-alive
+//! connection already open gets 503). `on_connect` runs for every call
+//! (`POST /`) and for `/openrpc.json`, so authentication is the same on both
+//! transports; permissions, middleware and the call hooks apply alike (the
+//! connect and disconnect hooks are the WebSocket's: an HTTP request is not
+//! a connection). `#[rpc(transport = "ws")]` or
 //! `"http"` restricts a method to one transport (a method taking a
 //! [`Peer`] is WebSocket-only).
 //!
@@ -324,11 +327,14 @@
 //! and what was wrong ("missing required parameter `subtrahend`",
 //! "invalid parameter `a`: invalid type: string \"x\", expected f64").
 //!
-//! Two kinds of argument are filled in by the framework instead, and are
+//! Three kinds of argument are filled in by the framework instead, and are
 //! neither JSON parameters nor in the OpenRPC document:
 //!
 //! - `&RpcContext` (anywhere in the list): the call's method name and id,
 //!   and its connection.
+//! - `Peer` (anywhere in the list): the other side of a WebSocket
+//!   connection, to notify or call it, also after the method returns (it
+//!   is cheap to clone and keep). A method taking one is WebSocket-only.
 //! - `Params<'_>`: the raw params, whole, for methods that decode them
 //!   themselves (the specification's variadic `sum`, say). Such a method
 //!   takes no other JSON parameter.

@@ -1,5 +1,5 @@
-//! An in-memory test harness (the seeds' "TEST_MODE"): call a service
-//! through the same pipeline the server runs, without a socket.
+//! An in-memory test harness: call a service through the same pipeline the
+//! server runs, without a socket.
 
 use std::fmt;
 use std::sync::Arc;

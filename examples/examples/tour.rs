@@ -1,10 +1,10 @@
-//! The channels-rpc README, walked through in Rust: methods under their own
-//! and custom names, errors with data, the call context, token
+//! A tour of what a service can do: methods under their own and custom
+//! names, an error with its own code and data, the call context, token
 //! authentication before the upgrade, a permission-protected method that
 //! unauthorized clients can't see, middleware that logs, and hooks that
 //! count.
 //!
-//! Run with: cargo run -p examples --example seed_tour [-- --addr 127.0.0.1:9003]
+//! Run with: cargo run -p examples --example tour [-- --addr 127.0.0.1:9003]
 //!
 //! Connect with `Authorization: Bearer admin-token` (may export reports) or
 //! `Bearer guest-token` (may not); anything else is refused with 401. A
@@ -28,7 +28,7 @@ struct User {
 
 struct Tour;
 
-#[rpc_service(title = "seed tour")]
+#[rpc_service(title = "tour")]
 impl Tour {
     /// `@rpc_method()`: answers "pong".
     async fn ping(&self) -> &'static str {
@@ -65,7 +65,7 @@ impl Tour {
     }
 }
 
-/// Logs every call, the way channels-rpc's middleware examples do.
+/// Logs every call: the method, how long it took and how it ended.
 struct Logging;
 
 impl Middleware for Logging {
@@ -87,7 +87,7 @@ impl Middleware for Logging {
     }
 }
 
-/// The seeds' signals as counters.
+/// The lifecycle hooks as counters.
 #[derive(Default)]
 struct Counters {
     started: AtomicU64,
