@@ -13,10 +13,8 @@ use http::HeaderMap;
 use ipnet::IpNet;
 use rpc_core::{Rate, RateBucket};
 
-use crate::config::ServerConfig;
-
 /// The reverse proxies whose `Forwarded` and `X-Forwarded-For` headers are
-/// believed ([`ServerConfig::trusted_proxies`]): addresses (`10.0.0.7`,
+/// believed ([`ServerConfig::trusted_proxies`](crate::ServerConfig::trusted_proxies)): addresses (`10.0.0.7`,
 /// `::1`) and networks (`10.0.0.0/8`, `fd00::/8`).
 ///
 /// ```
@@ -144,11 +142,17 @@ pub(crate) struct AddressSlot {
 }
 
 impl Addresses {
-    pub(crate) fn new(config: &ServerConfig) -> Self {
+    /// The limits of `ServerConfig::{max_connections_per_ip,
+    /// handshake_rate_per_ip, trusted_proxies}`.
+    pub(crate) fn new(
+        max_connections: Option<usize>,
+        handshakes: Option<Rate>,
+        trusted: TrustedProxies,
+    ) -> Self {
         Self {
-            max_connections: config.max_connections_per_ip,
-            handshakes: config.handshake_rate_per_ip,
-            trusted: config.trusted_proxies.clone(),
+            max_connections,
+            handshakes,
+            trusted,
             entries: Mutex::new(HashMap::new()),
         }
     }
@@ -281,6 +285,7 @@ fn parse_node(node: &str) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ServerConfig;
 
     fn addresses(trusted: &str) -> Arc<Addresses> {
         let config = ServerConfig {
@@ -288,7 +293,11 @@ mod tests {
             max_connections_per_ip: Some(2),
             ..ServerConfig::default()
         };
-        Arc::new(Addresses::new(&config))
+        Arc::new(Addresses::new(
+            config.max_connections_per_ip,
+            config.handshake_rate_per_ip,
+            config.trusted_proxies.clone(),
+        ))
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -372,7 +381,11 @@ mod tests {
             handshake_rate_per_ip: Some(Rate::per_second(2)),
             ..ServerConfig::default()
         };
-        let addresses = Arc::new(Addresses::new(&config));
+        let addresses = Arc::new(Addresses::new(
+            config.max_connections_per_ip,
+            config.handshake_rate_per_ip,
+            config.trusted_proxies.clone(),
+        ));
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let _a = addresses.admit(ip).unwrap();
         let _b = addresses.admit(ip).unwrap();

@@ -411,22 +411,22 @@ pub use rpc_core::{
 pub use rpc_macros::rpc_service;
 
 pub use addresses::{ParseProxiesError, TrustedProxies};
+pub use admission::{Admission, ConnectRequest, Rejection};
 pub use config::{ConfigError, ServerConfig, parse_duration};
-pub use connect::{Admission, ConnectRequest, Rejection};
 pub use groups::{
     BackendError, BackendFuture, BackendHealth, Frame, GroupBackend, LocalGroups, Member,
     SlowMemberPolicy,
 };
 pub use origin::AllowedOrigins;
-pub use serve::{Serve, ServerHandle, serve};
-pub use server::{Server, ServerBuilder};
+pub use serve::{Serve, ServerHandle};
+pub use server::{Server, ServerBuilder, serve};
 pub use signals::shutdown_signal;
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 
 mod addresses;
+mod admission;
 mod config;
-mod connect;
 mod connection;
 mod groups;
 mod origin;
@@ -438,6 +438,7 @@ mod serve;
 mod server;
 mod shutdown;
 mod signals;
+mod state;
 mod subscriptions;
 pub mod testing;
 mod timer;

@@ -11,7 +11,7 @@ pub use rpc_core::{
 #[diagnostic::on_unimplemented(
     message = "a service with `#[rpc(blocking)]` methods must be `Clone`",
     label = "a clone of the service runs on the blocking thread pool",
-    note = "derive `Clone`; keep shared state in an `Arc` so the clone is cheap"
+    note = "derive `Clone`; keep state state in an `Arc` so the clone is cheap"
 )]
 pub trait CloneForBlocking: Clone {}
 impl<T: Clone> CloneForBlocking for T {}
@@ -60,16 +60,16 @@ pub async fn serve_bytes<S: Service>(service: S, input: &[u8]) -> Vec<u8> {
         handshake_timeout: std::time::Duration::from_millis(200),
         ..crate::ServerConfig::default()
     };
-    let shared = std::sync::Arc::new(crate::server::Shared::new(
+    let state = std::sync::Arc::new(crate::state::State::new(
         service,
         config,
-        crate::server::Extras::default(),
+        crate::state::Extras::default(),
     ));
     let (mut client, server) = tokio::io::duplex(64 * 1024);
     let (_stop, signal) = crate::shutdown::channel();
     let remote = std::net::SocketAddr::from(([127, 0, 0, 1], 1));
     let serving =
-        crate::transport::serve_io(server, remote, crate::transport::Admit::Yes, shared, signal);
+        crate::transport::serve_io(server, remote, crate::transport::Admit::Yes, state, signal);
     let talking = async move {
         let _ = client.write_all(input).await;
         let _ = client.shutdown().await;

@@ -17,48 +17,24 @@ use tokio::time::timeout;
 
 use crate::connection;
 use crate::groups::{BackendError, Frame, GroupBackend};
-use crate::server::Shared;
 use crate::shutdown;
+use crate::state::State;
 use crate::transport::{self, Admit};
-
-/// Serves `service` on `addr` with the default configuration.
-///
-/// Binds at once (so [`Serve::local_addr`] knows the port when `addr` asks
-/// for port 0) and runs when awaited or [spawned](Serve::spawn):
-///
-/// ```no_run
-/// use rpc_server::{rpc_service, serve};
-///
-/// struct Calc;
-///
-/// #[rpc_service]
-/// impl Calc {
-///     async fn add(&self, a: i64, b: i64) -> i64 { a + b }
-/// }
-///
-/// #[tokio::main]
-/// async fn main() -> std::io::Result<()> {
-///     serve("127.0.0.1:9000", Calc).await
-/// }
-/// ```
-pub fn serve<S: Service>(addr: impl ToSocketAddrs, service: S) -> Serve<S> {
-    crate::Server::builder().serve(addr, service)
-}
 
 /// A bound server that runs when awaited (until it is shut down) or
 /// [spawned](Serve::spawn).
 #[must_use = "a server does nothing until it is awaited or spawned"]
 pub struct Serve<S> {
     listener: io::Result<std::net::TcpListener>,
-    shared: Shared<S>,
+    state: State<S>,
     stop: shutdown::Trigger,
     stopped: watch::Sender<bool>,
     signal: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
 impl<S: Service> Serve<S> {
-    pub(crate) fn bind(addr: impl ToSocketAddrs, mut shared: Shared<S>) -> Self {
-        let listener = shared.load_tls().and_then(|()| {
+    pub(crate) fn bind(addr: impl ToSocketAddrs, mut state: State<S>) -> Self {
+        let listener = state.load_tls().and_then(|()| {
             let listener = std::net::TcpListener::bind(addr)?;
             listener.set_nonblocking(true)?;
             Ok(listener)
@@ -66,7 +42,7 @@ impl<S: Service> Serve<S> {
         let (stop, _) = shutdown::channel();
         Self {
             listener,
-            shared,
+            state,
             stop,
             stopped: watch::channel(false).0,
             signal: None,
@@ -99,7 +75,7 @@ impl<S: Service> Serve<S> {
             local_addr: self.local_addr()?,
             stop: self.stop.clone(),
             stopped: self.stopped.subscribe(),
-            groups: Arc::clone(&self.shared.groups),
+            groups: Arc::clone(&self.state.groups),
         })
     }
 
@@ -122,11 +98,11 @@ impl<S: Service> IntoFuture for Serve<S> {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let listener = TcpListener::from_std(self.listener?)?;
-            let shared = Arc::new(self.shared);
+            let state = Arc::new(self.state);
             let signal = self
                 .signal
                 .unwrap_or_else(|| Box::pin(std::future::pending()));
-            let result = accept_loop(listener, shared, &self.stop, signal).await;
+            let result = accept_loop(listener, state, &self.stop, signal).await;
             self.stopped.send_replace(true);
             result
         })
@@ -137,7 +113,7 @@ impl<S> fmt::Debug for Serve<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Serve")
             .field("listener", &self.listener)
-            .field("shared", &self.shared)
+            .field("state", &self.state)
             .finish_non_exhaustive()
     }
 }
@@ -236,15 +212,15 @@ const CLOSE_MARGIN: Duration = Duration::from_secs(2);
 
 async fn accept_loop<S: Service>(
     listener: TcpListener,
-    shared: Arc<Shared<S>>,
+    state: Arc<State<S>>,
     stop: &shutdown::Trigger,
     mut signal: Pin<Box<dyn Future<Output = ()> + Send>>,
 ) -> io::Result<()> {
-    let slots = Arc::new(Semaphore::new(shared.config.max_connections));
+    let slots = Arc::new(Semaphore::new(state.config.max_connections));
     let mut connections = JoinSet::new();
     let mut stopping = stop.signal();
     tracing::info!(addr = %listener.local_addr()?, "serving JSON-RPC over WebSocket");
-    if shared.config.allowed_origins.allows_any() {
+    if state.config.allowed_origins.allows_any() {
         tracing::warn!(
             "every origin may open a WebSocket (allowed_origins = *): any web page can call this server with its visitors' cookies"
         );
@@ -257,7 +233,7 @@ async fn accept_loop<S: Service>(
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, remote)) => {
-                    let task = connect(stream, remote, Arc::clone(&shared), Arc::clone(&slots), stop.signal());
+                    let task = serve_connection(stream, remote, Arc::clone(&state), Arc::clone(&slots), stop.signal());
                     connections.spawn(task);
                 }
                 Err(err) => {
@@ -272,7 +248,7 @@ async fn accept_loop<S: Service>(
     tracing::info!(connections = connections.len(), "shutting down");
     drop(listener);
     stop.fire();
-    let drain = shared.config.drain_timeout + CLOSE_MARGIN;
+    let drain = state.config.drain_timeout + CLOSE_MARGIN;
     let finished = timeout(drain, async {
         while connections.join_next().await.is_some() {}
     })
@@ -288,10 +264,10 @@ async fn accept_loop<S: Service>(
 }
 
 /// Serves one TCP connection: HTTP, or the WebSocket it upgrades to.
-async fn connect<S: Service>(
+async fn serve_connection<S: Service>(
     stream: TcpStream,
     remote: SocketAddr,
-    shared: Arc<Shared<S>>,
+    state: Arc<State<S>>,
     slots: Arc<Semaphore>,
     shutdown: shutdown::Signal,
 ) {
@@ -302,10 +278,10 @@ async fn connect<S: Service>(
     // life; one behind a trusted proxy is counted at its handshake.
     let (admit, _address) = if slot.is_none() {
         (Admit::ServerFull, None)
-    } else if shared.addresses.is_trusted_proxy(remote.ip()) {
+    } else if state.addresses.is_trusted_proxy(remote.ip()) {
         (Admit::Yes, None)
     } else {
-        match shared.addresses.admit(remote.ip()) {
+        match state.addresses.admit(remote.ip()) {
             Ok(address) => (Admit::Yes, address),
             Err(refusal) => {
                 tracing::debug!(%remote, %refusal, "connection refused");
@@ -319,7 +295,7 @@ async fn connect<S: Service>(
         stream,
         remote,
         admit,
-        Arc::clone(&shared),
+        Arc::clone(&state),
         shutdown.clone(),
     ))
     .await;
@@ -330,6 +306,6 @@ async fn connect<S: Service>(
         return;
     }
     tracing::debug!(%remote, id = %accepted.info.id(), "connection opened");
-    connection::serve(accepted, Arc::clone(&shared), shutdown).await;
+    connection::serve(accepted, Arc::clone(&state), shutdown).await;
     drop(slot);
 }

@@ -6,14 +6,38 @@ use std::net::ToSocketAddrs;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rpc_core::{ConnectionInfo, DisconnectReason, Hooks, Limits, Middleware, Protocol, Service};
+use rpc_core::{ConnectionInfo, DisconnectReason, Hooks, Limits, Middleware, Service};
 
+use crate::admission::{Admission, ConnectRequest, Rejection};
 use crate::config::ServerConfig;
-use crate::connect::{Admission, ConnectRequest, OnConnect, OnDisconnect, Rejection};
-use crate::groups::{GroupBackend, LocalGroups};
+use crate::groups::GroupBackend;
 use crate::serve::Serve;
+use crate::state::{Extras, State};
 use crate::testing::TestClient;
-use crate::timer::TokioTimer;
+
+/// Serves `service` on `addr` with the default configuration.
+///
+/// Binds at once (so [`Serve::local_addr`] knows the port when `addr` asks
+/// for port 0) and runs when awaited or [spawned](Serve::spawn):
+///
+/// ```no_run
+/// use rpc_server::{rpc_service, serve};
+///
+/// struct Calc;
+///
+/// #[rpc_service]
+/// impl Calc {
+///     async fn add(&self, a: i64, b: i64) -> i64 { a + b }
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> std::io::Result<()> {
+///     serve("127.0.0.1:9000", Calc).await
+/// }
+/// ```
+pub fn serve<S: Service>(addr: impl ToSocketAddrs, service: S) -> Serve<S> {
+    Server::builder().serve(addr, service)
+}
 
 /// The JSON-RPC server. Start one with [`serve`](crate::serve) for the
 /// defaults, or with [`Server::builder`] to change them.
@@ -55,16 +79,6 @@ impl Server {
 pub struct ServerBuilder {
     config: ServerConfig,
     extras: Extras,
-}
-
-/// What the builder holds besides plain settings.
-#[derive(Clone, Default)]
-pub(crate) struct Extras {
-    pub(crate) on_connect: Option<OnConnect>,
-    pub(crate) on_disconnect: Option<OnDisconnect>,
-    pub(crate) hooks: Option<Arc<dyn Hooks>>,
-    pub(crate) middleware: Vec<Arc<dyn Middleware>>,
-    pub(crate) groups: Option<Arc<dyn GroupBackend>>,
 }
 
 impl fmt::Debug for ServerBuilder {
@@ -269,7 +283,7 @@ impl ServerBuilder {
         self
     }
 
-    /// Keeps group membership in `backend` instead of a [`LocalGroups`] of
+    /// Keeps group membership in `backend` instead of a [`LocalGroups`](crate::LocalGroups) of
     /// this server's own: `rpc_redis::RedisGroups` shares groups, and
     /// reaches connections, across instances. The backend's events go to
     /// the [`hooks`](Self::hooks) too.
@@ -287,111 +301,12 @@ impl ServerBuilder {
     /// Binds `addr` and returns the server, ready to be awaited or spawned.
     /// A bind failure is reported by [`Serve::local_addr`] and by awaiting.
     pub fn serve<S: Service>(self, addr: impl ToSocketAddrs, service: S) -> Serve<S> {
-        Serve::bind(addr, Shared::new(service, self.config, self.extras))
+        Serve::bind(addr, State::new(service, self.config, self.extras))
     }
 
     /// An in-memory [`TestClient`] for `service` with this configuration,
     /// middleware and hooks.
     pub fn test_client<S: Service>(self, service: S) -> TestClient<S> {
-        TestClient::from_shared(Shared::new(service, self.config, self.extras))
-    }
-}
-
-/// What every connection of one server shares.
-pub(crate) struct Shared<S> {
-    pub(crate) service: S,
-    pub(crate) protocol: Protocol<TokioTimer>,
-    pub(crate) config: ServerConfig,
-    pub(crate) on_connect: Option<OnConnect>,
-    pub(crate) on_disconnect: Option<OnDisconnect>,
-    pub(crate) groups: Arc<dyn GroupBackend>,
-    /// The bytes of unfinished incoming messages the server may hold, and
-    /// how long a message may take.
-    pub(crate) incoming: Arc<crate::transport::incoming::WatchRules>,
-    /// The bytes waiting to be written to WebSocket clients, and the
-    /// connections holding them.
-    pub(crate) outgoing: Arc<crate::outgoing::OutgoingBudget>,
-    /// The per-address limits, and what each address holds.
-    pub(crate) addresses: Arc<crate::addresses::Addresses>,
-    /// The rate limits, and the buckets of HTTP clients.
-    pub(crate) rates: crate::rates::Rates,
-    /// The CORS rules of the HTTP transport, from `config`.
-    pub(crate) cors: tower_http::cors::CorsLayer,
-    /// Set when the server terminates TLS.
-    #[cfg(feature = "tls")]
-    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
-}
-
-impl<S: Service> Shared<S> {
-    pub(crate) fn new(service: S, config: ServerConfig, extras: Extras) -> Self {
-        let mut protocol = Protocol::new()
-            .with_limits(config.limits.clone())
-            .expose_internal_errors(config.expose_internal_errors)
-            .log_params(config.log_params)
-            .with_default_timeout(config.request_timeout)
-            .accept_jsonrpc1(config.jsonrpc1)
-            .with_timer(TokioTimer);
-        for middleware in extras.middleware {
-            protocol = protocol.with_shared_middleware(middleware);
-        }
-        if let Some(hooks) = extras.hooks {
-            protocol = protocol.with_hooks(hooks);
-        }
-        let groups = extras
-            .groups
-            .unwrap_or_else(|| Arc::new(LocalGroups::new()));
-        if let Some(hooks) = protocol.hooks() {
-            groups.observe(Arc::clone(hooks));
-        }
-        Self {
-            incoming: Arc::new(crate::transport::incoming::WatchRules::new(&config)),
-            outgoing: crate::outgoing::OutgoingBudget::new(config.max_outgoing_bytes),
-            addresses: Arc::new(crate::addresses::Addresses::new(&config)),
-            rates: crate::rates::Rates::new(config.rate_limit, service.methods()),
-            service,
-            protocol,
-            cors: crate::transport::cors::layer(&config),
-            config,
-            on_connect: extras.on_connect,
-            on_disconnect: extras.on_disconnect,
-            groups,
-            #[cfg(feature = "tls")]
-            tls: None,
-        }
-    }
-
-    /// Loads the TLS certificate and key, when TLS is configured.
-    pub(crate) fn load_tls(&mut self) -> std::io::Result<()> {
-        #[cfg(feature = "tls")]
-        if let Some(tls) = &self.config.tls {
-            self.tls = Some(tls.acceptor()?);
-        }
-        Ok(())
-    }
-
-    /// Tells the hooks a connection opened.
-    pub(crate) fn connected(&self, connection: &ConnectionInfo) {
-        if let Some(hooks) = self.protocol.hooks() {
-            hooks.client_connected(connection);
-        }
-    }
-
-    /// Tells the hooks and `on_disconnect` a connection ended.
-    pub(crate) fn disconnected(&self, connection: &ConnectionInfo, reason: DisconnectReason) {
-        if let Some(hooks) = self.protocol.hooks() {
-            hooks.client_disconnected(connection, reason);
-        }
-        if let Some(on_disconnect) = &self.on_disconnect {
-            on_disconnect(connection, reason);
-        }
-    }
-}
-
-impl<S> fmt::Debug for Shared<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Shared")
-            .field("protocol", &self.protocol)
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+        TestClient::from_state(State::new(service, self.config, self.extras))
     }
 }

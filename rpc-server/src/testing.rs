@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::config::ServerConfig;
-use crate::server::Shared;
+use crate::state::{Extras, State};
 
 /// Calls a service in memory through the server's protocol pipeline
 /// (limits, timeouts, error sanitizing, panics), from a test. Timeouts run
@@ -39,7 +39,7 @@ use crate::server::Shared;
 /// # }
 /// ```
 pub struct TestClient<S> {
-    shared: Shared<S>,
+    state: State<S>,
     connection: Arc<ConnectionInfo>,
     next_id: AtomicU64,
 }
@@ -54,12 +54,12 @@ impl<S: Service> TestClient<S> {
     /// settings. For middleware and hooks too, use
     /// [`ServerBuilder::test_client`](crate::ServerBuilder::test_client).
     pub fn with_config(service: S, config: ServerConfig) -> Self {
-        crate::Server::builder().config(config).test_client(service)
+        Self::from_state(State::new(service, config, Extras::default()))
     }
 
-    pub(crate) fn from_shared(shared: Shared<S>) -> Self {
+    pub(crate) fn from_state(state: State<S>) -> Self {
         Self {
-            shared,
+            state,
             connection: ConnectionInfo::detached(),
             next_id: AtomicU64::new(1),
         }
@@ -76,7 +76,7 @@ impl<S: Service> TestClient<S> {
 
     /// The service under test.
     pub fn service(&self) -> &S {
-        &self.shared.service
+        &self.state.service
     }
 
     /// Calls `method` and decodes its result. `params` must serialize to an
@@ -114,10 +114,10 @@ impl<S: Service> TestClient<S> {
 
     /// Sends one raw frame and returns the raw reply, if any.
     pub async fn request(&self, frame: &str) -> Option<String> {
-        let shared = &self.shared;
-        let reply = shared
+        let state = &self.state;
+        let reply = state
             .protocol
-            .handle(&shared.service, frame, &self.connection)
+            .handle(&state.service, frame, &self.connection)
             .await?;
         Some(reply.into_string())
     }
@@ -126,7 +126,7 @@ impl<S: Service> TestClient<S> {
 impl<S> fmt::Debug for TestClient<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TestClient")
-            .field("config", &self.shared.config)
+            .field("config", &self.state.config)
             .finish_non_exhaustive()
     }
 }

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::{Bytes, Utf8Bytes};
 
 use crate::outgoing::Outgoing;
 use crate::peer::OwnedLink;
-use crate::server::Shared;
+use crate::state::State;
 
 /// The calls of one connection and what running them needs.
 pub(super) struct Calls<S> {
@@ -21,7 +21,7 @@ pub(super) struct Calls<S> {
     /// One permit per request running.
     pub(super) in_flight: Arc<Semaphore>,
     pub(super) tasks: JoinSet<()>,
-    pub(super) shared: Arc<Shared<S>>,
+    pub(super) state: Arc<State<S>>,
     pub(super) connection: Arc<ConnectionInfo>,
     /// Responses to the server's own calls go here, not to the protocol.
     pub(super) link: OwnedLink,
@@ -61,20 +61,20 @@ impl<S: Service> Calls<S> {
             };
             let overloaded = RpcError::from_code(ErrorCode::SERVER_OVERLOADED);
             return self
-                .shared
+                .state
                 .protocol
                 .reject(bytes, &overloaded)
                 .map(reply_text);
         };
-        let shared = Arc::clone(&self.shared);
+        let state = Arc::clone(&self.state);
         let connection = Arc::clone(&self.connection);
         let mut running = Box::pin(async move {
-            let protocol = &shared.protocol;
+            let protocol = &state.protocol;
             match &frame {
-                Frame::Text(text) => protocol.handle(&shared.service, text, &connection).await,
+                Frame::Text(text) => protocol.handle(&state.service, text, &connection).await,
                 Frame::Binary(bytes) => {
                     protocol
-                        .handle_bytes(&shared.service, bytes, &connection)
+                        .handle_bytes(&state.service, bytes, &connection)
                         .await
                 }
             }

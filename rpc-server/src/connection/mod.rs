@@ -22,8 +22,8 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
 
-use crate::server::Shared;
 use crate::shutdown;
+use crate::state::State;
 use crate::transport::ws;
 
 mod calls;
@@ -38,7 +38,7 @@ const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// Serves one connection until it ends.
 pub(crate) async fn serve<S: Service>(
     accepted: ws::Connection,
-    shared: Arc<Shared<S>>,
+    state: Arc<State<S>>,
     shutdown: shutdown::Signal,
 ) {
     let ws::Connection {
@@ -51,20 +51,20 @@ pub(crate) async fn serve<S: Service>(
         address: _address,
     } = accepted;
     let connection = Arc::new(info);
-    shared.connected(&connection);
-    let mut socket = Socket::new(ws, queue, &shared.config);
+    state.connected(&connection);
+    let mut socket = Socket::new(ws, queue, &state.config);
     let mut calls = Calls {
         outgoing,
-        in_flight: Arc::new(Semaphore::new(shared.config.max_pending_requests)),
+        in_flight: Arc::new(Semaphore::new(state.config.max_pending_requests)),
         tasks: JoinSet::new(),
-        shared: Arc::clone(&shared),
+        state: Arc::clone(&state),
         connection: Arc::clone(&connection),
         link,
     };
     let end = read(&mut socket, &mut calls, shutdown).await;
     close(&mut socket, &mut calls, end).await;
     tracing::debug!(%end, "connection closed");
-    shared.disconnected(&connection, end);
+    state.disconnected(&connection, end);
 }
 
 type End = DisconnectReason;
@@ -102,8 +102,8 @@ async fn read<S: Service>(
     calls: &mut Calls<S>,
     mut shutdown: shutdown::Signal,
 ) -> End {
-    let shared = Arc::clone(&calls.shared);
-    let config = &shared.config;
+    let state = Arc::clone(&calls.state);
+    let config = &state.config;
     let opened = Instant::now();
     // Everything the loop waits on besides the socket is set up once: a
     // future made anew per message would register (and unregister) a
@@ -214,7 +214,7 @@ async fn close<S: Service>(socket: &mut Socket, calls: &mut Calls<S>, end: End) 
     if drains(end) && !calls.tasks.is_empty() {
         // Every request already received gets its response.
         let tasks = &mut calls.tasks;
-        let drained = timeout(calls.shared.config.drain_timeout, async {
+        let drained = timeout(calls.state.config.drain_timeout, async {
             let mut writing = true;
             loop {
                 tokio::select! {

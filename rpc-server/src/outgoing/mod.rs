@@ -36,7 +36,7 @@ pub(crate) use budget::{Account, OutgoingBudget};
 /// `account`: the sending side (cloned for whoever sends to the
 /// connection) and the connection's receiving side.
 pub(crate) fn channel(budget: usize, account: Arc<Account>) -> (Outgoing, Queue) {
-    let shared = Arc::new(Shared {
+    let channel = Arc::new(Channel {
         queued: Mutex::default(),
         budget,
         closed: AtomicBool::new(false),
@@ -44,10 +44,11 @@ pub(crate) fn channel(budget: usize, account: Arc<Account>) -> (Outgoing, Queue)
         receiver: AtomicWaker::new(),
         account,
     });
-    (Outgoing(Arc::clone(&shared)), Queue(shared))
+    (Outgoing(Arc::clone(&channel)), Queue(channel))
 }
 
-struct Shared {
+/// The queue and its bookkeeping, shared by the sending and receiving sides.
+struct Channel {
     queued: Mutex<Queued>,
     budget: usize,
     /// Set when the receiving side is gone.
@@ -65,7 +66,7 @@ struct Queued {
     bytes: usize,
 }
 
-impl Shared {
+impl Channel {
     fn queued(&self) -> MutexGuard<'_, Queued> {
         self.queued
             .lock()
@@ -107,7 +108,7 @@ pub(crate) enum TrySendError {
 
 /// Sends frames to a connection.
 #[derive(Clone)]
-pub(crate) struct Outgoing(Arc<Shared>);
+pub(crate) struct Outgoing(Arc<Channel>);
 
 impl Outgoing {
     /// Queues a reply (or a notification the caller awaits), waiting while
@@ -145,7 +146,7 @@ impl Outgoing {
 }
 
 /// The connection's side: takes the frames in order.
-pub(crate) struct Queue(Arc<Shared>);
+pub(crate) struct Queue(Arc<Channel>);
 
 impl Queue {
     /// The next frame, if one is queued.

@@ -1,12 +1,12 @@
 //! Whether a connection is served, decided when it is accepted, and the
 //! answers of those that are not: each closes its connection.
 
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Bytes;
 
 use crate::addresses::Refusal;
-use crate::transport::ws::plain;
+use crate::transport::response::{closing, plain};
 
 /// Whether a TCP connection's requests are served, as decided when it was
 /// accepted.
@@ -43,12 +43,4 @@ pub(crate) fn too_many_from_address(refusal: Refusal) -> Response<Full<Bytes>> {
             .insert(header::RETRY_AFTER, seconds.max(1).into());
     }
     closing(response)
-}
-
-/// `response` with `Connection: close`: the connection ends after it.
-pub(crate) fn closing<B>(mut response: Response<B>) -> Response<B> {
-    response
-        .headers_mut()
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    response
 }

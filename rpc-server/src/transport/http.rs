@@ -2,7 +2,12 @@
 //! `GET /openrpc.json` for the API description, `GET /health`, and the
 //! API explorer at `GET /explorer`.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -10,18 +15,19 @@ use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use rpc_core::{ConnectionInfo, ErrorCode, RpcError, Service, Transport};
 use tokio::sync::OwnedSemaphorePermit;
+use tower_layer::Layer as _;
 
-use crate::connect::{ConnectRequest, run_on_connect};
+use crate::admission::{ConnectRequest, run_on_connect};
 use crate::groups::BackendHealth;
-use crate::server::Shared;
-use crate::transport::ws::plain;
-use crate::transport::{Admit, closing};
+use crate::state::State;
+use crate::transport::admit::Admit;
+use crate::transport::response::{closing, plain};
 
 /// `GET /health` while serving: 200 `ok`, or 200 `degraded: …` when the
 /// group backend cannot reach the other instances (calls and local pushes
 /// work; a balancer should keep sending clients).
-fn health<S>(shared: &Shared<S>) -> Response<Full<Bytes>> {
-    match shared.groups.health() {
+fn health<S>(state: &State<S>) -> Response<Full<Bytes>> {
+    match state.groups.health() {
         BackendHealth::Healthy => plain(StatusCode::OK, "ok"),
         BackendHealth::Degraded(reason) => plain(StatusCode::OK, &format!("degraded: {reason}")),
     }
@@ -35,7 +41,7 @@ pub(crate) async fn handle<S: Service>(
     remote: SocketAddr,
     admit: Admit,
     draining: bool,
-    shared: &Shared<S>,
+    state: &State<S>,
 ) -> Response<Full<Bytes>> {
     let is_health = request.method() == Method::GET && request.uri().path() == "/health";
     if let (false, Some(refusal)) = (is_health, admit.refusal()) {
@@ -43,10 +49,10 @@ pub(crate) async fn handle<S: Service>(
     }
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/health") if draining => plain(StatusCode::SERVICE_UNAVAILABLE, "draining"),
-        (&Method::GET, "/health") => health(shared),
+        (&Method::GET, "/health") => health(state),
         // A page the allow-list does not name is refused before anything
         // runs, as on the WebSocket (CORS alone would only hide the answer).
-        _ if !shared
+        _ if !state
             .config
             .allowed_origins
             .allows_request(request.headers()) =>
@@ -57,11 +63,11 @@ pub(crate) async fn handle<S: Service>(
             )
         }
         (&Method::GET, "/openrpc.json") => {
-            let connection = match admitted(&request, remote, shared).await {
+            let connection = match admitted(&request, remote, state).await {
                 Ok(connection) => connection,
                 Err(refusal) => return refusal,
             };
-            match shared.protocol.discover(&shared.service, &connection) {
+            match state.protocol.discover(&state.service, &connection) {
                 Some(document) => json(StatusCode::OK, document),
                 None => plain(
                     StatusCode::NOT_FOUND,
@@ -69,11 +75,11 @@ pub(crate) async fn handle<S: Service>(
                 ),
             }
         }
-        (&Method::GET, path) if shared.config.explorer && path.starts_with("/explorer") => {
+        (&Method::GET, path) if state.config.explorer && path.starts_with("/explorer") => {
             super::explorer::asset(path)
                 .unwrap_or_else(|| plain(StatusCode::NOT_FOUND, "not found"))
         }
-        (&Method::POST, "/") => call(request, remote, shared).await,
+        (&Method::POST, "/") => call(request, remote, state).await,
         (_, "/") => {
             let mut response = plain(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -93,7 +99,7 @@ pub(crate) async fn handle<S: Service>(
 async fn call<S: Service>(
     request: Request<Incoming>,
     remote: SocketAddr,
-    shared: &Shared<S>,
+    state: &State<S>,
 ) -> Response<Full<Bytes>> {
     if !is_json(&request) {
         return plain(
@@ -101,19 +107,19 @@ async fn call<S: Service>(
             "JSON-RPC bodies are sent as Content-Type: application/json",
         );
     }
-    let connection = match admitted(&request, remote, shared).await {
+    let connection = match admitted(&request, remote, state).await {
         Ok(connection) => connection,
         Err(refusal) => return refusal,
     };
     // The body's room in the budget is held until the call is answered.
-    let (body, _room) = match read_body(request, remote, shared).await {
+    let (body, _room) = match read_body(request, remote, state).await {
         Ok(read) => read,
         Err(refusal) => return refusal,
     };
     let connection = std::sync::Arc::new(connection);
-    match shared
+    match state
         .protocol
-        .handle_bytes(&shared.service, &body, &connection)
+        .handle_bytes(&state.service, &body, &connection)
         .await
     {
         Some(reply) => json(StatusCode::OK, reply.into_bytes()),
@@ -131,20 +137,20 @@ async fn call<S: Service>(
 async fn read_body<S>(
     request: Request<Incoming>,
     remote: SocketAddr,
-    shared: &Shared<S>,
+    state: &State<S>,
 ) -> Result<(Bytes, OwnedSemaphorePermit), Response<Full<Bytes>>> {
-    let limit = shared.config.limits.max_message_size;
+    let limit = state.config.limits.max_message_size;
     let expected = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok()?.parse::<u64>().ok())
         .unwrap_or(u64::MAX)
         .min(u64::try_from(limit).unwrap_or(u64::MAX));
-    let budget = &shared.incoming.budget;
+    let budget = &state.incoming.budget;
     let reserving = budget
         .semaphore()
         .acquire_many_owned(budget.share(expected));
-    let Some(Ok(room)) = within(shared.config.message_timeout, reserving).await else {
+    let Some(Ok(room)) = within(state.config.message_timeout, reserving).await else {
         tracing::debug!(%remote, "no room for an HTTP body: refused");
         return Err(closing(plain(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -152,7 +158,7 @@ async fn read_body<S>(
         )));
     };
     let body = Limited::new(request.into_body(), limit).collect();
-    let Some(body) = within(shared.config.message_timeout, body).await else {
+    let Some(body) = within(state.config.message_timeout, body).await else {
         tracing::debug!(%remote, "HTTP request body too slow: cut off");
         // What is left of the body is never read: the connection cannot
         // carry another request.
@@ -192,24 +198,24 @@ async fn within<F: std::future::Future>(limit: Option<Duration>, future: F) -> O
 async fn admitted<S: Service>(
     request: &Request<Incoming>,
     remote: SocketAddr,
-    shared: &Shared<S>,
+    state: &State<S>,
 ) -> Result<ConnectionInfo, Response<Full<Bytes>>> {
     let uri = request.uri();
     let headers = request.headers();
-    let client = shared.addresses.client_ip(remote, headers);
+    let client = state.addresses.client_ip(remote, headers);
     let mut info = ConnectionInfo::new()
-        .with_instance(shared.groups.instance())
+        .with_instance(state.groups.instance())
         .with_transport(Transport::Http)
         .with_remote_addr(remote)
         .with_client_ip(client)
         .with_path(uri.path())
         .with_query(uri.query().map(str::to_owned))
         .with_headers(headers.clone())
-        .with_rates(shared.rates.for_http_client(client));
-    if let Some(on_connect) = &shared.on_connect {
+        .with_rates(state.rates.for_http_client(client));
+    if let Some(on_connect) = &state.on_connect {
         let connect = ConnectRequest::new(remote, uri.path(), uri.query(), headers.clone(), None)
             .with_client_ip(client);
-        match run_on_connect(on_connect, connect, shared.config.handshake_timeout).await {
+        match run_on_connect(on_connect, connect, state.config.handshake_timeout).await {
             Ok(admission) => {
                 info = info
                     .with_permissions(admission.permissions)
@@ -239,4 +245,61 @@ fn json(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// Answers a plain HTTP request that carries an `Origin`, through the CORS
+/// rules ([`cors`](super::cors)).
+pub(crate) async fn with_cors<S: Service>(
+    request: Request<Incoming>,
+    endpoint: Endpoint<S>,
+) -> Response<Full<Bytes>> {
+    let mut cors = endpoint.state.cors.layer(endpoint.clone());
+    // Always ready (the endpoint is), but the contract asks.
+    let ready = std::future::poll_fn(|cx| tower_service::Service::poll_ready(&mut cors, cx)).await;
+    let Ok(()) = ready;
+    match tower_service::Service::call(&mut cors, request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+/// The HTTP endpoint as a tower service, for the CORS layer to wrap.
+pub(crate) struct Endpoint<S> {
+    pub(crate) state: Arc<State<S>>,
+    pub(crate) remote: SocketAddr,
+    pub(crate) admit: Admit,
+    pub(crate) draining: bool,
+}
+
+impl<S> Clone for Endpoint<S> {
+    fn clone(&self) -> Self {
+        Self {
+            state: Arc::clone(&self.state),
+            remote: self.remote,
+            admit: self.admit,
+            draining: self.draining,
+        }
+    }
+}
+
+type Answer = Pin<Box<dyn Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send>>;
+
+impl<S: Service> tower_service::Service<Request<Incoming>> for Endpoint<S> {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = Answer;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Incoming>) -> Answer {
+        let Self {
+            state,
+            remote,
+            admit,
+            draining,
+        } = self.clone();
+        Box::pin(async move { Ok(handle(request, remote, admit, draining, &state).await) })
+    }
 }

@@ -7,9 +7,10 @@ mod explorer;
 pub(crate) mod http;
 pub(crate) mod incoming;
 mod read_ahead;
+pub(crate) mod response;
 pub(crate) mod ws;
 
-pub(crate) use admit::{Admit, closing, too_many_from_address};
+pub(crate) use admit::Admit;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -24,22 +25,22 @@ use rpc_core::Service;
 use tokio::sync::oneshot;
 use tokio::time::timeout;
 
-use crate::server::Shared;
 use crate::shutdown;
+use crate::state::State;
 
 /// Serves one TCP connection, terminating TLS first when configured.
 pub(crate) async fn serve_tcp<S: Service>(
     stream: tokio::net::TcpStream,
     remote: SocketAddr,
     admit: Admit,
-    shared: Arc<Shared<S>>,
+    state: Arc<State<S>>,
     shutdown: shutdown::Signal,
 ) -> Option<ws::Connection> {
     #[cfg(feature = "tls")]
-    if let Some(acceptor) = shared.tls.clone() {
-        let handshake = timeout(shared.config.handshake_timeout, acceptor.accept(stream));
+    if let Some(acceptor) = state.tls.clone() {
+        let handshake = timeout(state.config.handshake_timeout, acceptor.accept(stream));
         return match handshake.await {
-            Ok(Ok(stream)) => serve_io(stream, remote, admit, shared, shutdown).await,
+            Ok(Ok(stream)) => serve_io(stream, remote, admit, state, shutdown).await,
             Ok(Err(err)) => {
                 tracing::debug!(%remote, error = %err, "TLS handshake failed");
                 None
@@ -50,7 +51,7 @@ pub(crate) async fn serve_tcp<S: Service>(
             }
         };
     }
-    serve_io(stream, remote, admit, shared, shutdown).await
+    serve_io(stream, remote, admit, state, shutdown).await
 }
 
 /// Serves one connection (TCP, or TLS over it): HTTP requests until the client leaves, or the
@@ -59,23 +60,23 @@ pub(crate) async fn serve_io<S: Service, IO>(
     stream: IO,
     remote: SocketAddr,
     admit: Admit,
-    shared: Arc<Shared<S>>,
+    state: Arc<State<S>>,
     mut shutdown: shutdown::Signal,
 ) -> Option<ws::Connection>
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let config = &shared.config;
+    let config = &state.config;
     let (accepted_tx, accepted_rx) = oneshot::channel();
     // hyper wants a `Fn` service; the one upgrade takes the sender.
     let accepted_tx = Arc::new(Mutex::new(Some(accepted_tx)));
     let draining = shutdown.clone();
     let activity = Arc::new(Activity::new());
     let service = {
-        let shared = Arc::clone(&shared);
+        let state = Arc::clone(&state);
         let activity = Arc::clone(&activity);
         service_fn(move |request: Request<Incoming>| {
-            let shared = Arc::clone(&shared);
+            let state = Arc::clone(&state);
             let accepted_tx = Arc::clone(&accepted_tx);
             let draining = draining.has_fired();
             let busy = activity.begin();
@@ -88,30 +89,30 @@ where
                             let context = ws::Upgrade {
                                 remote,
                                 admit,
-                                config: &shared.config,
-                                on_connect: shared.on_connect.as_ref(),
-                                groups: &shared.groups,
-                                outgoing: &shared.outgoing,
-                                addresses: &shared.addresses,
-                                rates: shared.rates.for_connection(),
+                                config: &state.config,
+                                on_connect: state.on_connect.as_ref(),
+                                groups: &state.groups,
+                                outgoing: &state.outgoing,
+                                addresses: &state.addresses,
+                                rates: state.rates.for_connection(),
                             };
                             ws::upgrade(request, context, accepted).await
                         }
-                        None => ws::plain(
+                        None => response::plain(
                             StatusCode::BAD_REQUEST,
                             "one WebSocket upgrade per connection",
                         ),
                     }
                 } else if request.headers().contains_key(::http::header::ORIGIN) {
-                    let endpoint = cors::Endpoint {
-                        shared,
+                    let endpoint = http::Endpoint {
+                        state,
                         remote,
                         admit,
                         draining,
                     };
-                    cors::handle(request, endpoint).await
+                    http::with_cors(request, endpoint).await
                 } else {
-                    http::handle(request, remote, admit, draining, &shared).await
+                    http::handle(request, remote, admit, draining, &state).await
                 };
                 Ok::<_, Infallible>(response)
             }
@@ -177,7 +178,7 @@ where
     // Never upgraded: dropping what was accepted closes its link.
     timeout(
         config.handshake_timeout,
-        accepted.into_connection(config, &shared.incoming),
+        accepted.into_connection(config, &state.incoming),
     )
     .await
     .ok()

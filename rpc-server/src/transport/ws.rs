@@ -17,17 +17,18 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::addresses::{AddressSlot, Addresses};
-use crate::config::ServerConfig;
-use crate::connect::{
+use crate::admission::{
     BEARER_SUBPROTOCOL, ConnectRequest, OnConnect, offered_subprotocols, run_on_connect,
     subprotocol_token,
 };
+use crate::config::ServerConfig;
 use crate::groups::GroupBackend;
 use crate::outgoing::{self, Outgoing, OutgoingBudget, Queue};
 use crate::peer::{OwnedLink, ServerLink};
+use crate::transport::admit::{Admit, too_many_from_address};
 use crate::transport::incoming::{FrameWatch, WatchRules};
 use crate::transport::read_ahead::ReadAhead;
-use crate::transport::{Admit, too_many_from_address};
+use crate::transport::response::plain;
 
 /// The JSON-RPC subprotocol names clients in other ecosystems offer.
 pub(crate) const SUBPROTOCOLS: [&str; 2] = ["jsonrpc2.0", "jsonrpc-2.0"];
@@ -284,17 +285,6 @@ fn kept_headers(headers: &http::HeaderMap) -> http::HeaderMap {
         copy.append(name, owned);
     }
     copy
-}
-
-/// A plain-text response.
-pub(crate) fn plain(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(message.to_owned())));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
 }
 
 /// Whether a comma-separated header holds `token` (case-insensitively).
