@@ -33,12 +33,21 @@ pub struct Serve<S> {
 }
 
 impl<S: Service> Serve<S> {
-    pub(crate) fn bind(addr: impl ToSocketAddrs, mut state: State<S>) -> Self {
-        let listener = state.load_tls().and_then(|()| {
-            let listener = std::net::TcpListener::bind(addr)?;
+    pub(crate) fn bind(addr: impl ToSocketAddrs, state: State<S>) -> Self {
+        let listener = std::net::TcpListener::bind(addr).and_then(|listener| {
             listener.set_nonblocking(true)?;
             Ok(listener)
         });
+        Self::on(listener, state)
+    }
+
+    /// Serves on a listener bound by the caller (tokio's: non-blocking).
+    pub(crate) fn on_listener(listener: TcpListener, state: State<S>) -> Self {
+        Self::on(listener.into_std(), state)
+    }
+
+    fn on(listener: io::Result<std::net::TcpListener>, mut state: State<S>) -> Self {
+        let listener = state.load_tls().and(listener);
         let (stop, _) = shutdown::channel();
         Self {
             listener,

@@ -304,6 +304,25 @@ impl ServerBuilder {
         Serve::bind(addr, State::new(service, self.config, self.extras))
     }
 
+    /// Serves on a listener the caller already bound (axum's
+    /// `serve(listener, app)` convention): to set socket options first, or
+    /// to know the port before anything is built.
+    ///
+    /// ```no_run
+    /// # use rpc_server::{rpc_service, Server};
+    /// # struct Calc;
+    /// # #[rpc_service]
+    /// # impl Calc { async fn add(&self, a: i64, b: i64) -> i64 { a + b } }
+    /// # async fn run() -> std::io::Result<()> {
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// println!("serving on {}", listener.local_addr()?);
+    /// Server::builder().serve_on(listener, Calc).await
+    /// # }
+    /// ```
+    pub fn serve_on<S: Service>(self, listener: tokio::net::TcpListener, service: S) -> Serve<S> {
+        Serve::on_listener(listener, State::new(service, self.config, self.extras))
+    }
+
     /// An in-memory [`TestClient`] for `service` with this configuration,
     /// middleware and hooks.
     pub fn test_client<S: Service>(self, service: S) -> TestClient<S> {

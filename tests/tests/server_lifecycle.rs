@@ -155,3 +155,35 @@ async fn a_shutdown_signal_stops_the_server_and_refuses_new_connections() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_listener_the_caller_bound_is_served() {
+    within(Duration::from_secs(30), async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = Server::builder()
+            .serve_on(listener, Counting::default())
+            .spawn()
+            .unwrap();
+        assert_eq!(server.local_addr(), addr);
+        let mut client = Client::connect(addr).await;
+        assert_eq!(client.call("add", json!([2, 3]), 1).await["result"], 5);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_port_in_use_is_reported_before_serving() {
+    within(Duration::from_secs(30), async {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap();
+        let server = serve(addr, Counting::default());
+        let error = server.local_addr().expect_err("the port is taken");
+        assert_eq!(error.kind(), std::io::ErrorKind::AddrInUse);
+        assert!(serve(addr, Counting::default()).spawn().is_err());
+        let awaited = serve(addr, Counting::default()).into_future().await;
+        assert_eq!(awaited.unwrap_err().kind(), std::io::ErrorKind::AddrInUse);
+    })
+    .await;
+}
