@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use syn::{FnArg, ReceiverKind, Safety};
+use syn::{FnArg, GenericParam, Ident, ReceiverKind, Safety, Type};
 
 use crate::ast::{Arg, Output, Service};
 use crate::errors::Errors;
@@ -12,13 +12,24 @@ use crate::errors::Errors;
 const MAX_PARAMS: usize = 16;
 
 pub(crate) fn service(service: &Service<'_>, errors: &Errors) {
-    let generics = &service.item.generics;
-    if !generics.params.is_empty() {
-        errors.spanned(generics, "#[rpc_service] does not support generic impls");
-    }
+    let generic_names = generic_impl(service, errors);
     let mut seen = HashMap::new();
     for method in &service.methods {
         let sig = &method.func.sig;
+        for (_, ty, _) in method.json_params() {
+            borrowed_param(ty, errors);
+        }
+        for ty in method_types(method) {
+            if let Some(name) = mentions(ty, &generic_names) {
+                errors.spanned(
+                    ty,
+                    format!(
+                        "in a generic impl, the types on the wire cannot use the impl's parameter `{name}`: \
+                         their schemas are built once, for every instance of the service"
+                    ),
+                );
+            }
+        }
 
         match sig.inputs.first() {
             Some(FnArg::Receiver(receiver))
@@ -172,4 +183,72 @@ fn subscription(method: &crate::ast::Method<'_>, errors: &Errors) {
             "name the stream's item type in the return type: `impl Stream<Item = T> + Send + 'static`",
         );
     }
+}
+
+/// A generic impl (`impl<S: Store> Api<S>`, to inject a backend) is served
+/// like any other; lifetimes cannot be (a service lives as long as the
+/// server). The names of its type and const parameters.
+fn generic_impl(service: &Service<'_>, errors: &Errors) -> Vec<Ident> {
+    let mut names = Vec::new();
+    for param in &service.item.generics.params {
+        match param {
+            GenericParam::Type(param) => names.push(param.ident.clone()),
+            GenericParam::Const(param) => names.push(param.ident.clone()),
+            GenericParam::Lifetime(param) => errors.spanned(
+                param,
+                "a service cannot borrow: it is shared by every connection for as long as the \
+                 server runs (hold an `Arc` instead of a reference)",
+            ),
+        }
+    }
+    names
+}
+
+/// `&str` and other references: parameters are decoded into owned values.
+fn borrowed_param(ty: &Type, errors: &Errors) {
+    let Type::Reference(reference) = ty else {
+        return;
+    };
+    let owned = match &*reference.elem {
+        Type::Path(path) if path.path.is_ident("str") => "`String`".to_owned(),
+        Type::Slice(slice) => {
+            let item = &slice.elem;
+            format!("`Vec<{}>`", quote::quote!(#item))
+        }
+        elem => format!("`{}`", quote::quote!(#elem)),
+    };
+    errors.spanned(
+        ty,
+        format!("parameters are decoded into owned values: write {owned} instead of a reference"),
+    );
+}
+
+/// The types a method puts on the wire: its JSON parameters, its result,
+/// its subscription's item.
+fn method_types<'a>(method: &crate::ast::Method<'a>) -> Vec<&'a Type> {
+    let mut types: Vec<&Type> = method.json_params().map(|(_, ty, _)| ty).collect();
+    if let Output::Result(ty) | Output::Value(ty) = method.output {
+        types.push(ty);
+    }
+    if let Some(item) = method.subscription.as_ref().and_then(|sub| sub.item) {
+        types.push(item);
+    }
+    types
+}
+
+/// The first of `names` that `ty` mentions, if any.
+fn mentions(ty: &Type, names: &[Ident]) -> Option<Ident> {
+    if names.is_empty() {
+        return None;
+    }
+    fn walk(tokens: proc_macro2::TokenStream, names: &[Ident]) -> Option<Ident> {
+        tokens.into_iter().find_map(|token| match token {
+            proc_macro2::TokenTree::Ident(ident) => {
+                names.iter().find(|name| **name == ident).cloned()
+            }
+            proc_macro2::TokenTree::Group(group) => walk(group.stream(), names),
+            _ => None,
+        })
+    }
+    walk(quote::ToTokens::to_token_stream(ty), names)
 }

@@ -17,11 +17,14 @@ pub(crate) fn rpc_service(args: TokenStream, item: ItemImpl) -> TokenStream {
     check::service(&service, &errors);
     let user_impl = without_rpc_attrs(item.clone());
     match errors.into_result() {
-        // The user's impl is still emitted, so one mistake doesn't cascade
-        // into "method not found" errors everywhere it is used.
+        // The user's impl is still emitted, and a `Service` impl that does
+        // nothing, so that one mistake is reported once: not again as
+        // "method not found" or "`Service` is not implemented" wherever the
+        // service is used.
         Err(err) => {
             let errors = err.to_compile_error();
-            quote!(#user_impl #errors)
+            let stub = stub_impl(&service);
+            quote!(#user_impl #errors #stub)
         }
         Ok(()) => {
             let generated = service_impl(&service);
@@ -44,9 +47,40 @@ fn private() -> TokenStream {
     quote!(::rpc_server::__private)
 }
 
-fn service_impl(service: &Service<'_>) -> TokenStream {
+/// `impl<…> Service for Type<…> where Type<…>: Send + Sync + 'static`: the
+/// impl's own generics, bounded as `Service` requires.
+fn impl_header(service: &Service<'_>) -> TokenStream {
     let rt = private();
     let self_ty = &service.item.self_ty;
+    let mut generics = service.item.generics.clone();
+    generics
+        .make_where_clause()
+        .predicates
+        .push(syn::parse_quote!(
+            #self_ty: ::core::marker::Send + ::core::marker::Sync + 'static
+        ));
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
+    quote!(impl #impl_generics #rt::Service for #self_ty #where_clause)
+}
+
+/// The `Service` impl emitted when the impl has errors: it serves nothing,
+/// and is never run (the crate does not compile).
+fn stub_impl(service: &Service<'_>) -> TokenStream {
+    let rt = private();
+    let header = impl_header(service);
+    quote! {
+        #[automatically_derived]
+        #header {
+            fn call<'__rpc>(&'__rpc self, _: #rt::Call<'__rpc>) -> #rt::MethodFuture<'__rpc> {
+                #rt::MethodFuture::err(#rt::RpcError::method_not_found())
+            }
+        }
+    }
+}
+
+fn service_impl(service: &Service<'_>) -> TokenStream {
+    let rt = private();
+    let header = impl_header(service);
 
     // Every method on the wire: the user's, and the unsubscribe method of
     // each subscription.
@@ -91,7 +125,7 @@ fn service_impl(service: &Service<'_>) -> TokenStream {
             #[automatically_derived]
             // Deprecated methods stay callable; the attribute is documented.
             #[allow(deprecated)]
-            impl #rt::Service for #self_ty {
+            #header {
                 fn call<'__rpc>(
                     &'__rpc self,
                     __rpc_call: #rt::Call<'__rpc>,

@@ -314,7 +314,12 @@
 //! Every argument after `&self` is a JSON parameter named after its
 //! identifier, decoded straight from the request's raw JSON (no
 //! `serde_json::Value` in between). Its type must implement
-//! `serde::Deserialize` and `schemars::JsonSchema`.
+//! `serde::Deserialize` and `schemars::JsonSchema`, and be owned: `String`,
+//! not `&str` (the macro says so at the parameter).
+//!
+//! The impl may be generic, the usual way to inject a backend
+//! (`impl<S: Store> Api<S>`), as long as the types on the wire do not use
+//! its parameters (their schemas are built once for every `Api<S>`).
 //!
 //! - **By position** (`"params": [42, 23]`): exactly as many as the method
 //!   takes, except that trailing `Option<T>` parameters may be left out.

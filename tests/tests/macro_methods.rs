@@ -255,3 +255,40 @@ fn trait_impls_are_services() {
     );
     assert_eq!(result(&English, "call", None), json!(42));
 }
+
+/// Where a generic service keeps its data: the usual reason for one.
+trait Store: Send + Sync + 'static {
+    fn get(&self, key: &str) -> Option<String>;
+}
+
+struct Memory(std::collections::HashMap<String, String>);
+
+impl Store for Memory {
+    fn get(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+}
+
+struct Api<S> {
+    store: Arc<S>,
+}
+
+#[rpc_service]
+impl<S: Store> Api<S> {
+    /// The value under `key`, if any.
+    fn get(&self, key: String) -> Option<String> {
+        self.store.get(&key)
+    }
+}
+
+#[test]
+fn generic_impls_are_services() {
+    let store = Memory([("a".to_owned(), "1".to_owned())].into_iter().collect());
+    let api = Api {
+        store: Arc::new(store),
+    };
+    assert_eq!(result(&api, "get", Some(r#"["a"]"#)), json!("1"));
+    assert_eq!(result(&api, "get", Some(r#"{"key": "b"}"#)), json!(null));
+    let doc = rpc_server::Service::openrpc(&api).expect("a document");
+    assert_eq!(doc.methods[0].name, "get");
+}
