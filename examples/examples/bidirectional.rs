@@ -43,7 +43,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .spawn()?;
     examples::announce(server.local_addr());
     let client = Client::builder(&format!("ws://{}", server.local_addr()))
-        .serve(Me)
+        .answer_server_calls(Me)
         .connect()
         .await?;
     let greeting: String = client.call("greet", ()).await?;

@@ -178,9 +178,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Serves `service` (a `#[rpc_service]` impl) to the server: its calls
-    /// to this client are answered by it.
-    pub fn serve(mut self, service: impl Service) -> Self {
+    /// Answers the server's calls (and notifications) to this client with
+    /// `service`, a `#[rpc_service]` impl.
+    pub fn answer_server_calls(mut self, service: impl Service) -> Self {
         self.service = Some(Arc::new(service));
         self
     }

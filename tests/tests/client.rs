@@ -137,7 +137,7 @@ async fn the_client_answers_the_servers_calls_and_notifications() {
         let asked = Arc::new(AtomicUsize::new(0));
         let seen = Arc::clone(&asked);
         let client = Client::builder(&url(server.local_addr()))
-            .serve(Doubler)
+            .answer_server_calls(Doubler)
             .on_notification("asked", move |params| {
                 let [n]: [i64; 1] = params.parse().unwrap();
                 seen.fetch_add(n as usize, Ordering::SeqCst);
@@ -464,7 +464,7 @@ async fn the_servers_calls_run_at_most_the_cap_at_once() {
         };
         let client = Client::builder(&url(addr))
             .max_pending_requests(8)
-            .serve(service)
+            .answer_server_calls(service)
             .connect()
             .await
             .unwrap();
