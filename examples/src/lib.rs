@@ -60,6 +60,7 @@ pub fn announce(addr: SocketAddr) {
 /// `RPC_MAX_CONNECTIONS=2`, … A variable that does not parse ends the
 /// example with its message.
 pub fn server() -> rpc_server::ServerBuilder {
+    init_logs();
     match rpc_server::ServerConfig::from_env() {
         Ok(config) => rpc_server::Server::builder().config(config),
         Err(err) => {
@@ -67,4 +68,21 @@ pub fn server() -> rpc_server::ServerBuilder {
             std::process::exit(2);
         }
     }
+}
+
+/// Installs the examples' logs, on stderr (stdout keeps the lines tools
+/// read): `RUST_LOG` filters them (`info` when unset: where the server
+/// listens, its limits, shutdowns, warnings), and `RPC_LOG_FORMAT=json`
+/// writes them as JSON lines.
+pub fn init_logs() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second call (or a subscriber set elsewhere) keeps the first.
+    let _ = match std::env::var("RPC_LOG_FORMAT").as_deref() {
+        Ok("json") => logs.json().try_init(),
+        _ => logs.try_init(),
+    };
 }

@@ -602,3 +602,56 @@ where
         other => panic!("not a text message: {other:?}"),
     }
 }
+
+/// The first line an example writes on stderr, with `env` set.
+fn first_log_line(name: &str, env: &[(&str, &str)]) -> String {
+    let mut child = Command::new(example_binary(name))
+        .args(["--addr", "127.0.0.1:0"])
+        .envs(env.iter().copied())
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the example");
+    let stderr = child.stderr.take().expect("stderr");
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = sender.send(line);
+        }
+    });
+    let line = lines.recv_timeout(Duration::from_secs(10));
+    let _ = child.kill();
+    let _ = child.wait();
+    line.expect("a log line")
+}
+
+#[test]
+fn examples_log_where_they_listen_their_limits_and_features() {
+    // Readable by default (RUST_LOG unset: info)…
+    let line = first_log_line("calculator", &[("RPC_MAX_CONNECTIONS", "7")]);
+    for part in [
+        "INFO",
+        "serving JSON-RPC over WebSocket and HTTP",
+        "url=ws://127.0.0.1:",
+        "max_connections=7",
+        "request_timeout=60s",
+        "rate_limit=off",
+        "explorer=true",
+    ] {
+        assert!(line.contains(part), "{part:?} in {line}");
+    }
+    // …and JSON lines on request.
+    let line = first_log_line(
+        "calculator",
+        &[("RPC_LOG_FORMAT", "json"), ("RPC_JSONRPC1", "true")],
+    );
+    let log: Value = serde_json::from_str(&line).expect("a JSON line");
+    assert_eq!(log["level"], "INFO");
+    assert_eq!(log["fields"]["jsonrpc1"], true);
+    assert_eq!(log["fields"]["max_connections"], 10_000);
+}

@@ -219,6 +219,36 @@ impl ServerHandle {
 /// frames before they are cut.
 const CLOSE_MARGIN: Duration = Duration::from_secs(2);
 
+/// One line that says where the server listens, the limits in force and
+/// the optional features that are on: what an operator checks first.
+fn log_start(listener: &TcpListener, config: &crate::ServerConfig) -> io::Result<()> {
+    #[cfg(feature = "tls")]
+    let tls = config.tls.is_some();
+    #[cfg(not(feature = "tls"))]
+    let tls = false;
+    let scheme = if tls { "wss" } else { "ws" };
+    tracing::info!(
+        url = %format_args!("{scheme}://{}", listener.local_addr()?),
+        http = true,
+        tls,
+        explorer = config.explorer,
+        jsonrpc1 = config.jsonrpc1,
+        max_connections = config.max_connections,
+        max_connections_per_ip = %or_off(config.max_connections_per_ip),
+        max_message_size = config.limits.max_message_size,
+        max_pending_requests = config.max_pending_requests,
+        request_timeout = %or_off(config.request_timeout.map(|t| format!("{t:?}"))),
+        rate_limit = %or_off(config.rate_limit),
+        "serving JSON-RPC over WebSocket and HTTP"
+    );
+    Ok(())
+}
+
+/// A setting that may be off, for a log line: its value, or `off`.
+fn or_off(setting: Option<impl fmt::Display>) -> String {
+    setting.map_or_else(|| "off".to_owned(), |value| value.to_string())
+}
+
 async fn accept_loop<S: Service>(
     listener: TcpListener,
     state: Arc<State<S>>,
@@ -228,7 +258,7 @@ async fn accept_loop<S: Service>(
     let slots = Arc::new(Semaphore::new(state.config.max_connections));
     let mut connections = JoinSet::new();
     let mut stopping = stop.signal();
-    tracing::info!(addr = %listener.local_addr()?, "serving JSON-RPC over WebSocket");
+    log_start(&listener, &state.config)?;
     if state.config.allowed_origins.allows_any() {
         tracing::warn!(
             "every origin may open a WebSocket (allowed_origins = *): any web page can call this server with its visitors' cookies"
