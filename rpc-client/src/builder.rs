@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,35 +10,27 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use rpc_core::{Call, MethodFuture, Params, RpcError, Service};
 
 use crate::backoff::Reconnect;
-use crate::client::{Client, Shared};
+use crate::client::Client;
 use crate::error::ConnectError;
 use crate::notifications::Listeners;
 use crate::session;
+use crate::session::ReconnectHook;
+use crate::settings::Settings;
+use crate::state::{ClientState, ConnectionState};
 
 type Handler = Arc<dyn Fn(Params<'_>) + Send + Sync>;
-type ReconnectHook = Arc<dyn Fn(Client) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
-/// The settings a connection task runs with.
-#[derive(Clone)]
-pub(crate) struct Settings {
-    pub(crate) url: String,
-    pub(crate) headers: HeaderMap,
-    pub(crate) request_timeout: Duration,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) max_pending_requests: usize,
-    pub(crate) ping_interval: Option<Duration>,
-    pub(crate) max_missed_pongs: u32,
-    pub(crate) reconnect: Option<Reconnect>,
-    pub(crate) outgoing_queue: usize,
-    pub(crate) on_reconnect: Option<ReconnectHook>,
-    /// Certificate authorities trusted for `wss://` besides the webpki
-    /// roots.
-    #[cfg(feature = "tls")]
-    pub(crate) extra_roots: Vec<tokio_rustls::rustls::pki_types::CertificateDer<'static>>,
-    /// A whole rustls configuration for `wss://`, replacing the default one
-    /// (and the extra roots).
-    #[cfg(feature = "tls")]
-    pub(crate) tls_config: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
+// The client's constructors live with the builder they use.
+impl Client {
+    /// Connects to `url` (`ws://…`) with the default settings.
+    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        Self::builder(url).connect().await
+    }
+
+    /// A builder for every setting.
+    pub fn builder(url: &str) -> ClientBuilder {
+        ClientBuilder::new(url)
+    }
 }
 
 /// Sets up a [`Client`].
@@ -54,6 +45,8 @@ pub(crate) struct Settings {
 #[must_use]
 pub struct ClientBuilder {
     settings: Settings,
+    /// Run after each reconnect.
+    on_reconnect: Option<ReconnectHook>,
     handlers: HashMap<String, Handler>,
     service: Option<Arc<dyn Service>>,
     /// A setting that could not be applied, reported by `connect`.
@@ -73,12 +66,12 @@ impl ClientBuilder {
                 max_missed_pongs: 3,
                 reconnect: Some(Reconnect::default()),
                 outgoing_queue: 64,
-                on_reconnect: None,
                 #[cfg(feature = "tls")]
                 extra_roots: Vec::new(),
                 #[cfg(feature = "tls")]
                 tls_config: None,
             },
+            on_reconnect: None,
             handlers: HashMap::new(),
             service: None,
             invalid: None,
@@ -174,7 +167,7 @@ impl ClientBuilder {
         F: Fn(Client) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.settings.on_reconnect = Some(Arc::new(move |client| Box::pin(hook(client))));
+        self.on_reconnect = Some(Arc::new(move |client| Box::pin(hook(client))));
         self
     }
 
@@ -206,14 +199,14 @@ impl ClientBuilder {
             service: self.service,
             listeners: Arc::clone(&listeners),
         });
-        let shared = Arc::new(Shared::new(self.settings, service, listeners));
-        let ws = session::open(&shared.settings).await?;
-        let client = Client { shared };
-        session::start(client.clone(), ws);
+        let state = Arc::new(ClientState::new(self.settings, service, listeners));
+        let ws = session::open(&state.settings).await?;
+        let client = Client { state };
+        session::start(client.clone(), ws, self.on_reconnect);
         // Calls may go out once the connection task has taken over.
         let mut state = client.watch_state();
         let _ = state
-            .wait_for(|state| *state != crate::client::ConnectionState::Connecting)
+            .wait_for(|state| *state != ConnectionState::Connecting)
             .await;
         Ok(client)
     }

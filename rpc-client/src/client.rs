@@ -1,40 +1,17 @@
 //! The client handle: calls, notifications, batches, state.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use futures_util::future::join_all;
-use rpc_core::{
-    CallError, CallOutcome, PendingCall, PendingCalls, Protocol, Response, Service, params_json,
-    request_frame,
-};
+use rpc_core::{CallError, params_json, request_frame};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
-use tokio::sync::{mpsc, watch};
-use tokio::time::Instant;
+use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
-use crate::builder::ClientBuilder;
-use crate::error::ConnectError;
-
-/// Where the client's connection stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConnectionState {
-    /// The first connection is being set up.
-    Connecting,
-    /// Connected: calls go out.
-    Connected,
-    /// The connection dropped; waiting before reconnect attempt `attempt`
-    /// (from 0). Calls fail at once with [`CallError::Closed`].
-    Reconnecting {
-        /// Which attempt comes next.
-        attempt: u32,
-    },
-    /// Closed for good (by [`Client::close`], or reconnecting gave up).
-    Closed,
-}
+use crate::state::{ClientState, ConnectionState};
 
 /// A JSON-RPC client over one WebSocket connection (re-established when it
 /// drops, unless configured not to). Cheap to clone; clones share the
@@ -52,115 +29,10 @@ pub enum ConnectionState {
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    pub(crate) shared: Arc<Shared>,
-}
-
-/// What the client handle and its connection task share.
-pub(crate) struct Shared {
-    pub(crate) settings: crate::builder::Settings,
-    /// Calls waiting for their responses.
-    pending: PendingCalls,
-    /// The current connection's outgoing queue; `None` while disconnected.
-    outgoing: Mutex<Option<mpsc::Sender<Message>>>,
-    pub(crate) state: watch::Sender<ConnectionState>,
-    /// Set by [`Client::close`].
-    pub(crate) closing: watch::Sender<bool>,
-    /// Runs the server's calls and notifications to this client.
-    pub(crate) protocol: Protocol,
-    pub(crate) service: Arc<dyn Service>,
-    /// Open subscriptions, by the server's ids.
-    pub(crate) subscriptions: crate::subscriptions::Subscriptions,
-    /// The streams of `notifications()`.
-    pub(crate) listeners: Arc<crate::notifications::Listeners>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-impl Shared {
-    pub(crate) fn new(
-        settings: crate::builder::Settings,
-        service: Arc<dyn Service>,
-        listeners: Arc<crate::notifications::Listeners>,
-    ) -> Self {
-        Self {
-            pending: PendingCalls::new(settings.max_pending_requests),
-            settings,
-            outgoing: Mutex::default(),
-            state: watch::Sender::new(ConnectionState::Connecting),
-            closing: watch::Sender::new(false),
-            protocol: Protocol::new(),
-            service,
-            subscriptions: crate::subscriptions::Subscriptions::default(),
-            listeners,
-        }
-    }
-
-    pub(crate) fn attach(&self, outgoing: mpsc::Sender<Message>) {
-        *lock(&self.outgoing) = Some(outgoing);
-    }
-
-    /// The connection is gone: new calls fail, and waiting ones fail now.
-    pub(crate) fn detach(&self) {
-        *lock(&self.outgoing) = None;
-        self.pending.fail_all();
-    }
-
-    pub(crate) fn resolve(&self, response: Response<'_>) -> bool {
-        self.pending.resolve(response)
-    }
-
-    pub(crate) fn expects_responses(&self) -> bool {
-        !self.pending.is_empty()
-    }
-
-    fn sender(&self) -> Result<mpsc::Sender<Message>, CallError> {
-        lock(&self.outgoing).clone().ok_or(CallError::Closed)
-    }
-
-    /// When a call made now times out: the request timeout covers the
-    /// whole call, waiting for room to send it included.
-    fn deadline(&self) -> Instant {
-        Instant::now() + self.settings.request_timeout
-    }
-
-    /// Queues a frame for the server, waiting for room until `deadline`.
-    async fn send(&self, frame: String, deadline: Instant) -> Result<(), CallError> {
-        let sender = self.sender()?;
-        let message = Message::Text(Utf8Bytes::from(frame));
-        match tokio::time::timeout_at(deadline, sender.send(message)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(CallError::Closed),
-            Err(_) => Err(CallError::Timeout(self.settings.request_timeout)),
-        }
-    }
-
-    /// Waits for a registered call until `deadline`.
-    async fn wait(&self, id: u64, pending: PendingCall, deadline: Instant) -> CallOutcome {
-        match tokio::time::timeout_at(deadline, pending).await {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                self.pending.forget(id);
-                Err(CallError::Timeout(self.settings.request_timeout))
-            }
-        }
-    }
+    pub(crate) state: Arc<ClientState>,
 }
 
 impl Client {
-    /// Connects to `url` (`ws://…`) with the default settings.
-    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
-        Self::builder(url).connect().await
-    }
-
-    /// A builder for every setting.
-    pub fn builder(url: &str) -> ClientBuilder {
-        ClientBuilder::new(url)
-    }
-
     /// Calls `method` and decodes its result. `params` must serialize to an
     /// array (by position) or an object (by name); `()` sends none.
     ///
@@ -184,16 +56,16 @@ impl Client {
         method: &str,
         params: Option<Box<RawValue>>,
     ) -> Result<Box<RawValue>, CallError> {
-        let shared = &self.shared;
-        let deadline = shared.deadline();
-        shared.sender()?;
-        let (id, rx) = shared.pending.register()?;
+        let state = &self.state;
+        let deadline = state.deadline();
+        state.sender()?;
+        let (id, rx) = state.pending.register()?;
         let frame = request_frame(method, params.as_deref(), Some(id));
-        if let Err(err) = shared.send(frame, deadline).await {
-            shared.pending.forget(id);
+        if let Err(err) = state.send(frame, deadline).await {
+            state.pending.forget(id);
             return Err(err);
         }
-        shared.wait(id, rx, deadline).await
+        state.wait(id, rx, deadline).await
     }
 
     /// Sends a notification (no response).
@@ -208,19 +80,19 @@ impl Client {
         &self,
         batch: Batch,
     ) -> Result<Vec<Result<Box<RawValue>, CallError>>, CallError> {
-        let shared = &self.shared;
-        let deadline = shared.deadline();
-        shared.sender()?;
+        let state = &self.state;
+        let deadline = state.deadline();
+        state.sender()?;
         let mut frames = Vec::with_capacity(batch.entries.len());
         let mut waits = Vec::new();
         for entry in batch.entries {
             let id = if entry.notification {
                 None
             } else {
-                let (id, rx) = match shared.pending.register() {
+                let (id, rx) = match state.pending.register() {
                     Ok(registered) => registered,
                     Err(err) => {
-                        waits.iter().for_each(|(id, _)| shared.pending.forget(*id));
+                        waits.iter().for_each(|(id, _)| state.pending.forget(*id));
                         return Err(err);
                     }
                 };
@@ -230,19 +102,19 @@ impl Client {
             frames.push(request_frame(&entry.method, entry.params.as_deref(), id));
         }
         let frame = format!("[{}]", frames.join(","));
-        if let Err(err) = shared.send(frame, deadline).await {
-            waits.iter().for_each(|(id, _)| shared.pending.forget(*id));
+        if let Err(err) = state.send(frame, deadline).await {
+            waits.iter().for_each(|(id, _)| state.pending.forget(*id));
             return Err(err);
         }
         let waiting = waits
             .into_iter()
-            .map(|(id, rx)| shared.wait(id, rx, deadline));
+            .map(|(id, rx)| state.wait(id, rx, deadline));
         Ok(join_all(waiting).await)
     }
 
     /// Queues a frame if there is room now; dropped otherwise.
     pub(crate) fn try_send_frame(&self, frame: String) {
-        if let Ok(sender) = self.shared.sender() {
+        if let Ok(sender) = self.state.sender() {
             let _ = sender.try_send(Message::Text(Utf8Bytes::from(frame)));
         }
     }
@@ -252,7 +124,7 @@ impl Client {
     /// holds up to [`NOTIFICATIONS_BUFFER`](crate::NOTIFICATIONS_BUFFER)
     /// for its reader, past which new ones are dropped for it).
     pub fn notifications(&self) -> crate::Notifications {
-        self.shared.listeners.listen()
+        self.state.listeners.listen()
     }
 
     pub(crate) async fn send_raw(&self, frame: String) -> Result<(), CallError> {
@@ -262,23 +134,23 @@ impl Client {
     /// Sends a frame that expects no answer; waiting for room is bounded by
     /// the request timeout.
     async fn send_frame(&self, frame: String) -> Result<(), CallError> {
-        let shared = &self.shared;
-        shared.send(frame, shared.deadline()).await
+        let state = &self.state;
+        state.send(frame, state.deadline()).await
     }
 
     /// The connection's state now.
     pub fn state(&self) -> ConnectionState {
-        *self.shared.state.borrow()
+        *self.state.connection.borrow()
     }
 
     /// Watches the connection's state.
     pub fn watch_state(&self) -> watch::Receiver<ConnectionState> {
-        self.shared.state.subscribe()
+        self.state.connection.subscribe()
     }
 
     /// Closes the connection for good (no reconnect); waiting calls fail.
     pub async fn close(&self) {
-        self.shared.closing.send_replace(true);
+        self.state.closing.send_replace(true);
         let mut state = self.watch_state();
         let _ = state
             .wait_for(|state| *state == ConnectionState::Closed)
@@ -289,7 +161,7 @@ impl Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("url", &self.shared.settings.url)
+            .field("url", &self.state.settings.url)
             .field("state", &self.state())
             .finish_non_exhaustive()
     }

@@ -102,15 +102,18 @@ mod error;
 mod link;
 mod notifications;
 mod session;
+mod settings;
+mod state;
 mod subscriptions;
 
 pub use backoff::Reconnect;
 pub use builder::ClientBuilder;
-pub use client::{Batch, Client, ConnectionState};
+pub use client::{Batch, Client};
 pub use error::ConnectError;
 pub use notifications::{NOTIFICATIONS_BUFFER, Notification, Notifications};
 pub use rpc_core::{CallError, Params, Peer, RpcContext, RpcError};
 pub use rpc_macros::rpc_client;
+pub use state::ConnectionState;
 pub use subscriptions::{SUBSCRIPTION_BUFFER, Subscription, SubscriptionError};
 
 #[doc(hidden)]

@@ -4,7 +4,8 @@
 use rpc_core::{CallError, PeerFuture, PeerLink};
 use serde_json::value::RawValue;
 
-use crate::client::{Client, ConnectionState};
+use crate::client::Client;
+use crate::state::ConnectionState;
 
 pub(crate) struct ClientLink {
     client: Client,

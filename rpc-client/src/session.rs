@@ -1,6 +1,8 @@
 //! The connection task: one WebSocket session at a time, reconnecting
 //! between them.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,10 +15,11 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::builder::Settings;
-use crate::client::{Client, ConnectionState};
+use crate::client::Client;
 use crate::error::ConnectError;
 use crate::link::ClientLink;
+use crate::settings::Settings;
+use crate::state::ConnectionState;
 
 pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -91,23 +94,28 @@ fn webpki_roots() -> &'static [tokio_rustls::rustls::pki_types::TrustAnchor<'sta
     webpki_roots::TLS_SERVER_ROOTS
 }
 
+/// What runs after each reconnect (`ClientBuilder::on_reconnect`).
+pub(crate) type ReconnectHook =
+    Arc<dyn Fn(Client) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
 /// Starts the task that owns the connection.
-pub(crate) fn start(client: Client, first: Ws) {
-    tokio::spawn(run(client, first));
+pub(crate) fn start(client: Client, first: Ws, on_reconnect: Option<ReconnectHook>) {
+    tokio::spawn(run(client, first, on_reconnect));
 }
 
-async fn run(client: Client, first: Ws) {
-    let shared = Arc::clone(&client.shared);
-    let mut closing = shared.closing.subscribe();
+async fn run(client: Client, first: Ws, on_reconnect: Option<ReconnectHook>) {
+    let state = Arc::clone(&client.state);
+    let mut closing = state.closing.subscribe();
     let mut ws = first;
     let mut reconnected = false;
     loop {
-        let closed_by_us = session(&client, ws, reconnected).await;
-        shared.detach();
+        let hook = on_reconnect.as_ref().filter(|_| reconnected);
+        let closed_by_us = session(&client, ws, reconnected, hook).await;
+        state.detach();
         if closed_by_us || *closing.borrow() {
             break;
         }
-        let Some(policy) = shared.settings.reconnect.clone() else {
+        let Some(policy) = state.settings.reconnect.clone() else {
             break;
         };
         let mut next = None;
@@ -115,8 +123,8 @@ async fn run(client: Client, first: Ws) {
             if policy.max_attempts.is_some_and(|max| attempt >= max) {
                 break;
             }
-            shared
-                .state
+            state
+                .connection
                 .send_replace(ConnectionState::Reconnecting { attempt });
             tokio::select! {
                 () = closed(&mut closing) => break,
@@ -124,7 +132,7 @@ async fn run(client: Client, first: Ws) {
             }
             let opened = tokio::select! {
                 () = closed(&mut closing) => break,
-                opened = open(&shared.settings) => opened,
+                opened = open(&state.settings) => opened,
             };
             match opened {
                 Ok(opened) => {
@@ -142,30 +150,34 @@ async fn run(client: Client, first: Ws) {
             None => break,
         }
     }
-    shared.detach();
+    state.detach();
     // Closed for good: subscription and notification streams end.
-    shared.subscriptions.end_all();
-    shared.listeners.close();
-    shared.state.send_replace(ConnectionState::Closed);
+    state.subscriptions.end_all();
+    state.listeners.close();
+    state.connection.send_replace(ConnectionState::Closed);
 }
 
 /// Serves one connection until it breaks; true if the client closed it.
-async fn session(client: &Client, ws: Ws, reconnected: bool) -> bool {
-    let shared = &client.shared;
-    let settings = &shared.settings;
+async fn session(
+    client: &Client,
+    ws: Ws,
+    reconnected: bool,
+    on_reconnect: Option<&ReconnectHook>,
+) -> bool {
+    let state = &client.state;
+    let settings = &state.settings;
     let (mut sink, mut stream) = ws.split();
     let (outgoing, mut queue) = mpsc::channel::<Message>(settings.outgoing_queue);
-    shared.attach(outgoing.clone());
-    shared.state.send_replace(ConnectionState::Connected);
-    let generation = shared.subscriptions.next_generation();
+    state.attach(outgoing.clone());
+    state.connection.send_replace(ConnectionState::Connected);
+    let generation = state.subscriptions.next_generation();
     if reconnected {
         // Open subscriptions are opened again on the new connection.
         let resubscribing = client.clone();
         tokio::spawn(async move {
-            let subscriptions = &resubscribing.shared.subscriptions;
-            subscriptions.reopen_all(&resubscribing, generation).await;
+            crate::subscriptions::reopen_all(&resubscribing, generation).await;
         });
-        if let Some(hook) = &settings.on_reconnect {
+        if let Some(hook) = on_reconnect {
             tokio::spawn(hook(client.clone()));
         }
     }
@@ -188,7 +200,7 @@ async fn session(client: &Client, ws: Ws, reconnected: bool) -> bool {
     let serving = Arc::new(tokio::sync::Semaphore::new(
         settings.max_pending_requests.max(1),
     ));
-    let mut closing = shared.closing.subscribe();
+    let mut closing = state.closing.subscribe();
     let mut pings = settings
         .ping_interval
         .map(|every| interval_at(Instant::now() + every, every));
@@ -245,7 +257,7 @@ async fn session(client: &Client, ws: Ws, reconnected: bool) -> bool {
             }
         }
     };
-    shared.detach();
+    state.detach();
     drop(outgoing);
     // What is queued gets a moment to go out; a server that does not read
     // does not keep the writer (and the socket) alive.
@@ -262,17 +274,17 @@ async fn session(client: &Client, ws: Ws, reconnected: bool) -> bool {
 /// Hands a frame from the server to the calls it answers; returns it if it
 /// is something else (the server's own calls and notifications).
 fn resolve(client: &Client, text: Utf8Bytes) -> Option<Utf8Bytes> {
-    let shared = &client.shared;
-    if shared.expects_responses() {
+    let state = &client.state;
+    if state.expects_responses() {
         if let Some(response) = parse_response(&text) {
-            shared.resolve(response);
+            state.resolve(response);
             return None;
         }
         if text.trim_start().starts_with('[') && resolve_batch(client, &text) {
             return None;
         }
     }
-    if shared.subscriptions.deliver(&text) {
+    if state.subscriptions.deliver(&text) {
         return None;
     }
     Some(text)
@@ -287,13 +299,13 @@ fn serve(
     text: Utf8Bytes,
     slot: tokio::sync::OwnedSemaphorePermit,
 ) {
-    let shared = Arc::clone(&client.shared);
+    let state = Arc::clone(&client.state);
     let connection = Arc::clone(connection);
     let outgoing = outgoing.clone();
     tokio::spawn(async move {
-        let reply = shared
+        let reply = state
             .protocol
-            .handle(&*shared.service, &text, &connection)
+            .handle(&*state.service, &text, &connection)
             .await;
         if let Some(reply) = reply {
             let _ = outgoing
@@ -319,7 +331,7 @@ fn resolve_batch(client: &Client, text: &str) -> bool {
         return false;
     }
     for response in responses {
-        client.shared.resolve(response);
+        client.state.resolve(response);
     }
     true
 }
