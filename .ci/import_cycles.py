@@ -7,8 +7,7 @@ A module's imports are the `crate::…`, `super::…` and `self::…` paths in
 its code (comments and `#[cfg(test)]` parts left out); a circle is a
 strongly connected set of two modules or more (Tarjan). The layers of a
 crate should read top to bottom, for a person and for any tool that draws
-the graph. (`.ci/run` checks the crates that are clean; rpc-core still
-has circles, to be taken apart under issue 17.)
+the graph. `.ci/run` checks every crate of the workspace.
 """
 import os
 import re

@@ -8,11 +8,13 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
+use crate::call_rates::CallRates;
 use crate::call_slots::CallSlots;
 use crate::connection_id::{ConnectionId, InstanceId};
 use crate::extensions::Extensions;
+use crate::metadata::MethodInfo;
 use crate::peer::Peer;
-use crate::rate::CallRates;
+use crate::transport::Transport;
 
 /// What a transport knows about one connection, shared by every call on it:
 /// where it comes from, its handshake (path, query, headers, cookies,
@@ -278,17 +280,20 @@ impl ConnectionInfo {
     }
 }
 
-/// What a connection runs on; `#[rpc(transport = "…")]` restricts a method
-/// to one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Transport {
-    /// A WebSocket connection (two-way: it has a [`Peer`]).
-    WebSocket,
-    /// One HTTP request.
-    Http,
-    /// The in-memory harness, or anything else without a socket.
-    Memory,
+/// Here rather than in `metadata` because it reads the connection.
+impl MethodInfo {
+    /// Whether a connection may call the method: it has every permission
+    /// and runs on the method's transport (the in-memory harness may call
+    /// anything).
+    pub fn allows(&self, connection: &ConnectionInfo) -> bool {
+        let transport_ok = match self.transport {
+            None => true,
+            Some(only) => {
+                only == connection.transport() || connection.transport() == Transport::Memory
+            }
+        };
+        transport_ok && connection.permissions().allows(self.permissions)
+    }
 }
 
 /// The permissions granted to a connection, checked against a method's

@@ -14,7 +14,8 @@ use futures_util::future::{Either, select};
 use crate::connection::ConnectionInfo;
 use crate::error::{ErrorCode, RpcError};
 use crate::middleware::Endpoint;
-use crate::service::{Call, MethodFuture, MethodResult, SerializedResult, Service};
+use crate::response::{MethodResult, SerializedResult};
+use crate::service::{Call, MethodFuture, Service};
 use crate::timer::Timer;
 
 /// The method the framework answers itself: the service's OpenRPC document.

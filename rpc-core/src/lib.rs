@@ -50,6 +50,7 @@
 //! ```
 
 mod batch;
+mod call_rates;
 mod call_slots;
 mod connection;
 mod connection_id;
@@ -77,8 +78,10 @@ mod response;
 mod service;
 mod subscription;
 mod timer;
+mod transport;
 
-pub use connection::{ConnectionInfo, Permissions, Transport};
+pub use call_rates::{CallRates, RateBucket};
+pub use connection::{ConnectionInfo, Permissions};
 pub use connection_id::{ConnectionId, InstanceId, ParseIdError};
 pub use context::RpcContext;
 pub use error::{ErrorCode, RpcError};
@@ -99,12 +102,14 @@ pub use peer::{
 };
 pub use pending::{CallOutcome, PendingCall, PendingCalls};
 pub use protocol::Protocol;
-pub use rate::{CallRates, ParseRateError, Rate, RateBucket};
+pub use rate::{ParseRateError, Rate};
 pub use request::{Request, Version};
 pub use response::Reply;
-pub use service::{Call, MethodFuture, MethodResult, SerializedResult, Service};
+pub use response::{MethodResult, SerializedResult};
+pub use service::{Call, MethodFuture, Service};
 pub use subscription::{Frames, Subscription, dropped_frame};
 pub use timer::{NoTimer, Timer};
+pub use transport::Transport;
 
 #[doc(hidden)]
 pub mod __private {

@@ -6,8 +6,8 @@ use std::time::Duration;
 use schemars::generate::SchemaGenerator;
 use schemars::{JsonSchema, Schema};
 
-use crate::connection::Transport;
 use crate::rate::Rate;
+use crate::transport::Transport;
 
 /// Produces the JSON Schema of one parameter or result type.
 pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
@@ -111,19 +111,6 @@ impl MethodInfo {
     pub const fn only_over(mut self, transport: Transport) -> Self {
         self.transport = Some(transport);
         self
-    }
-
-    /// Whether a connection may call the method: it has every permission
-    /// and runs on the method's transport (the in-memory harness may call
-    /// anything).
-    pub fn allows(&self, connection: &crate::connection::ConnectionInfo) -> bool {
-        let transport_ok = match self.transport {
-            None => true,
-            Some(only) => {
-                only == connection.transport() || connection.transport() == Transport::Memory
-            }
-        };
-        transport_ok && connection.permissions().allows(self.permissions)
     }
 
     /// Sets the parameters.

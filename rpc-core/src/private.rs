@@ -9,7 +9,8 @@ pub use crate::decode::{MAX_PARAMS, ParamList, decode};
 pub use schemars;
 
 use crate::error::RpcError;
-use crate::service::{Call, MethodResult, SerializedResult};
+use crate::response::{MethodResult, SerializedResult};
+use crate::service::Call;
 use crate::subscription::Subscription;
 
 /// Types a method may take as a JSON parameter.

@@ -18,8 +18,9 @@ use crate::id::Id;
 use crate::limits::{LimitExceeded, Limits};
 use crate::middleware::{Middleware, Next};
 use crate::request::{self, Rejected, Request, Version};
+use crate::response::MethodResult;
 use crate::response::{self, Reply};
-use crate::service::{Call, MethodResult, Service};
+use crate::service::{Call, Service};
 use crate::timer::{NoTimer, Timer};
 
 /// The JSON-RPC 2.0 protocol engine. Every transport hands each incoming

@@ -2,10 +2,12 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 use crate::error::RpcError;
 use crate::id::Id;
+use crate::plain_str;
 use crate::request::Version;
-use crate::service::SerializedResult;
 
 /// How every success reply begins; results are serialized right after it.
 pub(crate) const RESULT_OPENING: &[u8] = br#"{"jsonrpc":"2.0","result":"#;
@@ -111,5 +113,65 @@ pub(crate) fn batch(responses: impl IntoIterator<Item = Vec<u8>>) -> Vec<u8> {
 impl Reply {
     pub(crate) fn from_bytes(bytes: Vec<u8>) -> Self {
         Self(bytes)
+    }
+}
+
+/// What a method produces: its result serialized as JSON, or an error.
+pub type MethodResult = Result<SerializedResult, RpcError>;
+
+/// A method's successful result, serialized as JSON straight into the buffer
+/// that becomes the reply frame.
+pub struct SerializedResult {
+    /// The reply's opening (`{"jsonrpc":"2.0","result":`) and then the
+    /// result's JSON.
+    buf: Vec<u8>,
+    /// The method sent its reply itself (a subscription, whose reply goes
+    /// out ahead of its notifications): the protocol sends none.
+    sent: bool,
+}
+
+impl SerializedResult {
+    /// Serializes `value`; a value that cannot be serialized (a map with
+    /// non-string keys, a failing `Serialize` impl) is PARSE_RESULT_ERROR.
+    pub fn new<T: Serialize + ?Sized>(value: &T) -> MethodResult {
+        let mut buf = Vec::with_capacity(64);
+        buf.extend_from_slice(RESULT_OPENING);
+        if plain_str::write_if_str(value, &mut buf) {
+            return Ok(Self { buf, sent: false });
+        }
+        match serde_json::to_writer(&mut buf, value) {
+            Ok(()) => Ok(Self { buf, sent: false }),
+            Err(err) => Err(RpcError::result_not_serializable(err)),
+        }
+    }
+
+    /// The result of a method that has sent its reply (`value`) itself.
+    pub(crate) fn sent<T: Serialize + ?Sized>(value: &T) -> MethodResult {
+        let mut result = Self::new(value)?;
+        result.sent = true;
+        Ok(result)
+    }
+
+    /// Whether the method sent its reply itself, so that none is to be
+    /// sent for it.
+    pub fn was_sent(&self) -> bool {
+        self.sent
+    }
+
+    /// The result's JSON text.
+    pub fn json(&self) -> &[u8] {
+        &self.buf[RESULT_OPENING.len()..]
+    }
+
+    pub(crate) fn into_reply_buf(self) -> Vec<u8> {
+        self.buf
+    }
+}
+
+impl fmt::Debug for SerializedResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SerializedResult")
+            .field(&String::from_utf8_lossy(self.json()))
+            .finish()
     }
 }

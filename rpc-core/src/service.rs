@@ -16,8 +16,7 @@ use crate::id::Id;
 use crate::metadata::MethodInfo;
 use crate::openrpc::OpenRpc;
 use crate::params::Params;
-use crate::plain_str;
-use crate::response;
+use crate::response::{MethodResult, SerializedResult};
 
 /// A set of JSON-RPC methods: what `#[rpc_service]` generates, and what every
 /// transport runs through [`Protocol`](crate::Protocol).
@@ -155,66 +154,6 @@ impl<'a> Call<'a> {
     /// The owned [`RpcContext`] for a method that takes one.
     pub fn context(&self) -> RpcContext {
         RpcContext::new(self.method, self.id, Arc::clone(self.connection))
-    }
-}
-
-/// What a method produces: its result serialized as JSON, or an error.
-pub type MethodResult = Result<SerializedResult, RpcError>;
-
-/// A method's successful result, serialized as JSON straight into the buffer
-/// that becomes the reply frame.
-pub struct SerializedResult {
-    /// The reply's opening (`{"jsonrpc":"2.0","result":`) and then the
-    /// result's JSON.
-    buf: Vec<u8>,
-    /// The method sent its reply itself (a subscription, whose reply goes
-    /// out ahead of its notifications): the protocol sends none.
-    sent: bool,
-}
-
-impl SerializedResult {
-    /// Serializes `value`; a value that cannot be serialized (a map with
-    /// non-string keys, a failing `Serialize` impl) is PARSE_RESULT_ERROR.
-    pub fn new<T: Serialize + ?Sized>(value: &T) -> MethodResult {
-        let mut buf = Vec::with_capacity(64);
-        buf.extend_from_slice(response::RESULT_OPENING);
-        if plain_str::write_if_str(value, &mut buf) {
-            return Ok(Self { buf, sent: false });
-        }
-        match serde_json::to_writer(&mut buf, value) {
-            Ok(()) => Ok(Self { buf, sent: false }),
-            Err(err) => Err(RpcError::result_not_serializable(err)),
-        }
-    }
-
-    /// The result of a method that has sent its reply (`value`) itself.
-    pub(crate) fn sent<T: Serialize + ?Sized>(value: &T) -> MethodResult {
-        let mut result = Self::new(value)?;
-        result.sent = true;
-        Ok(result)
-    }
-
-    /// Whether the method sent its reply itself, so that none is to be
-    /// sent for it.
-    pub fn was_sent(&self) -> bool {
-        self.sent
-    }
-
-    /// The result's JSON text.
-    pub fn json(&self) -> &[u8] {
-        &self.buf[response::RESULT_OPENING.len()..]
-    }
-
-    pub(crate) fn into_reply_buf(self) -> Vec<u8> {
-        self.buf
-    }
-}
-
-impl fmt::Debug for SerializedResult {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("SerializedResult")
-            .field(&String::from_utf8_lossy(self.json()))
-            .finish()
     }
 }
 

@@ -27,7 +27,7 @@ use crate::error::RpcError;
 use crate::id::Id;
 use crate::plain_str;
 use crate::response;
-use crate::service::SerializedResult;
+use crate::response::SerializedResult;
 
 /// The stream of a subscription's notification frames.
 pub type Frames = Pin<Box<dyn Stream<Item = String> + Send>>;
