@@ -13,6 +13,29 @@ pub(crate) struct ServiceAttrs {
     pub(crate) title: Option<LitStr>,
     pub(crate) version: Option<LitStr>,
     pub(crate) namespace: Option<LitStr>,
+    /// `crate = "…"`: where the generated code finds the framework, for a
+    /// dependency renamed in Cargo.toml.
+    pub(crate) krate: Option<LitStr>,
+}
+
+impl ServiceAttrs {
+    /// The path of the framework crate: `crate = "…"`, else `default`.
+    pub(crate) fn crate_path(&self, default: &str, errors: &Errors) -> syn::Path {
+        let given = self
+            .krate
+            .as_ref()
+            .and_then(|krate| match krate.parse::<syn::Path>() {
+                Ok(path) => Some(path),
+                Err(_) => {
+                    errors.spanned(
+                        krate,
+                        "`crate` must be a path, such as \"my_rpc\" or \"::rpc_server\"",
+                    );
+                    None
+                }
+            });
+        given.unwrap_or_else(|| syn::parse_str(default).expect("a valid default path"))
+    }
 }
 
 /// `#[rpc(name = "…", notification, timeout = "5s", permission = "…", blocking,
@@ -64,8 +87,13 @@ pub(crate) fn service_attrs(args: TokenStream, errors: &Errors) -> ServiceAttrs 
             &mut attrs.version
         } else if meta.path.is_ident("namespace") {
             &mut attrs.namespace
+        } else if meta.path.is_ident("crate") {
+            &mut attrs.krate
         } else {
-            return Err(unknown_key(&meta, &["title", "version", "namespace"]));
+            return Err(unknown_key(
+                &meta,
+                &["title", "version", "namespace", "crate"],
+            ));
         };
         set_once(slot, &meta, meta.value()?.parse()?)
     });

@@ -10,6 +10,7 @@ use crate::errors::Errors;
 pub(crate) fn rpc_client(args: TokenStream, mut item: ItemTrait) -> TokenStream {
     let errors = Errors::default();
     let service_attrs = attr::service_attrs(args, &errors);
+    let krate = service_attrs.crate_path("::rpc_client", &errors);
     let namespace = service_attrs.namespace.as_ref().map(syn::LitStr::value);
     let mut methods = Vec::new();
     for trait_item in &item.items {
@@ -67,7 +68,7 @@ pub(crate) fn rpc_client(args: TokenStream, mut item: ItemTrait) -> TokenStream 
             quote! {
                 #(#docs)*
                 pub async fn #ident(&self, #(#vars: #types),*)
-                    -> ::core::result::Result<::rpc_client::Subscription<#item>, ::rpc_client::CallError>
+                    -> ::core::result::Result<#krate::Subscription<#item>, #krate::CallError>
                 {
                     self.client.subscribe(#wire_name, (#(#vars,)*), #unsubscribe).await
                 }
@@ -76,7 +77,7 @@ pub(crate) fn rpc_client(args: TokenStream, mut item: ItemTrait) -> TokenStream 
             quote! {
                 #(#docs)*
                 pub async fn #ident(&self, #(#vars: #types),*)
-                    -> ::core::result::Result<(), ::rpc_client::CallError>
+                    -> ::core::result::Result<(), #krate::CallError>
                 {
                     self.client.notify(#wire_name, (#(#vars,)*)).await
                 }
@@ -85,14 +86,14 @@ pub(crate) fn rpc_client(args: TokenStream, mut item: ItemTrait) -> TokenStream 
             let output = match &sig.output {
                 ReturnType::Default => quote!(()),
                 ReturnType::Type(_, ty) if ends_with_result(ty) => {
-                    quote!(<#ty as ::rpc_client::__private::ReturnsResult>::Ok)
+                    quote!(<#ty as #krate::__private::ReturnsResult>::Ok)
                 }
                 ReturnType::Type(_, ty) => quote!(#ty),
             };
             quote! {
                 #(#docs)*
                 pub async fn #ident(&self, #(#vars: #types),*)
-                    -> ::core::result::Result<#output, ::rpc_client::CallError>
+                    -> ::core::result::Result<#output, #krate::CallError>
                 {
                     self.client.call(#wire_name, (#(#vars,)*)).await
                 }
@@ -122,17 +123,17 @@ pub(crate) fn rpc_client(args: TokenStream, mut item: ItemTrait) -> TokenStream 
         #[doc = #doc]
         #[derive(::core::clone::Clone, ::core::fmt::Debug)]
         #vis struct #client {
-            client: ::rpc_client::Client,
+            client: #krate::Client,
         }
 
         impl #client {
             /// Wraps a connected client.
-            #vis fn new(client: ::rpc_client::Client) -> Self {
+            #vis fn new(client: #krate::Client) -> Self {
                 Self { client }
             }
 
             /// The untyped client underneath.
-            #vis fn client(&self) -> &::rpc_client::Client {
+            #vis fn client(&self) -> &#krate::Client {
                 &self.client
             }
 

@@ -16,6 +16,7 @@ pub(crate) fn rpc_service(args: TokenStream, item: ItemImpl) -> TokenStream {
     let service = Service::from_syn(&item, attrs, &errors);
     check::service(&service, &errors);
     let user_impl = without_rpc_attrs(item.clone());
+    let use_private = use_private(&service, &errors);
     match errors.into_result() {
         // The user's impl is still emitted, and a `Service` impl that does
         // nothing, so that one mistake is reported once: not again as
@@ -24,11 +25,11 @@ pub(crate) fn rpc_service(args: TokenStream, item: ItemImpl) -> TokenStream {
         Err(err) => {
             let errors = err.to_compile_error();
             let stub = stub_impl(&service);
-            quote!(#user_impl #errors #stub)
+            quote!(#user_impl #errors const _: () = { #use_private #stub };)
         }
         Ok(()) => {
             let generated = service_impl(&service);
-            quote!(#user_impl #generated)
+            quote!(#user_impl const _: () = { #use_private #generated };)
         }
     }
 }
@@ -43,8 +44,17 @@ fn without_rpc_attrs(mut item: ItemImpl) -> ItemImpl {
     item
 }
 
+/// The generated code's name for the framework's support module: every
+/// block the macro emits starts with `use <crate>::__private as __rpc_rt;`
+/// (the crate path being `::rpc_server`, or the service's `crate = "…"`).
 fn private() -> TokenStream {
-    quote!(::rpc_server::__private)
+    quote!(__rpc_rt)
+}
+
+/// `use <crate>::__private as __rpc_rt;`, for the top of each emitted block.
+fn use_private(service: &Service<'_>, errors: &Errors) -> TokenStream {
+    let krate = service.attrs.crate_path("::rpc_server", errors);
+    quote!(use #krate::__private as __rpc_rt;)
 }
 
 /// `impl<…> Service for Type<…> where Type<…>: Send + Sync + 'static`: the

@@ -293,6 +293,7 @@
 //! | `title = "…"` | the OpenRPC document's title | the crate's package name |
 //! | `version = "…"` | the OpenRPC document's version | the crate's package version |
 //! | `namespace = "…"` | a prefix for every method name: `namespace.method` | none |
+//! | `crate = "…"` | where the generated code finds this crate, when Cargo.toml renames it (`crate = "my_rpc"`); `#[rpc_client(crate = "…")]` likewise for `rpc-client` | `::rpc_server` |
 //!
 //! Each method may carry `#[rpc(…)]` with:
 //!
