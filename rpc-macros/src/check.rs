@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use syn::{FnArg, GenericParam, Ident, ReceiverKind, Safety, Type};
 
-use crate::ast::{Arg, Output, Service};
+use crate::ast::{Arg, Method, Output, Service};
 use crate::errors::Errors;
 
 /// JSON parameters a method may have (rpc-core's `ParamList` arities).
@@ -13,52 +13,80 @@ const MAX_PARAMS: usize = 16;
 
 pub(crate) fn service(service: &Service<'_>, errors: &Errors) {
     let generic_names = generic_impl(service, errors);
-    let mut seen = HashMap::new();
+    let mut names = Names::default();
     for method in &service.methods {
-        let sig = &method.func.sig;
         for (_, ty, _) in method.json_params() {
             borrowed_param(ty, errors);
         }
-        for ty in method_types(method) {
-            if let Some(name) = mentions(ty, &generic_names) {
-                errors.spanned(
-                    ty,
-                    format!(
-                        "in a generic impl, the types on the wire cannot use the impl's parameter `{name}`: \
-                         their schemas are built once, for every instance of the service"
-                    ),
-                );
-            }
-        }
+        wire_types_in_generic_impl(method, &generic_names, errors);
+        receiver(method, errors);
+        signature(method, errors);
+        names.check(method, errors);
+        subscription(method, errors);
+        arguments(method, errors);
+        blocking(method, errors);
+        notification(method, errors);
+    }
+}
 
-        match sig.inputs.first() {
-            Some(FnArg::Receiver(receiver))
-                if matches!(receiver.kind, ReceiverKind::Reference(_, _, None)) => {}
-            Some(FnArg::Receiver(receiver)) => errors.spanned(
-                receiver,
-                "RPC methods must take `&self` (methods run concurrently on a shared service)",
-            ),
-            _ => errors.spanned(
-                &sig.ident,
-                "RPC methods must take `&self`; move associated functions to another impl block",
-            ),
-        }
-        if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+/// A generic impl's parameters on the wire: their schemas are static.
+fn wire_types_in_generic_impl(method: &Method<'_>, generic_names: &[Ident], errors: &Errors) {
+    for ty in method_types(method) {
+        if let Some(name) = mentions(ty, generic_names) {
             errors.spanned(
-                &sig.generics,
-                "RPC methods cannot be generic: their parameter types must be known to decode them",
+                ty,
+                format!(
+                    "in a generic impl, the types on the wire cannot use the impl's parameter `{name}`: \
+                     their schemas are built once, for every instance of the service"
+                ),
             );
         }
-        if let Safety::Unsafe(token) = &sig.safety {
-            errors.spanned(token, "RPC methods cannot be `unsafe`");
-        }
-        if let Some(abi) = &sig.abi {
-            errors.spanned(abi, "RPC methods cannot have an `extern` ABI");
-        }
-        if let Some(constness) = &sig.constness {
-            errors.spanned(constness, "RPC methods cannot be `const`");
-        }
+    }
+}
 
+/// `&self`, and nothing else: methods run concurrently on a shared service.
+fn receiver(method: &Method<'_>, errors: &Errors) {
+    let sig = &method.func.sig;
+    match sig.inputs.first() {
+        Some(FnArg::Receiver(receiver))
+            if matches!(receiver.kind, ReceiverKind::Reference(_, _, None)) => {}
+        Some(FnArg::Receiver(receiver)) => errors.spanned(
+            receiver,
+            "RPC methods must take `&self` (methods run concurrently on a shared service)",
+        ),
+        _ => errors.spanned(
+            &sig.ident,
+            "RPC methods must take `&self`; move associated functions to another impl block",
+        ),
+    }
+}
+
+/// No generics, `unsafe`, `extern` or `const`.
+fn signature(method: &Method<'_>, errors: &Errors) {
+    let sig = &method.func.sig;
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        errors.spanned(
+            &sig.generics,
+            "RPC methods cannot be generic: their parameter types must be known to decode them",
+        );
+    }
+    if let Safety::Unsafe(token) = &sig.safety {
+        errors.spanned(token, "RPC methods cannot be `unsafe`");
+    }
+    if let Some(abi) = &sig.abi {
+        errors.spanned(abi, "RPC methods cannot have an `extern` ABI");
+    }
+    if let Some(constness) = &sig.constness {
+        errors.spanned(constness, "RPC methods cannot be `const`");
+    }
+}
+
+/// The names on the wire so far: each once, none under `rpc.`.
+#[derive(Default)]
+struct Names(HashMap<String, proc_macro2::Span>);
+
+impl Names {
+    fn check(&mut self, method: &Method<'_>, errors: &Errors) {
         let mut names = vec![(&method.wire_name, method.name_span)];
         if let Some(subscription) = &method.subscription {
             names.push((&subscription.unsubscribe, subscription.unsubscribe_span));
@@ -72,7 +100,7 @@ pub(crate) fn service(service: &Service<'_>, errors: &Errors) {
                     ),
                 ));
             }
-            if let Some(first) = seen.insert(name.clone(), span) {
+            if let Some(first) = self.0.insert(name.clone(), span) {
                 let mut error =
                     syn::Error::new(span, format!("duplicate RPC method name `{name}`"));
                 error.combine(syn::Error::new(
@@ -82,66 +110,67 @@ pub(crate) fn service(service: &Service<'_>, errors: &Errors) {
                 errors.push(error);
             }
         }
-        subscription(method, errors);
+    }
+}
 
-        let json_params = method.json_params().count();
-        if json_params > MAX_PARAMS {
-            errors.spanned(
-                &sig.inputs,
-                format!(
-                    "RPC methods take at most {MAX_PARAMS} JSON parameters; group them in a struct"
-                ),
-            );
-        }
-        let raw = method
-            .args
-            .iter()
-            .filter(|arg| matches!(arg, Arg::RawParams))
-            .count();
-        if raw > 1 || (raw == 1 && json_params > 0) {
-            errors.spanned(
-                &sig.inputs,
-                "a method that takes `Params` (the raw params, whole) cannot take other JSON parameters",
-            );
-        }
-        let contexts = method
-            .args
-            .iter()
-            .filter(|arg| matches!(arg, Arg::Context))
-            .count();
-        if contexts > 1 {
-            errors.spanned(&sig.inputs, "a method takes `&RpcContext` at most once");
-        }
+/// How many JSON parameters, raw `Params` alone, one `&RpcContext`, and a
+/// `Peer` only over WebSocket.
+fn arguments(method: &Method<'_>, errors: &Errors) {
+    let sig = &method.func.sig;
+    let json_params = method.json_params().count();
+    if json_params > MAX_PARAMS {
+        errors.spanned(
+            &sig.inputs,
+            format!(
+                "RPC methods take at most {MAX_PARAMS} JSON parameters; group them in a struct"
+            ),
+        );
+    }
+    let count = |kind: fn(&Arg<'_>) -> bool| method.args.iter().filter(|arg| kind(arg)).count();
+    let raw = count(|arg| matches!(arg, Arg::RawParams));
+    if raw > 1 || (raw == 1 && json_params > 0) {
+        errors.spanned(
+            &sig.inputs,
+            "a method that takes `Params` (the raw params, whole) cannot take other JSON parameters",
+        );
+    }
+    if count(|arg| matches!(arg, Arg::Context)) > 1 {
+        errors.spanned(&sig.inputs, "a method takes `&RpcContext` at most once");
+    }
+    if method.takes_peer() && matches!(method.attrs.transport, Some(crate::attr::Transport::Http)) {
+        errors.spanned(
+            &sig.inputs,
+            "a method that takes a `Peer` is WebSocket-only; it cannot be `transport = \"http\"`",
+        );
+    }
+}
 
-        if method.takes_peer()
-            && matches!(method.attrs.transport, Some(crate::attr::Transport::Http))
-        {
+/// `#[rpc(blocking)]` only on a plain `fn`.
+fn blocking(method: &Method<'_>, errors: &Errors) {
+    if let Some(span) = method.attrs.blocking {
+        if method.is_async() {
+            errors.push(syn::Error::new(
+                span,
+                "`blocking` is for plain `fn` methods; an `async fn` must not block",
+            ));
+        }
+    }
+}
+
+/// A notification returns nothing.
+fn notification(method: &Method<'_>, errors: &Errors) {
+    if method.attrs.notification && method.subscription.is_none() {
+        if let Output::Value(ty) = method.output {
             errors.spanned(
-                &sig.inputs,
-                "a method that takes a `Peer` is WebSocket-only; it cannot be `transport = \"http\"`",
+                ty,
+                "a notification method returns nothing (or a `Result<(), E>` to report failures)",
             );
-        }
-        if let Some(span) = method.attrs.blocking {
-            if method.is_async() {
-                errors.push(syn::Error::new(
-                    span,
-                    "`blocking` is for plain `fn` methods; an `async fn` must not block",
-                ));
-            }
-        }
-        if method.attrs.notification && method.subscription.is_none() {
-            if let Output::Value(ty) = method.output {
-                errors.spanned(
-                    ty,
-                    "a notification method returns nothing (or a `Result<(), E>` to report failures)",
-                );
-            }
         }
     }
 }
 
 /// The rules of `#[rpc(subscription)]` and `#[rpc(unsubscribe)]`.
-fn subscription(method: &crate::ast::Method<'_>, errors: &Errors) {
+fn subscription(method: &Method<'_>, errors: &Errors) {
     let attrs = &method.attrs;
     let Some(subscription) = &method.subscription else {
         if let Some(unsubscribe) = &attrs.unsubscribe {
@@ -225,7 +254,7 @@ fn borrowed_param(ty: &Type, errors: &Errors) {
 
 /// The types a method puts on the wire: its JSON parameters, its result,
 /// its subscription's item.
-fn method_types<'a>(method: &crate::ast::Method<'a>) -> Vec<&'a Type> {
+fn method_types<'a>(method: &Method<'a>) -> Vec<&'a Type> {
     let mut types: Vec<&Type> = method.json_params().map(|(_, ty, _)| ty).collect();
     if let Output::Result(ty) | Output::Value(ty) = method.output {
         types.push(ty);
