@@ -4,7 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use futures_util::future::join_all;
-use rpc_core::{CallError, params_json, request_frame};
+use rpc_core::CallError;
+use rpc_core::calls::{params_json, request_frame};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;

@@ -1,7 +1,8 @@
 //! The client's side of a `Peer`: what its served methods use to reach the
 //! server.
 
-use rpc_core::{CallError, PeerFuture, PeerLink};
+use rpc_core::CallError;
+use rpc_core::calls::{PeerFuture, PeerLink};
 use serde_json::value::RawValue;
 
 use crate::client::Client;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use rpc_core::{ConnectionInfo, Peer, parse_response};
+use rpc_core::calls::parse_response;
+use rpc_core::{ConnectionInfo, Peer};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, interval_at};

@@ -4,7 +4,8 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rpc_core::{CallError, CallOutcome, PendingCall, PendingCalls, Protocol, Response, Service};
+use rpc_core::calls::{CallOutcome, PendingCall, PendingCalls, Response};
+use rpc_core::{CallError, Protocol, Service};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};

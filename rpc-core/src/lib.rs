@@ -97,10 +97,7 @@ pub use openrpc::{
     OpenRpcMethod, OpenRpcSubscription,
 };
 pub use params::Params;
-pub use peer::{
-    CallError, Peer, PeerFuture, PeerLink, Response, params_json, parse_response, request_frame,
-};
-pub use pending::{CallOutcome, PendingCall, PendingCalls};
+pub use peer::{CallError, Peer};
 pub use protocol::Protocol;
 pub use rate::{ParseRateError, Rate};
 pub use request::{Request, Version};
@@ -110,6 +107,19 @@ pub use service::{Call, MethodFuture, Service};
 pub use subscription::{Frames, Subscription, dropped_frame};
 pub use timer::{NoTimer, Timer};
 pub use transport::Transport;
+
+pub mod calls {
+    //! Calling the other side, from either end (the server calling its
+    //! client, the client calling its server): request frames and their
+    //! params, the calls waiting for responses, and the link a [`Peer`]
+    //! sends through. What transports use; a service never needs it.
+    //!
+    //! [`Peer`]: crate::Peer
+    pub use crate::peer::{
+        PeerFuture, PeerLink, Response, params_json, parse_response, request_frame,
+    };
+    pub use crate::pending::{CallOutcome, PendingCall, PendingCalls};
+}
 
 #[doc(hidden)]
 pub mod __private {

@@ -13,7 +13,7 @@
 //!
 //! This module builds what a transport needs to run one ([`Subscription`]:
 //! its id, the reply that opens it, its items already framed); the
-//! transport's [`PeerLink`](crate::PeerLink) sends the reply and then the
+//! transport's [`PeerLink`](crate::calls::PeerLink) sends the reply and then the
 //! items through the connection's queue, so that no item overtakes the
 //! reply.
 
@@ -32,7 +32,7 @@ use crate::response::SerializedResult;
 /// The stream of a subscription's notification frames.
 pub type Frames = Pin<Box<dyn Stream<Item = String> + Send>>;
 
-/// One subscription, ready to run: what a [`PeerLink`](crate::PeerLink)
+/// One subscription, ready to run: what a [`PeerLink`](crate::calls::PeerLink)
 /// receives to open it.
 pub struct Subscription {
     id: String,

@@ -5,10 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use rpc_core::{
-    CallError, ConnectionId, ErrorCode, GroupStream, PeerFuture, PeerLink, PendingCalls, Response,
-    RpcError, Subscription, request_frame,
-};
+use rpc_core::calls::{PeerFuture, PeerLink, PendingCalls, Response, request_frame};
+use rpc_core::{CallError, ConnectionId, ErrorCode, GroupStream, RpcError, Subscription};
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 

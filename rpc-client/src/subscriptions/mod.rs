@@ -13,7 +13,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_util::Stream;
-use rpc_core::{CallError, request_frame};
+use rpc_core::CallError;
+use rpc_core::calls::request_frame;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
@@ -186,7 +187,7 @@ impl Client {
         params: impl serde::Serialize,
         unsubscribe: &str,
     ) -> Result<Subscription<T>, CallError> {
-        let params = rpc_core::params_json(&params)?;
+        let params = rpc_core::calls::params_json(&params)?;
         let subscriptions = &self.state.subscriptions;
         let _opening = subscriptions.opening();
         let id = self.call_raw(method, params.clone()).await?;

@@ -5,7 +5,8 @@ use std::future::Future as _;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use rpc_core::{ConnectionInfo, ErrorCode, RpcError, Service, parse_response};
+use rpc_core::calls::parse_response;
+use rpc_core::{ConnectionInfo, ErrorCode, RpcError, Service};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::{Bytes, Utf8Bytes};

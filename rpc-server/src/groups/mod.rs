@@ -8,7 +8,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use rpc_core::{CallError, ConnectionId, Hooks, InstanceId, params_json, request_frame};
+use rpc_core::calls::{params_json, request_frame};
+use rpc_core::{CallError, ConnectionId, Hooks, InstanceId};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::outgoing::{Outgoing, TrySendError};

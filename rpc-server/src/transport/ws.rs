@@ -198,7 +198,7 @@ pub(crate) async fn upgrade(
         config,
         Arc::clone(groups),
     ));
-    let peer = Peer::new(Arc::clone(&link) as Arc<dyn rpc_core::PeerLink>);
+    let peer = Peer::new(Arc::clone(&link) as Arc<dyn rpc_core::calls::PeerLink>);
     let uri = request.uri();
     let mut info = info
         .with_remote_addr(remote)
