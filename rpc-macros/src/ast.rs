@@ -178,16 +178,25 @@ impl<'a> Method<'a> {
     }
 }
 
+/// An argument the framework fills in on the server, if `ty` is one:
+/// `&RpcContext`, `Params` or `Peer`. (`#[rpc_client]` leaves them out of
+/// the calls it makes.)
+pub(crate) fn injected(ty: &Type) -> Option<Arg<'static>> {
+    if is_context(ty) {
+        Some(Arg::Context)
+    } else if last_segment_is(ty, "Params") {
+        Some(Arg::RawParams)
+    } else if last_segment_is(ty, "Peer") {
+        Some(Arg::Peer)
+    } else {
+        None
+    }
+}
+
 impl<'a> Arg<'a> {
     fn from_syn(pat: &'a Pat, ty: &'a Type, errors: &Errors) -> Self {
-        if is_context(ty) {
-            return Arg::Context;
-        }
-        if last_segment_is(ty, "Params") {
-            return Arg::RawParams;
-        }
-        if last_segment_is(ty, "Peer") {
-            return Arg::Peer;
+        if let Some(injected) = injected(ty) {
+            return injected;
         }
         match pat {
             Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => Arg::Json {

@@ -34,7 +34,7 @@ pub(crate) fn rpc_client(args: TokenStream, mut item: ItemTrait) -> TokenStream 
         let mut params = Vec::new();
         for arg in sig.inputs.iter().skip(1) {
             let FnArg::Typed(typed) = arg else { continue };
-            if is_injected(&typed.ty) {
+            if crate::ast::injected(&typed.ty).is_some() {
                 // Filled in on the server; not sent.
                 continue;
             }
@@ -44,9 +44,8 @@ pub(crate) fn rpc_client(args: TokenStream, mut item: ItemTrait) -> TokenStream 
             }
         }
         let ident = &sig.ident;
-        let vars: Vec<_> = (0..params.len())
-            .map(|i| format_ident!("__rpc_arg{}", i))
-            .collect();
+        // The user's parameter names, which the generated docs show.
+        let vars: Vec<_> = params.iter().map(|(name, _)| name).collect();
         let types = params.iter().map(|(_, ty)| ty);
         let docs = func.attrs.iter().filter(|a| a.path().is_ident("doc"));
         let method = if attrs.subscription.is_some() {
@@ -140,15 +139,6 @@ pub(crate) fn rpc_client(args: TokenStream, mut item: ItemTrait) -> TokenStream 
             #(#methods)*
         }
     }
-}
-
-/// `&RpcContext` and `Params` are the server's business.
-fn is_injected(ty: &Type) -> bool {
-    let ty = match ty {
-        Type::Reference(reference) => &*reference.elem,
-        other => other,
-    };
-    matches!(ty, Type::Path(path) if path.path.segments.last().is_some_and(|s| s.ident == "RpcContext" || s.ident == "Params"))
 }
 
 /// The item type of a subscription method's return type:
