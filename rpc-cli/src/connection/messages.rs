@@ -43,25 +43,12 @@ impl Serialize for Response {
     }
 }
 
-/// A request (`id` given) or a notification, as JSON text.
-pub(crate) fn request(method: &str, params: Option<&Value>, id: Option<usize>) -> String {
-    #[derive(Serialize)]
-    struct Message<'a> {
-        jsonrpc: &'static str,
-        method: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        params: Option<&'a Value>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        id: Option<usize>,
-    }
-    let message = Message {
-        jsonrpc: "2.0",
-        method,
-        params,
-        id,
-    };
-    // A struct of strings, numbers and JSON values always serializes.
-    serde_json::to_string(&message).unwrap_or_default()
+/// A request (`id` given) or a notification, as JSON text: rpc-core's
+/// frame, as every client of this project writes it.
+pub(crate) fn request(method: &str, params: Option<&Value>, id: Option<u64>) -> String {
+    // Values made of JSON always serialize.
+    let params = params.and_then(|params| serde_json::value::to_raw_value(params).ok());
+    rpc_core::calls::request_frame(method, params.as_deref(), id)
 }
 
 /// A response object's members, each raw (`"result": null` stays `null`).

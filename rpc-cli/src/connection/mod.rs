@@ -93,17 +93,18 @@ impl Connection {
             Self::Http(endpoint) => {
                 // The calls get the ids 0, 1, … so that the responses (in
                 // any order) can be matched to them.
-                let mut calls = 0;
+                let mut ids = 0_u64..;
                 let frames: Vec<String> = requests
                     .iter()
                     .map(|request| {
-                        let id = request.id.as_ref().map(|_| {
-                            calls += 1;
-                            calls - 1
-                        });
+                        let id = request.id.as_ref().and_then(|_| ids.next());
                         messages::request(&request.method, request.params.as_ref(), id)
                     })
                     .collect();
+                let calls = requests
+                    .iter()
+                    .filter(|request| request.id.is_some())
+                    .count();
                 let answer = endpoint.post(format!("[{}]", frames.join(","))).await?;
                 messages::batch_outcomes(answer.as_deref(), calls)?
             }
