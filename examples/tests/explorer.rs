@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
 use common::running::{Running, start};
@@ -17,12 +16,7 @@ use common::running::{Running, start};
 #[test]
 fn the_explorer_works_in_headless_chromium() {
     let driver = common::node::project("explorer");
-    if !common::node::available(&driver, "playwright-core", "RPC_REQUIRE_BROWSER") {
-        return;
-    }
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    if !Path::new(&chromium).exists() {
-        common::node::skip(&format!("there is no {chromium}"), "RPC_REQUIRE_BROWSER");
+    if !common::node::browser_available() {
         return;
     }
     let (calculator, chat, tour) = (start("calculator"), start("chat"), start("tour"));

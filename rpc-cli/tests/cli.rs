@@ -2,6 +2,8 @@
 //! https://, a TLS server with a certificate made at test time): what it
 //! prints and the exit status of each outcome.
 
+#[path = "../../examples/tests/common/child.rs"]
+mod child;
 #[path = "../../examples/tests/common/running.rs"]
 mod running;
 
@@ -66,35 +68,13 @@ fn rpc(args: &[&str]) -> Finished {
 
 /// Waits for `child` (killing it and failing past [`LIMIT`]) and collects
 /// what it printed.
-fn finish(mut child: Child) -> Finished {
-    fn read_all(
-        stream: Option<impl std::io::Read + Send + 'static>,
-    ) -> std::thread::JoinHandle<String> {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            if let Some(mut stream) = stream {
-                let _ = stream.read_to_string(&mut text);
-            }
-            text
-        })
-    }
-    let out = read_all(child.stdout.take());
-    let err = read_all(child.stderr.take());
-    let deadline = Instant::now() + LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("rpc ran longer than {LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+fn finish(child: Child) -> Finished {
+    let output = child::wait(child, LIMIT)
+        .unwrap_or_else(|killed| panic!("rpc ran longer than {LIMIT:?}: {killed:?}"));
     Finished {
-        code: status.code().expect("an exit status"),
-        stdout: out.join().expect("stdout"),
-        stderr: err.join().expect("stderr"),
+        code: output.status.code().expect("an exit status"),
+        stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
+        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
     }
 }
 

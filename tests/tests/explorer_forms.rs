@@ -9,7 +9,6 @@
 #[path = "../../examples/tests/common/node.rs"]
 mod node;
 
-use std::path::Path;
 use std::time::Duration;
 
 use rpc_server::{RpcError, Server, rpc_service};
@@ -62,12 +61,7 @@ impl Forms {
 #[test]
 fn every_kind_of_parameter_has_its_field() {
     let driver = node::project("explorer");
-    if !node::available(&driver, "playwright-core", "RPC_REQUIRE_BROWSER") {
-        return;
-    }
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    if !Path::new(&chromium).exists() {
-        node::skip(&format!("there is no {chromium}"), "RPC_REQUIRE_BROWSER");
+    if !node::browser_available() {
         return;
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();

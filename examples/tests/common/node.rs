@@ -3,10 +3,13 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::io::{Read, Write as _};
+#[path = "child.rs"]
+mod child;
+
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The npm project in `tests/NAME` of the workspace.
 pub fn project(name: &str) -> PathBuf {
@@ -40,6 +43,25 @@ pub fn available(project: &Path, package: &str, required_by: &str) -> bool {
     false
 }
 
+/// The explorer's browser test can run: playwright-core in
+/// `tests/explorer`, and Debian's chromium (or `$CHROMIUM`). Else skipped,
+/// or failed under `RPC_REQUIRE_BROWSER`.
+pub fn browser_available() -> bool {
+    if !available(
+        &project("explorer"),
+        "playwright-core",
+        "RPC_REQUIRE_BROWSER",
+    ) {
+        return false;
+    }
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    if !Path::new(&chromium).exists() {
+        skip(&format!("there is no {chromium}"), "RPC_REQUIRE_BROWSER");
+        return false;
+    }
+    true
+}
+
 /// Says on the terminal that the test is skipped and why, or fails it if
 /// `required_by` is set.
 pub fn skip(why: &str, required_by: &str) {
@@ -54,32 +76,14 @@ pub fn skip(why: &str, required_by: &str) {
 /// Runs `node ARGS` in `project`, killed past `limit`; fails the test
 /// unless it succeeds, showing what it printed.
 pub fn run(project: &Path, args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new("node")
+    let child = Command::new("node")
         .current_dir(project)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("run node");
-    // Drained as it runs: a full pipe would stall it.
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break child.wait().expect("wait");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let output = Output {
-        status,
-        stdout: stdout.join().expect("stdout"),
-        stderr: stderr.join().expect("stderr"),
-    };
+    let output = child::wait(child, limit).unwrap_or_else(|killed| killed);
     assert!(
         output.status.success(),
         "node {args:?} failed (or ran past {limit:?}):\n{}\n{}",
@@ -87,14 +91,4 @@ pub fn run(project: &Path, args: &[&str], limit: Duration) -> Output {
         String::from_utf8_lossy(&output.stderr)
     );
     output
-}
-
-fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_end(&mut bytes);
-        }
-        bytes
-    })
 }
