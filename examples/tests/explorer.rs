@@ -1,8 +1,8 @@
 //! The API explorer (`GET /explorer`) in a real headless Chromium, driven by
 //! `tests/explorer/explorer.mjs` (playwright-core) against the running
-//! calculator, chat and tour examples: methods listed, a result, an
-//! error with its code, a notification, tokens, and no request anywhere
-//! but the server.
+//! calculator, chat, tour and axum_app examples: methods listed, a result,
+//! an error with its code, a notification, tokens, the page under a mount
+//! prefix, and no request anywhere but the server.
 //!
 //! Without node, the npm package or Debian's chromium, the test says so and
 //! passes, unless `RPC_REQUIRE_BROWSER` is set (as `.ci/run` does).
@@ -20,8 +20,10 @@ fn the_explorer_works_in_headless_chromium() {
         return;
     }
     let (calculator, chat, tour) = (start("calculator"), start("chat"), start("tour"));
+    let axum_app = start("axum_app");
     let url = |example: &Running| format!("http://{}", example.addr);
     let (calculator, chat, tour) = (url(&calculator), url(&chat), url(&tour));
+    let mounted = format!("{}/rpc", url(&axum_app));
     let mut args = vec![
         "explorer.mjs",
         "--calculator",
@@ -30,6 +32,8 @@ fn the_explorer_works_in_headless_chromium() {
         &chat,
         "--tour",
         &tour,
+        "--mounted",
+        &mounted,
     ];
     // `RPC_EXPLORER_SCREENSHOT=docs/explorer.png` renews the README's.
     let screenshot = std::env::var("RPC_EXPLORER_SCREENSHOT").ok();

@@ -405,35 +405,16 @@ async fn chat_on_two_instances_sharing_redis() {
 
 #[tokio::test]
 async fn http() {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let example = start("http");
-    // What the header's curl line does.
+    // What the header's curl lines do.
     let body = r#"{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":1}"#;
-    let request = format!(
-        "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut stream = tokio::net::TcpStream::connect(example.addr)
-        .await
-        .expect("connect");
-    stream.write_all(request.as_bytes()).await.expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("read");
+    let response = http_request(example.addr, "POST", "/", body).await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(
         response.ends_with(r#"{"jsonrpc":"2.0","result":19,"id":1}"#),
         "{response}"
     );
-
-    let mut stream = tokio::net::TcpStream::connect(example.addr)
-        .await
-        .expect("connect");
-    stream
-        .write_all(b"GET /openrpc.json HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
-        .await
-        .expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("read");
+    let response = http_request(example.addr, "GET", "/openrpc.json", "").await;
     assert!(
         response.contains(r#""title":"Calculator over WebSocket and HTTP""#),
         "{response}"
@@ -442,6 +423,86 @@ async fn http() {
     // And the same port speaks WebSocket.
     let replies = exchange(example.addr, &[call("transport", json!([]), 1)]).await;
     assert_eq!(replies[0].as_ref().unwrap()["result"], "websocket");
+}
+
+/// One HTTP/1.1 request on its own connection; the whole response.
+async fn http_request(addr: SocketAddr, method: &str, path: &str, body: &str) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    response
+}
+
+/// The axum app: its own route at `/`, JSON-RPC at `/rpc` over HTTP and
+/// WebSocket, a push from an axum handler to the RPC clients, and SIGTERM
+/// draining both.
+#[tokio::test]
+async fn axum_app() {
+    let mut example = start("axum_app");
+    let addr = example.addr;
+    let root = http_request(addr, "GET", "/", "").await;
+    assert!(root.starts_with("HTTP/1.1 200"), "{root}");
+    assert!(
+        root.ends_with("an axum app; JSON-RPC is at /rpc\n"),
+        "{root}"
+    );
+
+    let body = r#"{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":1}"#;
+    let answer = http_request(addr, "POST", "/rpc", body).await;
+    assert!(
+        answer.ends_with(r#"{"jsonrpc":"2.0","result":19,"id":1}"#),
+        "{answer}"
+    );
+    let document = http_request(addr, "GET", "/rpc/openrpc.json", "").await;
+    assert!(
+        document.contains(r#""title":"Calculator in an axum app""#),
+        "{document}"
+    );
+
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/rpc"))
+        .await
+        .expect("connect");
+    for request in [
+        call("subtract", json!([5, 3]), 1),
+        call("subscribe", json!([]), 2),
+    ] {
+        ws.send(Message::Text(request.to_string().into()))
+            .await
+            .expect("send");
+    }
+    assert_eq!(receive_json(&mut ws).await["result"], 2);
+    assert_eq!(receive_json(&mut ws).await["id"], 2);
+    let sent = http_request(addr, "POST", "/announce", "hello").await;
+    assert!(sent.ends_with("sent to 1\n"), "{sent}");
+    let pushed = receive_json(&mut ws).await;
+    assert_eq!(pushed["method"], "announcement");
+    assert_eq!(pushed["params"], json!(["hello"]));
+
+    // SIGTERM: the WebSocket closes with 1001 and the process exits 0.
+    let terminated = Command::new("kill")
+        .args(["-TERM", &example.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(terminated.success());
+    let closed = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await
+        .expect("closed in time");
+    match closed {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1001),
+        other => panic!("not a 1001 close: {other:?}"),
+    }
+    let status = tokio::task::spawn_blocking(move || example.child.wait());
+    let status = tokio::time::timeout(Duration::from_secs(10), status)
+        .await
+        .expect("the process ends in time")
+        .expect("joined");
+    assert!(status.expect("waited").success(), "exits 0");
 }
 
 #[tokio::test]

@@ -240,9 +240,23 @@
 //! `RPC_TLS_KEY`) loads a PEM certificate chain and key, and the same port
 //! serves `wss://` and `https://`.
 //!
+//! # In an axum app
+//!
+//! `ServerBuilder::endpoint` makes the same endpoint a tower service
+//! (`Endpoint`, feature `tower`), to mount with
+//! `Router::nest_service("/rpc", endpoint)` next to ordinary routes: the
+//! WebSocket at `/rpc`, calls by `POST /rpc`, `/rpc/openrpc.json`,
+//! `/rpc/health`, `/rpc/explorer`, with the same origins, authentication,
+//! limits and hooks. The host owns the port, TLS and the HTTP connections;
+//! `Endpoint::shutdown` drains the WebSockets. With the `axum` feature it
+//! reads the client's address from axum's `ConnectInfo`. The `axum_app`
+//! example is a whole app.
+//!
 //! | feature | what it adds |
 //! |---|---|
 //! | `tls` | TLS termination with rustls (ring provider) |
+//! | `tower` | `Endpoint`: the endpoint as a tower service, for any hyper or tower server |
+//! | `axum` | `tower`, and the client's address from axum's `ConnectInfo` |
 //!
 //! # On the wire
 //!
@@ -419,6 +433,8 @@ pub use rpc_macros::rpc_service;
 pub use addresses::{ParseProxiesError, TrustedProxies};
 pub use admission::{Admission, ConnectRequest, Rejection};
 pub use config::{ConfigError, ServerConfig, parse_duration};
+#[cfg(feature = "tower")]
+pub use endpoint::Endpoint;
 pub use groups::{
     BackendError, BackendFuture, BackendHealth, Frame, GroupBackend, LocalGroups, Member,
     SlowMemberPolicy,
@@ -434,6 +450,8 @@ mod addresses;
 mod admission;
 mod config;
 mod connection;
+#[cfg(feature = "tower")]
+mod endpoint;
 mod groups;
 mod origin;
 mod outgoing;

@@ -323,6 +323,14 @@ impl ServerBuilder {
         Serve::on_listener(listener, State::new(service, self.config, self.extras))
     }
 
+    /// The RPC endpoint of `service` with this configuration, as a tower
+    /// service to mount in an axum app or any hyper or tower server, instead
+    /// of serving a port of its own (see [`Endpoint`](crate::Endpoint)).
+    #[cfg(feature = "tower")]
+    pub fn endpoint<S: Service>(self, service: S) -> crate::Endpoint<S> {
+        crate::Endpoint::new(State::new(service, self.config, self.extras))
+    }
+
     /// An in-memory [`TestClient`] for `service` with this configuration,
     /// middleware and hooks.
     pub fn test_client<S: Service>(self, service: S) -> TestClient<S> {

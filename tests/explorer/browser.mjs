@@ -26,9 +26,9 @@ export async function launch() {
   });
 }
 
-/// Opens `${base}/explorer`; `page.verify()` then checks that the page threw
+/// Opens `${base}${path}`; `page.verify()` then checks that the page threw
 /// nothing and made no request outside the server.
-export async function open(browser, base) {
+export async function open(browser, base, path = "/explorer") {
   const page = await browser.newPage({ viewport: { width: 1280, height: 640 } });
   page.setDefaultTimeout(10_000);
   const requests = [];
@@ -36,7 +36,7 @@ export async function open(browser, base) {
   page.on("request", (request) => requests.push(request.url()));
   page.on("websocket", (socket) => requests.push(socket.url()));
   page.on("pageerror", (error) => errors.push(error.message));
-  await page.goto(`${base}/explorer`);
+  await page.goto(`${base}${path}`);
   page.verify = () => {
     check(errors.length === 0, `the page threw no error${errors.length ? ": " + errors.join("; ") : ""}`);
     const host = new URL(base).host;

@@ -1,10 +1,11 @@
 // Drives the API explorer of running examples in headless Chromium:
-//   node explorer.mjs --calculator URL --chat URL --tour URL [--screenshot FILE]
+//   node explorer.mjs --calculator URL --chat URL --tour URL --mounted URL [--screenshot FILE]
+// (--mounted: an endpoint mounted under a path in an axum app, e.g. http://HOST/rpc)
 // Exits 0 when every check passes; says what failed otherwise.
 import { callMethod, check, flags, launch, open as openPage } from "./browser.mjs";
 
 const args = flags();
-for (const name of ["calculator", "chat", "tour"]) {
+for (const name of ["calculator", "chat", "tour", "mounted"]) {
   if (!args[name]) throw new Error(`--${name} URL is required`);
 }
 const browser = await launch();
@@ -76,6 +77,15 @@ try {
   await tour.waitForSelector("#outcome .result");
   check(true, "and it can be called");
   tour.verify();
+
+  // Mounted under /rpc in an axum app: the page, its assets and its
+  // WebSocket are found under that prefix (also from /rpc/explorer/).
+  const mounted = await openPage(browser, args.mounted, "/explorer/");
+  check(new URL(mounted.url()).pathname === "/rpc/explorer", `/rpc/explorer/ leads to /rpc/explorer (${mounted.url()})`);
+  await callMethod(mounted, "subtract", { minuend: "5", subtrahend: "3" });
+  await mounted.waitForSelector("#outcome .result");
+  check((await mounted.textContent("#outcome .result")) === "2", "the mounted endpoint answers the page's call");
+  mounted.verify();
 } finally {
   await browser.close();
 }

@@ -77,7 +77,9 @@ pub fn start_with(name: &str, args: &[&str], env: &[(&str, &str)]) -> Running {
         let line = lines
             .recv_timeout(Duration::from_secs(30))
             .unwrap_or_else(|_| panic!("example {name} did not say where it listens"));
-        if let Some(addr) = line.strip_prefix("listening on ws://") {
+        if let Some(url) = line.strip_prefix("listening on ws://") {
+            // The address, without the path of an endpoint mounted under one.
+            let addr = url.split('/').next().unwrap_or(url);
             break addr.parse::<SocketAddr>().expect("an address");
         }
     };

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt as _, Full, Limited};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::{Body, Bytes};
 use rpc_core::{ConnectionInfo, ErrorCode, RpcError, Service, Transport};
 use tokio::sync::OwnedSemaphorePermit;
 use tower_layer::Layer as _;
@@ -33,21 +34,35 @@ fn health<S>(state: &State<S>) -> Response<Full<Bytes>> {
     }
 }
 
+/// What a request body must be for the HTTP transport: hyper's own, or
+/// any other server's (axum's, when mounted) that yields bytes.
+pub(crate) trait RequestBody:
+    Body<Data = Bytes, Error: Into<BoxError>> + Send + 'static
+{
+}
+
+impl<B> RequestBody for B where B: Body<Data = Bytes, Error: Into<BoxError>> + Send + 'static {}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Answers one plain HTTP request (CORS preflights are answered before
 /// it, by [`cors`](super::cors)). A refused connection (`admit`) gets its
 /// refusal, health checks aside; `draining` says a shutdown is under way.
 pub(crate) async fn handle<S: Service>(
-    request: Request<Incoming>,
+    request: Request<impl RequestBody>,
     remote: SocketAddr,
     admit: Admit,
     draining: bool,
     state: &State<S>,
 ) -> Response<Full<Bytes>> {
-    let is_health = request.method() == Method::GET && request.uri().path() == "/health";
+    // Split, so that no future below holds the body by reference (axum's
+    // body is `Send` but not `Sync`).
+    let (request, body) = request.into_parts();
+    let is_health = request.method == Method::GET && request.uri.path() == "/health";
     if let (false, Some(refusal)) = (is_health, admit.refusal()) {
         return refusal;
     }
-    match (request.method(), request.uri().path()) {
+    match (&request.method, request.uri.path()) {
         (&Method::GET, "/health") if draining => plain(StatusCode::SERVICE_UNAVAILABLE, "draining"),
         (&Method::GET, "/health") => health(state),
         // A page the allow-list does not name is refused before anything
@@ -55,7 +70,7 @@ pub(crate) async fn handle<S: Service>(
         _ if !state
             .config
             .allowed_origins
-            .allows_request(request.headers()) =>
+            .allows_request(&request.headers) =>
         {
             plain(
                 StatusCode::FORBIDDEN,
@@ -79,7 +94,7 @@ pub(crate) async fn handle<S: Service>(
             super::explorer::asset(path)
                 .unwrap_or_else(|| plain(StatusCode::NOT_FOUND, "not found"))
         }
-        (&Method::POST, "/") => call(request, remote, state).await,
+        (&Method::POST, "/") => call(request, body, remote, state).await,
         (_, "/") => {
             let mut response = plain(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -97,11 +112,12 @@ pub(crate) async fn handle<S: Service>(
 /// `POST /`: the body is one JSON-RPC message (a call, a notification or a
 /// batch); the reply is the body of a 200, or a 204 when there is none.
 async fn call<S: Service>(
-    request: Request<Incoming>,
+    request: Parts,
+    body: impl RequestBody,
     remote: SocketAddr,
     state: &State<S>,
 ) -> Response<Full<Bytes>> {
-    if !is_json(&request) {
+    if !is_json(&request.headers) {
         return plain(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "JSON-RPC bodies are sent as Content-Type: application/json",
@@ -112,7 +128,7 @@ async fn call<S: Service>(
         Err(refusal) => return refusal,
     };
     // The body's room in the budget is held until the call is answered.
-    let (body, _room) = match read_body(request, remote, state).await {
+    let (body, _room) = match read_body(&request.headers, body, remote, state).await {
         Ok(read) => read,
         Err(refusal) => return refusal,
     };
@@ -135,13 +151,13 @@ async fn call<S: Service>(
 /// budget first (its declared length, or the most it may be), then it must
 /// arrive within the message timeout and the size limit.
 async fn read_body<S>(
-    request: Request<Incoming>,
+    headers: &http::HeaderMap,
+    body: impl RequestBody,
     remote: SocketAddr,
     state: &State<S>,
 ) -> Result<(Bytes, OwnedSemaphorePermit), Response<Full<Bytes>>> {
     let limit = state.config.limits.max_message_size;
-    let expected = request
-        .headers()
+    let expected = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok()?.parse::<u64>().ok())
         .unwrap_or(u64::MAX)
@@ -157,7 +173,7 @@ async fn read_body<S>(
             "the server is busy receiving other messages; try again",
         )));
     };
-    let body = Limited::new(request.into_body(), limit).collect();
+    let body = Limited::new(body, limit).collect();
     let Some(body) = within(state.config.message_timeout, body).await else {
         tracing::debug!(%remote, "HTTP request body too slow: cut off");
         // What is left of the body is never read: the connection cannot
@@ -196,12 +212,12 @@ async fn within<F: std::future::Future>(limit: Option<Duration>, future: F) -> O
 /// Runs `on_connect` for this request (the same authentication as for a
 /// WebSocket), and builds what the methods will see of the "connection".
 async fn admitted<S: Service>(
-    request: &Request<Incoming>,
+    request: &Parts,
     remote: SocketAddr,
     state: &State<S>,
 ) -> Result<ConnectionInfo, Response<Full<Bytes>>> {
-    let uri = request.uri();
-    let headers = request.headers();
+    let uri = &request.uri;
+    let headers = &request.headers;
     let client = state.addresses.client_ip(remote, headers);
     let mut info = ConnectionInfo::new()
         .with_instance(state.groups.instance())
@@ -228,9 +244,8 @@ async fn admitted<S: Service>(
 }
 
 /// `application/json` (any parameters, such as a charset).
-fn is_json<B>(request: &Request<B>) -> bool {
-    request
-        .headers()
+fn is_json(headers: &http::HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
@@ -249,13 +264,15 @@ fn json(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
 
 /// Answers a plain HTTP request that carries an `Origin`, through the CORS
 /// rules ([`cors`](super::cors)).
-pub(crate) async fn with_cors<S: Service>(
-    request: Request<Incoming>,
-    endpoint: Endpoint<S>,
+pub(crate) async fn with_cors<S: Service, B: RequestBody>(
+    request: Request<B>,
+    endpoint: HttpEndpoint<S>,
 ) -> Response<Full<Bytes>> {
     let mut cors = endpoint.state.cors.layer(endpoint.clone());
     // Always ready (the endpoint is), but the contract asks.
-    let ready = std::future::poll_fn(|cx| tower_service::Service::poll_ready(&mut cors, cx)).await;
+    let ready =
+        std::future::poll_fn(|cx| tower_service::Service::<Request<B>>::poll_ready(&mut cors, cx))
+            .await;
     let Ok(()) = ready;
     match tower_service::Service::call(&mut cors, request).await {
         Ok(response) => response,
@@ -264,14 +281,14 @@ pub(crate) async fn with_cors<S: Service>(
 }
 
 /// The HTTP endpoint as a tower service, for the CORS layer to wrap.
-pub(crate) struct Endpoint<S> {
+pub(crate) struct HttpEndpoint<S> {
     pub(crate) state: Arc<State<S>>,
     pub(crate) remote: SocketAddr,
     pub(crate) admit: Admit,
     pub(crate) draining: bool,
 }
 
-impl<S> Clone for Endpoint<S> {
+impl<S> Clone for HttpEndpoint<S> {
     fn clone(&self) -> Self {
         Self {
             state: Arc::clone(&self.state),
@@ -284,7 +301,7 @@ impl<S> Clone for Endpoint<S> {
 
 type Answer = Pin<Box<dyn Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send>>;
 
-impl<S: Service> tower_service::Service<Request<Incoming>> for Endpoint<S> {
+impl<S: Service, B: RequestBody> tower_service::Service<Request<B>> for HttpEndpoint<S> {
     type Response = Response<Full<Bytes>>;
     type Error = Infallible;
     type Future = Answer;
@@ -293,7 +310,7 @@ impl<S: Service> tower_service::Service<Request<Incoming>> for Endpoint<S> {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<Incoming>) -> Answer {
+    fn call(&mut self, request: Request<B>) -> Answer {
         let Self {
             state,
             remote,

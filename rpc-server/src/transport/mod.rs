@@ -104,7 +104,7 @@ where
                         ),
                     }
                 } else if request.headers().contains_key(::http::header::ORIGIN) {
-                    let endpoint = http::Endpoint {
+                    let endpoint = http::HttpEndpoint {
                         state,
                         remote,
                         admit,

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Bytes;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use std::sync::Arc;
@@ -126,8 +126,8 @@ pub(crate) struct Upgrade<'a> {
 /// Answers a WebSocket upgrade request: 101 if it is valid and
 /// `on_connect` admits it (the rest is handed over through `accepted`),
 /// else the refusal.
-pub(crate) async fn upgrade(
-    mut request: Request<Incoming>,
+pub(crate) async fn upgrade<B: Send>(
+    mut request: Request<B>,
     context: Upgrade<'_>,
     accepted: oneshot::Sender<Accepted>,
 ) -> Response<Full<Bytes>> {
@@ -141,6 +141,14 @@ pub(crate) async fn upgrade(
         addresses,
         rates,
     } = context;
+    // hyper hands the connection over through this; a request without it
+    // (HTTP/2, or a server that does not upgrade) cannot become a WebSocket.
+    let Some(upgrade) = request.extensions_mut().remove::<OnUpgrade>() else {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "this connection cannot be upgraded to a WebSocket (HTTP/1.1 is needed)",
+        );
+    };
     let headers = request.headers();
     if headers
         .get(header::SEC_WEBSOCKET_VERSION)
@@ -226,7 +234,6 @@ pub(crate) async fn upgrade(
             }
         }
     }
-    let upgrade = hyper::upgrade::on(&mut request);
     let handed_over = accepted.send(Accepted {
         upgrade,
         info,

@@ -34,7 +34,11 @@ pub enum Received {
 
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Self {
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}"))
+        Self::connect_to(&format!("ws://{addr}")).await
+    }
+
+    pub async fn connect_to(url: &str) -> Self {
+        let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("connect");
         Self { ws }

@@ -39,7 +39,10 @@ function connect() {
     socket = null;
   }
   failPending("reconnecting");
-  const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/";
+  // The endpoint is where the page is: "/" for /explorer, "/rpc/" for an
+  // endpoint mounted at /rpc.
+  const url = new URL(".", location.href);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
   const token = $("#token").value.trim();
   setStatus("connecting…", "");
   // A browser cannot set headers on a WebSocket; the token goes as the

@@ -18,9 +18,21 @@ const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
                       form-action 'none'; frame-ancestors 'none'";
 
 /// The explorer's answer to `GET path`, if the path is one of its own.
+///
+/// The page names its assets and its WebSocket relative to itself, so
+/// that it also works where the endpoint is mounted under a prefix; it is
+/// served at `/explorer` only (`/explorer/` redirects there).
 pub(crate) fn asset(path: &str) -> Option<Response<Full<Bytes>>> {
+    if path == "/explorer/" {
+        let mut response = Response::new(Full::new(Bytes::new()));
+        *response.status_mut() = StatusCode::PERMANENT_REDIRECT;
+        response
+            .headers_mut()
+            .insert(header::LOCATION, HeaderValue::from_static("../explorer"));
+        return Some(response);
+    }
     let (body, content_type) = match path {
-        "/explorer" | "/explorer/" => (PAGE, "text/html; charset=utf-8"),
+        "/explorer" => (PAGE, "text/html; charset=utf-8"),
         "/explorer/explorer.js" => (SCRIPT, "text/javascript; charset=utf-8"),
         "/explorer/explorer.css" => (STYLE, "text/css; charset=utf-8"),
         _ => return None,
@@ -60,10 +72,16 @@ mod tests {
             assert!(asset(path).is_some(), "{path}");
         }
         assert!(asset("/explorer/other.js").is_none());
-        // Every URL the page names is one of the explorer's own.
-        for url in PAGE.split(['"', '\'']).filter(|part| part.starts_with('/')) {
-            assert!(asset(url).is_some(), "{url}");
+        // Every URL the page names is one of the explorer's own, relative
+        // to the page.
+        let named = PAGE
+            .split(['"', '\''])
+            .filter(|part| part.starts_with("explorer/"));
+        assert_eq!(named.clone().count(), 2);
+        for url in named {
+            assert!(asset(&format!("/{url}")).is_some(), "{url}");
         }
+        assert!(!PAGE.contains("\"/"), "no absolute path");
         assert!(!PAGE.contains("http://") && !PAGE.contains("https://"));
         assert!(!SCRIPT.contains("http://") && !SCRIPT.contains("https://"));
     }
