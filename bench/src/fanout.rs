@@ -9,7 +9,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use hdrhistogram::Histogram;
-use rpc_server::{Frame, GroupBackend, RpcContext, rpc_service};
+use rpc_server::groups::{Frame, GroupBackend};
+use rpc_server::{RpcContext, rpc_service};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::load::{Socket, connect, new_histogram};

@@ -17,7 +17,8 @@
 //! number.
 
 use rpc_redis::{RedisConfig, RedisGroups};
-use rpc_server::{Admission, RpcContext, RpcError, rpc_service};
+use rpc_server::connect::Admission;
+use rpc_server::{RpcContext, RpcError, rpc_service};
 use serde_json::json;
 
 /// Who a connection said it was, per room it joined.

@@ -13,7 +13,8 @@
 //! curl -s http://127.0.0.1:9006/health
 //! ```
 
-use rpc_server::{RpcContext, RpcError, Transport, rpc_service};
+use rpc_server::connect::Transport;
+use rpc_server::{RpcContext, RpcError, rpc_service};
 
 struct Calc;
 

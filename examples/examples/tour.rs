@@ -16,10 +16,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use rpc_server::{
-    Admission, Call, ConnectionInfo, DisconnectReason, ErrorCode, Hooks, MethodFuture, Middleware,
-    Next, Rejection, RpcContext, RpcError, rpc_service,
-};
+use rpc_server::connect::{Admission, ConnectionInfo, DisconnectReason, Rejection};
+use rpc_server::hooks::Hooks;
+use rpc_server::middleware::{Call, MethodFuture, Middleware, Next};
+use rpc_server::{ErrorCode, RpcContext, RpcError, rpc_service};
 
 /// Who a token belongs to, stored by `on_connect` for the methods to read.
 struct User {

@@ -1,7 +1,9 @@
 //! The frame target's logic, shared by the fuzz target and by the test
 //! that replays the corpus (`tests/tests/fuzz_corpus.rs`).
 
-use rpc_server::{ConnectionInfo, Params, Protocol, RpcContext, RpcError, rpc_service};
+use rpc_server::connect::ConnectionInfo;
+use rpc_server::service::Protocol;
+use rpc_server::{Params, RpcContext, RpcError, rpc_service};
 
 struct Target;
 

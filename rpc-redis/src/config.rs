@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rpc_server::{ConfigError, parse_duration};
+use rpc_server::config::{ConfigError, parse_duration};
 
 /// How a [`RedisGroups`](crate::RedisGroups) reaches Redis and shares it.
 ///

@@ -62,7 +62,7 @@
 //!   hears messages published after its instance's subscription is
 //!   confirmed, at most one Redis round trip after it joined; an instance's
 //!   count is written after that confirmation, so a member visible in
-//!   [`member_count`](rpc_server::GroupBackend::member_count) hears the group.
+//!   [`member_count`](rpc_server::groups::GroupBackend::member_count) hears the group.
 //! - Connection ids ([`ConnectionId`]) name the instance holding the
 //!   connection; `notify_connection` to another instance's connection goes
 //!   on that instance's own channel.
@@ -88,11 +88,11 @@
 //!   ([`RedisGroups::stats`]), logged, and reported to the server's
 //!   [`Hooks::group_backend`]: the
 //!   instance whose outbox overflowed reports
-//!   [`DropCause::OutboxFull`](rpc_server::DropCause::OutboxFull), and an
+//!   [`DropCause::OutboxFull`](rpc_server::hooks::DropCause::OutboxFull), and an
 //!   instance that did not receive messages another published (Redis
 //!   pub/sub keeps nothing for a subscriber that is away) sees the gap in
 //!   that sender's numbering and reports
-//!   [`DropCause::NotReceived`](rpc_server::DropCause::NotReceived) when
+//!   [`DropCause::NotReceived`](rpc_server::hooks::DropCause::NotReceived) when
 //!   the sender's next message arrives. `BackendEvent::Down` and `Up`
 //!   tell an application when to have its clients resync.
 //! - **Slow members:** a remote message is delivered like a local one: a
@@ -111,10 +111,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use rpc_server::{
-    BackendError, BackendFuture, BackendHealth, CallError, ConnectionId, Frame, GroupBackend,
-    Hooks, InstanceId, Member,
+use rpc_server::CallError;
+use rpc_server::connect::ConnectionId;
+use rpc_server::groups::{
+    BackendError, BackendFuture, BackendHealth, Frame, GroupBackend, InstanceId, Member,
 };
+use rpc_server::hooks::Hooks;
 
 mod config;
 mod link;

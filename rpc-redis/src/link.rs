@@ -13,7 +13,8 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use redis::aio::{MultiplexedConnection, PubSubSink, PubSubStream};
 use redis::{AsyncConnectionConfig, Msg};
-use rpc_server::{ConnectionId, Frame, GroupBackend as _};
+use rpc_server::connect::ConnectionId;
+use rpc_server::groups::{Frame, GroupBackend as _};
 use tokio::time::{MissedTickBehavior, interval, sleep, timeout};
 
 use crate::sequence::{Gaps, Numbering};
@@ -112,7 +113,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 /// Somewhere between half and all of `backoff`, so that instances that
 /// lost Redis together do not all come back in the same instant.
 fn jittered(backoff: Duration) -> Duration {
-    let random = rpc_server::InstanceId::random().as_u64();
+    let random = rpc_server::groups::InstanceId::random().as_u64();
     let half = backoff / 2;
     half + Duration::from_nanos(random % (half.as_nanos() as u64).max(1))
 }

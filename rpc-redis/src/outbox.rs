@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use rpc_server::Frame;
+use rpc_server::groups::Frame;
 
 /// One message to publish.
 #[derive(Debug)]

@@ -2,7 +2,8 @@
 //! read from the registry the instances keep in Redis.
 
 use redis::AsyncCommands as _;
-use rpc_server::{BackendError, ConnectionId, GroupBackend as _};
+use rpc_server::connect::ConnectionId;
+use rpc_server::groups::{BackendError, GroupBackend as _};
 
 use crate::shared::{Shared, lock};
 

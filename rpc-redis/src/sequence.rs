@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use rpc_server::InstanceId;
+use rpc_server::groups::InstanceId;
 
 /// Channels numbered at once at most: past it the numbering starts over
 /// (receivers take a number that goes back as a restart, not a loss).

@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use redis::aio::MultiplexedConnection;
-use rpc_server::{
-    BackendEvent, BackendHealth, ConnectionId, DropCause, Frame, Hooks, InstanceId, LocalGroups,
-};
+use rpc_server::connect::ConnectionId;
+use rpc_server::groups::{BackendHealth, Frame, InstanceId, LocalGroups};
+use rpc_server::hooks::{BackendEvent, DropCause, Hooks};
 use tokio::sync::Notify;
 
 use crate::config::RedisConfig;

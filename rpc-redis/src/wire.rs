@@ -14,7 +14,8 @@
 //! instances with members in it), `P:c:INSTANCE` for messages to one
 //! connection of that instance.
 
-use rpc_server::{ConnectionId, InstanceId};
+use rpc_server::connect::ConnectionId;
+use rpc_server::groups::InstanceId;
 
 /// Key and channel names under one prefix.
 #[derive(Debug, Clone)]

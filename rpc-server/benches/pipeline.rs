@@ -12,11 +12,13 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::sync::Arc;
 
-use rpc_server::Service as _;
-use rpc_server::{
-    Call, ConnectionInfo, ErrorCode, Hooks, MethodFuture, Middleware, Next, Protocol, Rate,
-    rpc_service,
-};
+use rpc_server::config::Rate;
+use rpc_server::connect::ConnectionInfo;
+use rpc_server::hooks::Hooks;
+use rpc_server::middleware::{Call, MethodFuture, Middleware, Next};
+use rpc_server::service::Protocol;
+use rpc_server::service::Service as _;
+use rpc_server::{ErrorCode, rpc_service};
 
 struct Calc;
 
@@ -55,10 +57,9 @@ fn pipeline(c: &mut Criterion) {
     let connection = ConnectionInfo::detached();
     // A bucket too large to run dry in any measurement.
     let never_reached = Rate::per_second(u32::MAX).with_burst(u32::MAX);
-    let rated =
-        Arc::new(ConnectionInfo::new().with_rates(
-            rpc_server::CallRates::new(Some(never_reached), Calc.methods()).map(Arc::new),
-        ));
+    let rated = Arc::new(ConnectionInfo::new().with_rates(
+        rpc_server::service::CallRates::new(Some(never_reached), Calc.methods()).map(Arc::new),
+    ));
     let mut group = c.benchmark_group("pipeline");
     let configurations = [
         ("plain", Protocol::new(), &connection),

@@ -1,16 +1,16 @@
-//! Every knob of the server, with defaults, and reading them from the
-//! environment.
+//! Every knob of the server ([`ServerConfig`]), with defaults, reading them
+//! from the environment, and the types of its settings.
 
 use std::fmt;
 use std::time::Duration;
 
-use rpc_core::{Limits, Rate};
+pub use rpc_core::{Limits, Rate};
 
-use crate::addresses::TrustedProxies;
+pub use crate::addresses::{ParseProxiesError, TrustedProxies};
 use crate::groups::SlowMemberPolicy;
-use crate::origin::AllowedOrigins;
+pub use crate::origin::AllowedOrigins;
 #[cfg(feature = "tls")]
-use crate::tls::TlsConfig;
+pub use crate::tls::TlsConfig;
 
 /// The server's configuration. Every field has a default ([`ServerConfig::default`])
 /// and a setter on [`ServerBuilder`](crate::ServerBuilder); each can also be

@@ -73,20 +73,20 @@
 //!   address, handshake path, query, headers and cookies, the negotiated
 //!   subprotocol, a connection id, and typed extensions.
 //! - [`ServerBuilder::on_connect`] runs (async) before the WebSocket
-//!   upgrade. It admits the client ([`Admission`]: grant permissions, store
+//!   upgrade. It admits the client ([`Admission`](connect::Admission): grant permissions, store
 //!   typed values such as the authenticated user) or refuses it with an
-//!   HTTP status ([`Rejection`]: 401, 403, …), and then the socket is never
+//!   HTTP status ([`Rejection`](connect::Rejection): 401, 403, …), and then the socket is never
 //!   upgraded. [`ServerBuilder::on_disconnect`] hears when and why a
 //!   connection ended.
 //! - `#[rpc(permission = "…")]` (several allowed, all required) is checked
 //!   against what `on_connect` granted, before the params are decoded. A
 //!   denied call is answered exactly like an unknown method, and
 //!   `rpc.discover` lists only what the connection may call.
-//! - [`Middleware`] wraps every call (notifications and batch elements
+//! - [`Middleware`](middleware::Middleware) wraps every call (notifications and batch elements
 //!   included) in the order added: it may change the call, answer it
 //!   itself, time it, and see or change the result. A panic in middleware
 //!   is INTERNAL_ERROR for that call.
-//! - [`Hooks`] observe calls (started, completed with their duration, failed
+//! - [`Hooks`](hooks::Hooks) observe calls (started, completed with their duration, failed
 //!   with their code) and connections (connected, disconnected).
 //! - With no middleware or hooks configured the call path is what it was
 //!   without them (`benches/pipeline.rs` measures it).
@@ -129,16 +129,16 @@
 //! [`RpcContext::peer`]: [`Peer::notify`], [`Peer::call`] (the client
 //! answers), and groups: [`RpcContext::join`], [`Peer::notify_group`] (to
 //! every member, serialized once), [`Peer::notify_connection`] (to one
-//! client, by its [`ConnectionId`]). [`ServerHandle`] does the same from
+//! client, by its [`ConnectionId`](connect::ConnectionId)). [`ServerHandle`] does the same from
 //! outside any handler. A connection leaves its groups when it closes.
 //!
 //! Each connection's queue is bounded by bytes
 //! ([`ServerConfig::max_queued_bytes`], 4 MiB): a client that reads gets
 //! every message of a burst, however many; one that leaves that much unread
-//! meets the [`SlowMemberPolicy`] (disconnected by default, or its
+//! meets the [`SlowMemberPolicy`](groups::SlowMemberPolicy) (disconnected by default, or its
 //! messages dropped).
 //!
-//! Groups live in a [`GroupBackend`]: [`LocalGroups`] in this process by
+//! Groups live in a [`GroupBackend`](groups::GroupBackend): [`LocalGroups`](groups::LocalGroups) in this process by
 //! default, or `rpc_redis::RedisGroups` to share them (and reach any
 //! connection) across every instance on one Redis, set with
 //! [`ServerBuilder::groups`]. Counts over every instance come from
@@ -183,7 +183,7 @@
 //! client calls the unsubscribe method with its id (only the connection
 //! that opened it can), when the stream ends, or with the connection; the
 //! stream is dropped at once. Items go through the connection's queue, so a
-//! subscriber that does not keep up meets the [`SlowMemberPolicy`] (with
+//! subscriber that does not keep up meets the [`SlowMemberPolicy`](groups::SlowMemberPolicy) (with
 //! `DropMessage`, it is told how many it missed:
 //! `{"subscription":"<id>","dropped":3}`). A connection has at most
 //! [`ServerConfig::max_subscriptions_per_connection`] open (1,024).
@@ -193,7 +193,7 @@
 //! unsubscribe method and the item's schema.
 //!
 //! A subscription can follow a group: [`RpcContext::group_stream`] is a
-//! stream of every message broadcast to it ([`GroupMessage`]: method and
+//! stream of every message broadcast to it ([`GroupMessage`](groups::GroupMessage): method and
 //! params), so returning it from a subscription method forwards a room to
 //! its subscriber, on every instance when the groups are shared
 //! (`rpc_redis::RedisGroups`):
@@ -414,45 +414,64 @@
 //!
 //! ## Introspection
 //!
-//! The generated [`Service`] impl exposes [`Service::methods`] (name,
+//! The generated [`Service`](service::Service) impl exposes [`Service::methods`](service::Service::methods) (name,
 //! parameters with names, types and whether they are required, docs from
 //! `///` comments, notification flag, permissions, timeout, `#[deprecated]`)
-//! and [`Service::openrpc`], an [OpenRPC 1.2.6](https://spec.open-rpc.org/)
+//! and [`Service::openrpc`](service::Service::openrpc), an [OpenRPC 1.2.6](https://spec.open-rpc.org/)
 //! document built once and cached, with JSON Schemas (draft-07) for every
 //! parameter and result and shared definitions under `#/components/schemas`.
 
-pub use rpc_core::{
-    BackendEvent, Call, CallError, CallRates, ConnectionId, ConnectionInfo, DisconnectReason,
-    DropCause, ErrorCode, Extensions, GroupMessage, GroupStream, Hooks, Id, IdKind, InstanceId,
-    Limits, MethodFuture, MethodInfo, MethodResult, Middleware, Next, OpenRpc, OpenRpcInfo,
-    ParamInfo, Params, Peer, Permissions, Protocol, Rate, RateBucket, Reply, RpcContext, RpcError,
-    SerializedResult, Service, Transport,
-};
+pub use rpc_core::{CallError, ErrorCode, Params, Peer, RpcContext, RpcError};
 pub use rpc_macros::rpc_service;
 
-pub use addresses::{ParseProxiesError, TrustedProxies};
-pub use admission::{Admission, ConnectRequest, Rejection};
-pub use config::{ConfigError, ServerConfig, parse_duration};
+pub use config::ServerConfig;
 #[cfg(feature = "tower")]
 pub use endpoint::Endpoint;
-pub use groups::{
-    BackendError, BackendFuture, BackendHealth, Frame, GroupBackend, LocalGroups, Member,
-    SlowMemberPolicy,
-};
-pub use origin::AllowedOrigins;
 pub use serve::{Serve, ServerHandle};
 pub use server::{Server, ServerBuilder, serve};
 pub use signals::shutdown_signal;
-#[cfg(feature = "tls")]
-pub use tls::TlsConfig;
+
+pub mod config;
+pub mod groups;
+pub mod testing;
+
+pub mod connect {
+    //! Admitting connections and what a handler knows of one: what
+    //! [`on_connect`](crate::ServerBuilder::on_connect) receives and answers,
+    //! and the connection's description, identity and end.
+    pub use crate::admission::{Admission, ConnectRequest, Rejection};
+    pub use rpc_core::{
+        ConnectionId, ConnectionInfo, DisconnectReason, Extensions, Permissions, Transport,
+    };
+}
+
+pub mod middleware {
+    //! Around every call: the [`Middleware`] trait, the rest of the chain
+    //! ([`Next`]), and what a middleware reads and answers with.
+    pub use rpc_core::{Call, MethodFuture, MethodResult, Middleware, Next, SerializedResult};
+}
+
+pub mod hooks {
+    //! Observing the server: the [`Hooks`] trait and the group backend's
+    //! events.
+    pub use rpc_core::{BackendEvent, DropCause, Hooks};
+}
+
+pub mod service {
+    //! What `#[rpc_service]` implements, for a hand-written service or a
+    //! tool that drives the protocol engine itself: the [`Service`] trait,
+    //! method descriptions, the OpenRPC document, the engine and its replies.
+    pub use rpc_core::{
+        Call, CallRates, Id, IdKind, MethodFuture, MethodInfo, MethodResult, OpenRpc, OpenRpcInfo,
+        ParamInfo, Protocol, RateBucket, Reply, SerializedResult, Service,
+    };
+}
 
 mod addresses;
 mod admission;
-mod config;
 mod connection;
 #[cfg(feature = "tower")]
 mod endpoint;
-mod groups;
 mod origin;
 mod outgoing;
 mod peer;
@@ -464,7 +483,6 @@ mod shutdown;
 mod signals;
 mod state;
 mod subscriptions;
-pub mod testing;
 mod timer;
 #[cfg(feature = "tls")]
 mod tls;

@@ -193,7 +193,7 @@ impl ServerBuilder {
     /// (`https://*.example.com`), or `"*"` for any.
     ///
     /// Panics on an entry that is neither; parse untrusted input into an
-    /// [`AllowedOrigins`](crate::AllowedOrigins) with `str::parse` and set
+    /// [`AllowedOrigins`](crate::config::AllowedOrigins) with `str::parse` and set
     /// it through [`config`](Self::config).
     pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
     where
@@ -209,7 +209,7 @@ impl ServerBuilder {
     /// (`10.0.0.7`) and networks (`10.0.0.0/8`).
     ///
     /// Panics on an entry that is neither; parse untrusted input into a
-    /// [`TrustedProxies`](crate::TrustedProxies) and set it through
+    /// [`TrustedProxies`](crate::config::TrustedProxies) and set it through
     /// [`config`](Self::config).
     pub fn trusted_proxies<I, S>(mut self, proxies: I) -> Self
     where
@@ -283,7 +283,7 @@ impl ServerBuilder {
         self
     }
 
-    /// Keeps group membership in `backend` instead of a [`LocalGroups`](crate::LocalGroups) of
+    /// Keeps group membership in `backend` instead of a [`LocalGroups`](crate::groups::LocalGroups) of
     /// this server's own: `rpc_redis::RedisGroups` shares groups, and
     /// reaches connections, across instances. The backend's events go to
     /// the [`hooks`](Self::hooks) too.

@@ -17,9 +17,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use rpc_server::{
-    Admission, Rejection, RpcContext, Server, ServerBuilder, ServerHandle, rpc_service,
-};
+use rpc_server::connect::{Admission, Rejection};
+use rpc_server::{RpcContext, Server, ServerBuilder, ServerHandle, rpc_service};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;

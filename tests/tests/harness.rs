@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use rpc_server::config::Limits;
 use rpc_server::testing::TestClient;
-use rpc_server::{Limits, RpcError, ServerConfig, rpc_service};
+use rpc_server::{RpcError, ServerConfig, rpc_service};
 use serde_json::json;
 
 struct Svc;
@@ -89,7 +90,7 @@ impl Guarded {
 
 #[tokio::test]
 async fn a_connection_can_be_given_permissions_and_extensions() {
-    use rpc_server::{ConnectionInfo, Extensions, Permissions};
+    use rpc_server::connect::{ConnectionInfo, Extensions, Permissions};
     let anonymous = TestClient::new(Guarded);
     assert_eq!(
         anonymous
@@ -112,7 +113,8 @@ async fn a_connection_can_be_given_permissions_and_extensions() {
 
 #[tokio::test]
 async fn a_builder_test_client_runs_the_middleware() {
-    use rpc_server::{Call, MethodFuture, Middleware, Next, Server};
+    use rpc_server::Server;
+    use rpc_server::middleware::{Call, MethodFuture, Middleware, Next};
     struct Deny;
     impl Middleware for Deny {
         fn handle<'a>(&'a self, _call: Call<'a>, _next: Next<'a>) -> MethodFuture<'a> {

@@ -7,7 +7,8 @@ mod ws;
 use std::time::Duration;
 
 use futures_util::SinkExt as _;
-use rpc_server::{Limits, Server, ServerHandle, rpc_service};
+use rpc_server::config::Limits;
+use rpc_server::{Server, ServerHandle, rpc_service};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;

@@ -11,7 +11,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rpc_server::{Admission, Rejection, Server, rpc_service};
+use rpc_server::connect::{Admission, Rejection};
+use rpc_server::{Server, rpc_service};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use ws::{Client, within};

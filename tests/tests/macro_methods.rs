@@ -289,6 +289,6 @@ fn generic_impls_are_services() {
     };
     assert_eq!(result(&api, "get", Some(r#"["a"]"#)), json!("1"));
     assert_eq!(result(&api, "get", Some(r#"{"key": "b"}"#)), json!(null));
-    let doc = rpc_server::Service::openrpc(&api).expect("a document");
+    let doc = rpc_server::service::Service::openrpc(&api).expect("a document");
     assert_eq!(doc.methods[0].name, "get");
 }

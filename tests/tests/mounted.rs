@@ -11,7 +11,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use rpc_server::{Admission, Endpoint, Limits, Rejection, RpcContext, Server, rpc_service};
+use rpc_server::config::Limits;
+use rpc_server::connect::{Admission, Rejection};
+use rpc_server::{Endpoint, RpcContext, Server, rpc_service};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use ws::{Client, within};

@@ -10,7 +10,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rpc_server::{ConnectionInfo, Permissions, RpcContext, RpcError, Service, rpc_service};
+use rpc_server::connect::{ConnectionInfo, Permissions};
+use rpc_server::service::Service;
+use rpc_server::{RpcContext, RpcError, rpc_service};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use redis::{PrivateRedis, redis_url, unique_prefix};
 use rpc_redis::{RedisConfig, RedisGroups};
-use rpc_server::{
-    BackendEvent, ConnectionId, DropCause, GroupBackend as _, GroupStream, Hooks, RpcContext,
-    RpcError, Server, ServerHandle, rpc_service,
-};
+use rpc_server::connect::ConnectionId;
+use rpc_server::groups::{GroupBackend as _, GroupStream};
+use rpc_server::hooks::{BackendEvent, DropCause, Hooks};
+use rpc_server::{RpcContext, RpcError, Server, ServerHandle, rpc_service};
 use serde_json::{Value, json};
 use ws::{Client, within};
 
@@ -370,7 +370,7 @@ async fn redis_restarting_stops_no_local_delivery_and_every_loss_is_reported() {
         assert_eq!(bystander.call("ping", json!([]), 1).await["result"], "pong");
         assert!(matches!(
             a.groups.health(),
-            rpc_server::BackendHealth::Degraded(_)
+            rpc_server::groups::BackendHealth::Degraded(_)
         ));
         send_for(&a.handle, &mut sent, Duration::from_millis(300)).await;
         redis.restart().await;
@@ -617,7 +617,7 @@ async fn rediss_with_a_private_certificate_carries_broadcasts() {
         assert!(!untrusted.wait_connected(Duration::from_secs(1)).await);
         assert!(matches!(
             untrusted.health(),
-            rpc_server::BackendHealth::Degraded(_)
+            rpc_server::groups::BackendHealth::Degraded(_)
         ));
         a.handle.shutdown_and_wait().await;
         b.handle.shutdown_and_wait().await;

@@ -7,10 +7,10 @@ mod ws;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rpc_server::{
-    Admission, Call, ConnectionInfo, DisconnectReason, ErrorCode, Hooks, MethodFuture, Middleware,
-    Next, Rejection, RpcContext, RpcError, SerializedResult, Server, ServerHandle, rpc_service,
-};
+use rpc_server::connect::{Admission, ConnectionInfo, DisconnectReason, Rejection};
+use rpc_server::hooks::Hooks;
+use rpc_server::middleware::{Call, MethodFuture, Middleware, Next, SerializedResult};
+use rpc_server::{ErrorCode, RpcContext, RpcError, Server, ServerHandle, rpc_service};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use ws::{Client, within};

@@ -9,7 +9,9 @@ mod ws;
 use std::time::Duration;
 
 use http::{post, request};
-use rpc_server::{Admission, Limits, Rejection, RpcContext, Server, ServerHandle, rpc_service};
+use rpc_server::config::Limits;
+use rpc_server::connect::{Admission, Rejection};
+use rpc_server::{RpcContext, Server, ServerHandle, rpc_service};
 use serde_json::json;
 use ws::{Client, within};
 
@@ -382,7 +384,8 @@ impl Pushy {
 
 #[tokio::test]
 async fn a_method_taking_a_peer_is_websocket_only() {
-    use rpc_server::{Service, Transport};
+    use rpc_server::connect::Transport;
+    use rpc_server::service::Service;
     assert_eq!(
         Pushy.method("ping_me").unwrap().transport,
         Some(Transport::WebSocket)

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use rpc_server::{Limits, Server, ServerHandle, rpc_service};
+use rpc_server::config::Limits;
+use rpc_server::{Server, ServerHandle, rpc_service};
 use serde_json::json;
 use tokio::io::AsyncReadExt as _;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -327,7 +328,7 @@ async fn unsolicited_pongs_do_not_keep_a_deaf_client_alive() {
         let why = tokio::time::timeout(Duration::from_secs(5), reason.recv()).await;
         assert_eq!(
             why.expect("closed in time"),
-            Some(rpc_server::DisconnectReason::Unresponsive)
+            Some(rpc_server::connect::DisconnectReason::Unresponsive)
         );
         pretending.abort();
         server.shutdown_and_wait().await;
@@ -431,8 +432,8 @@ fn rate_limited(reply: &serde_json::Value) -> (String, Duration) {
 #[tokio::test]
 async fn calls_past_the_rate_limit_are_refused_with_retry_data_and_the_connection_carries_on() {
     within(LIMIT, async {
-        let builder =
-            Server::builder().rate_limit(Some(rpc_server::Rate::per_second(10).with_burst(5)));
+        let builder = Server::builder()
+            .rate_limit(Some(rpc_server::config::Rate::per_second(10).with_burst(5)));
         let server = start(builder, Svc::default());
         let mut client = Client::connect(server.local_addr()).await;
 
@@ -494,8 +495,10 @@ async fn a_method_with_a_rate_of_its_own_is_limited_apart() {
 #[tokio::test]
 async fn the_http_requests_of_one_address_share_a_rate() {
     within(LIMIT, async {
-        let builder =
-            Server::builder().rate_limit(Some(rpc_server::Rate::new(3, Duration::from_secs(60))));
+        let builder = Server::builder().rate_limit(Some(rpc_server::config::Rate::new(
+            3,
+            Duration::from_secs(60),
+        )));
         let server = start(builder, Svc::default());
         let addr = server.local_addr();
         let call = r#"{"jsonrpc":"2.0","method":"add","params":[1,2],"id":1}"#;

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use rpc_server::{DisconnectReason, Server, rpc_service};
+use rpc_server::connect::DisconnectReason;
+use rpc_server::{Server, rpc_service};
 use serde_json::json;
 use ws::{Client, within};
 

@@ -7,9 +7,8 @@ mod ws;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rpc_server::{
-    Admission, CallError, Peer, Rejection, RpcContext, RpcError, Server, ServerHandle, rpc_service,
-};
+use rpc_server::connect::{Admission, Rejection};
+use rpc_server::{CallError, Peer, RpcContext, RpcError, Server, ServerHandle, rpc_service};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use ws::{Client, Received, within};

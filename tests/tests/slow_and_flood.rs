@@ -6,7 +6,8 @@ mod ws;
 
 use std::time::{Duration, Instant};
 
-use rpc_server::{Rate, RpcContext, Server, ServerHandle, rpc_service};
+use rpc_server::config::Rate;
+use rpc_server::{RpcContext, Server, ServerHandle, rpc_service};
 use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -404,7 +405,7 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
             .max_connections_per_ip(Some(2))
             .on_connect(move |request| {
                 let _ = seen_tx.send(request.client_ip());
-                async { Ok(rpc_server::Admission::new()) }
+                async { Ok(rpc_server::connect::Admission::new()) }
             });
         let server = start(builder);
         let addr = server.local_addr();

@@ -10,10 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt as _};
-use rpc_server::{
-    GroupStream, RpcContext, RpcError, Server, ServerBuilder, ServerHandle, SlowMemberPolicy,
-    rpc_service,
-};
+use rpc_server::groups::{GroupStream, SlowMemberPolicy};
+use rpc_server::{RpcContext, RpcError, Server, ServerBuilder, ServerHandle, rpc_service};
 use serde_json::{Value, json};
 use ws::{Client, Received, within};
 

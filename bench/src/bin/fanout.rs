@@ -15,7 +15,8 @@ use redis::AsyncCommands as _;
 use rpc_bench::fanout::{self, Fanout, Plan, unix_nanos};
 use rpc_bench::load::new_histogram;
 use rpc_redis::{RedisConfig, RedisGroups};
-use rpc_server::{GroupBackend, LocalGroups, Server};
+use rpc_server::Server;
+use rpc_server::groups::{GroupBackend, LocalGroups};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 
 #[derive(Parser)]
@@ -92,7 +93,7 @@ async fn main() -> Result<(), String> {
             if backend == Backend::Local && instances > 1 {
                 return Err("instances without Redis share nothing: use --backend redis".into());
             }
-            let prefix = format!("bench:{}", rpc_server::InstanceId::random());
+            let prefix = format!("bench:{}", rpc_server::groups::InstanceId::random());
             let mut children = Vec::new();
             let mut urls = Vec::new();
             for _ in 0..instances {
@@ -202,7 +203,7 @@ async fn serve(backend: Backend, redis: &str, prefix: &str) -> Result<(), String
 /// received by `subscribers` pub/sub connections.
 async fn raw(url: &str, subscribers: usize, burst: u64, bursts: u64) -> Result<(), String> {
     let client = redis::Client::open(url).map_err(|e| e.to_string())?;
-    let channel = format!("bench:raw:{}", rpc_server::InstanceId::random());
+    let channel = format!("bench:raw:{}", rpc_server::groups::InstanceId::random());
     let expected = burst * bursts;
     let mut readers = Vec::new();
     for _ in 0..subscribers {

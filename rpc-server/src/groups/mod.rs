@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use rpc_core::calls::{params_json, request_frame};
-use rpc_core::{CallError, ConnectionId, Hooks, InstanceId};
+use rpc_core::{CallError, ConnectionId, Hooks};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::outgoing::{Outgoing, TrySendError};
@@ -20,6 +20,7 @@ mod local;
 pub(crate) use listener::Listener;
 
 pub use local::LocalGroups;
+pub use rpc_core::{GroupMessage, GroupStream, InstanceId};
 
 /// What happens to a connection that does not drain what is pushed to it:
 /// its queue holds `max_queued_bytes` already when another message

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use rpc_server::{ConnectionInfo, Protocol, Service};
+use rpc_server::connect::ConnectionInfo;
+use rpc_server::service::{Protocol, Service};
 use serde_json::Value;
 
 /// Runs one frame through `service` on a tokio runtime, failing the test if

@@ -35,7 +35,7 @@ pub async fn redis_url() -> Option<String> {
 
 /// A prefix no other test (or earlier run) uses.
 pub fn unique_prefix(test: &str) -> String {
-    format!("test:{test}:{}", rpc_server::InstanceId::random())
+    format!("test:{test}:{}", rpc_server::groups::InstanceId::random())
 }
 
 async fn answers_ping(addr: SocketAddr) -> bool {

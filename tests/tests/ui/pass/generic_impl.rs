@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
-use rpc_server::{rpc_service, serve, Service};
+use rpc_server::{rpc_service, serve};
+use rpc_server::service::Service;
 
 /// Where the data lives: the usual reason for a generic service.
 trait Store: Send + Sync + 'static {

@@ -1,4 +1,5 @@
-use rpc_server::{rpc_service, Params, RpcContext, RpcError, Service};
+use rpc_server::{rpc_service, Params, RpcContext, RpcError};
+use rpc_server::service::Service;
 
 struct Inherent;
 
@@ -39,5 +40,5 @@ fn main() {
     assert_service(&Inherent);
     assert_service(&Impl);
     // The user's methods are still ordinary methods.
-    let _ = Inherent.b(&rpc_server::RpcContext::new("b", None, rpc_server::ConnectionInfo::detached()));
+    let _ = Inherent.b(&rpc_server::RpcContext::new("b", None, rpc_server::connect::ConnectionInfo::detached()));
 }

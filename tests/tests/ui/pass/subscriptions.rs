@@ -45,7 +45,7 @@ impl Svc {
 }
 
 fn main() {
-    use rpc_server::Service as _;
+    use rpc_server::service::Service as _;
     let names: Vec<_> = Svc.methods().iter().map(|m| m.name).collect();
     assert_eq!(
         names,
