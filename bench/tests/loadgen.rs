@@ -41,11 +41,9 @@ fn short(url: &str, payload: Payload, expect: Expect) -> Load {
 }
 
 async fn ours() -> String {
-    let server = rpc_server::serve("127.0.0.1:0", Bench);
-    let addr = server.local_addr().expect("bound");
     // Runs until the test's runtime ends.
-    server.spawn().expect("spawned");
-    format!("ws://{addr}")
+    let server = rpc_server::serve("127.0.0.1:0", Bench).expect("bound");
+    format!("ws://{}", server.spawn().local_addr())
 }
 
 async fn echo() -> String {

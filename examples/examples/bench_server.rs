@@ -33,8 +33,8 @@ impl Bench {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let server = examples::server()
-        .serve(examples::addr_from_args("127.0.0.1:9007"), Bench)
+        .serve(examples::addr_from_args("127.0.0.1:9007"), Bench)?
         .with_graceful_shutdown(rpc_server::shutdown_signal());
-    examples::announce(server.local_addr()?);
+    examples::announce(server.local_addr());
     server.await
 }

@@ -39,8 +39,8 @@ impl Me {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = examples::server()
-        .serve(examples::addr_from_args("127.0.0.1:9005"), Greeter)
-        .spawn()?;
+        .serve(examples::addr_from_args("127.0.0.1:9005"), Greeter)?
+        .spawn();
     examples::announce(server.local_addr());
     let client = Client::builder(&format!("ws://{}", server.local_addr()))
         .answer_server_calls(Me)

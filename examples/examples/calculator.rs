@@ -57,9 +57,9 @@ impl Calculator for Calc {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let server = examples::server()
-        .serve(examples::addr_from_args("127.0.0.1:9000"), Calc)
+        .serve(examples::addr_from_args("127.0.0.1:9000"), Calc)?
         .with_graceful_shutdown(rpc_server::shutdown_signal());
-    let addr = server.local_addr()?;
+    let addr = server.local_addr();
     examples::announce(addr);
     println!("call it with any WebSocket client, for example:");
     println!("  websocat ws://{addr}");

@@ -101,9 +101,9 @@ async fn main() -> std::io::Result<()> {
         None => None,
     };
     let server = builder
-        .serve(addr.as_deref().unwrap_or("127.0.0.1:9004"), Chat)
+        .serve(addr.as_deref().unwrap_or("127.0.0.1:9004"), Chat)?
         .with_graceful_shutdown(rpc_server::shutdown_signal());
-    examples::announce(server.local_addr()?);
+    examples::announce(server.local_addr());
     server.await?;
     if let Some(groups) = groups {
         // Leave Redis's counts at once rather than at expiry.

@@ -47,9 +47,9 @@ impl Calc {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let server = examples::server()
-        .serve(examples::addr_from_args("127.0.0.1:9006"), Calc)
+        .serve(examples::addr_from_args("127.0.0.1:9006"), Calc)?
         .with_graceful_shutdown(rpc_server::shutdown_signal());
-    let addr = server.local_addr()?;
+    let addr = server.local_addr();
     examples::announce(addr);
     println!("and on http://{addr}/ (POST), http://{addr}/openrpc.json, http://{addr}/health");
     server.await

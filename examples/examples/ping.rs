@@ -49,8 +49,8 @@ impl Ping {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let server = examples::server()
-        .serve(examples::addr_from_args("127.0.0.1:9002"), Ping::default())
+        .serve(examples::addr_from_args("127.0.0.1:9002"), Ping::default())?
         .with_graceful_shutdown(rpc_server::shutdown_signal());
-    examples::announce(server.local_addr()?);
+    examples::announce(server.local_addr());
     server.await
 }

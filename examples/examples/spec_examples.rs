@@ -48,8 +48,8 @@ impl Spec {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let server = examples::server()
-        .serve(examples::addr_from_args("127.0.0.1:9001"), Spec)
+        .serve(examples::addr_from_args("127.0.0.1:9001"), Spec)?
         .with_graceful_shutdown(rpc_server::shutdown_signal());
-    examples::announce(server.local_addr()?);
+    examples::announce(server.local_addr());
     server.await
 }

@@ -49,9 +49,9 @@ impl Counters {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = examples::server()
-        .serve(examples::addr_from_args("127.0.0.1:9008"), Counters)
+        .serve(examples::addr_from_args("127.0.0.1:9008"), Counters)?
         .with_graceful_shutdown(rpc_server::shutdown_signal());
-    examples::announce(server.local_addr()?);
+    examples::announce(server.local_addr());
     server.await?;
     Ok(())
 }

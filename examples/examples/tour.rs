@@ -155,9 +155,9 @@ async fn main() -> std::io::Result<()> {
         })
         .middleware(Logging)
         .hooks(Counting(Arc::clone(&counters)))
-        .serve(examples::addr_from_args("127.0.0.1:9003"), Tour)
+        .serve(examples::addr_from_args("127.0.0.1:9003"), Tour)?
         .with_graceful_shutdown(rpc_server::shutdown_signal());
-    examples::announce(server.local_addr()?);
+    examples::announce(server.local_addr());
     println!("connect with the header `Authorization: Bearer admin-token` or `Bearer guest-token`");
     server.await?;
     counters.print();

@@ -426,8 +426,8 @@ mod tls {
             Server::builder()
                 .tls(dir.join("cert.pem"), dir.join("key.pem"))
                 .serve("127.0.0.1:0", Calc)
-                .spawn()
                 .expect("a TLS server")
+                .spawn()
         });
         (runtime, server)
     }

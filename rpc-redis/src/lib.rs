@@ -31,7 +31,7 @@
 //! async fn main() -> std::io::Result<()> {
 //!     // Returns at once: the backend connects (and reconnects) on its own task.
 //!     let groups = RedisGroups::connect("redis://127.0.0.1:6379").map_err(std::io::Error::other)?;
-//!     Server::builder().groups(groups).serve("127.0.0.1:9000", Chat).await
+//!     Server::builder().groups(groups).serve("127.0.0.1:9000", Chat)?.await
 //! }
 //! ```
 //!

@@ -18,7 +18,7 @@ use rpc_core::{Rate, RateBucket};
 /// `::1`) and networks (`10.0.0.0/8`, `fd00::/8`).
 ///
 /// ```
-/// use rpc_server::TrustedProxies;
+/// use rpc_server::config::TrustedProxies;
 ///
 /// let proxies: TrustedProxies = "10.0.0.0/8, 127.0.0.1".parse().unwrap();
 /// assert!(proxies.contains("10.1.2.3".parse().unwrap()));

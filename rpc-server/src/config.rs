@@ -517,8 +517,8 @@ impl Env<'_> {
 ///
 /// ```
 /// use std::time::Duration;
-/// assert_eq!(rpc_server::parse_duration("250ms"), Some(Duration::from_millis(250)));
-/// assert_eq!(rpc_server::parse_duration("2 s"), None);
+/// assert_eq!(rpc_server::config::parse_duration("250ms"), Some(Duration::from_millis(250)));
+/// assert_eq!(rpc_server::config::parse_duration("2 s"), None);
 /// ```
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let digits_end = text.find(|c: char| !c.is_ascii_digit())?;

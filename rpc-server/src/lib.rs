@@ -34,13 +34,14 @@
 //!
 //! #[tokio::main]
 //! async fn main() -> std::io::Result<()> {
-//!     serve("127.0.0.1:9000", Calc).await
+//!     serve("127.0.0.1:9000", Calc)?.await
 //! }
 //! ```
 //!
 //! [`serve`] runs with the defaults; [`Server::builder`] sets every knob
 //! ([`ServerConfig`] lists them, with the environment variables
-//! [`ServerConfig::from_env`] reads). What `serve` returns knows its
+//! [`ServerConfig::from_env`] reads). `serve` binds at once, so a port in
+//! use is its error; the server it returns knows its
 //! [`local_addr`](Serve::local_addr) before it runs (bind port 0 in tests),
 //! takes a [graceful-shutdown signal](Serve::with_graceful_shutdown)
 //! ([`shutdown_signal`]: SIGTERM or SIGINT), and gives a [`ServerHandle`]
@@ -92,7 +93,8 @@
 //!   without them (`benches/pipeline.rs` measures it).
 //!
 //! ```
-//! use rpc_server::{rpc_service, Admission, Rejection, RpcContext, Server};
+//! use rpc_server::{rpc_service, RpcContext, Server};
+//! use rpc_server::connect::{Admission, Rejection};
 //!
 //! struct User(String);
 //!
@@ -199,7 +201,8 @@
 //! (`rpc_redis::RedisGroups`):
 //!
 //! ```
-//! use rpc_server::{GroupStream, RpcContext, RpcError, rpc_service};
+//! use rpc_server::{RpcContext, RpcError, rpc_service};
+//! use rpc_server::groups::GroupStream;
 //!
 //! struct Rooms;
 //!

@@ -17,7 +17,7 @@ use std::str::FromStr;
 /// `https://example.com`). `*` allows every origin.
 ///
 /// ```
-/// use rpc_server::AllowedOrigins;
+/// use rpc_server::config::AllowedOrigins;
 ///
 /// let allowed: AllowedOrigins = "https://app.example.com, https://*.example.org".parse().unwrap();
 /// assert!(allowed.allows(Some("https://app.example.com"), Some("api.example.com")));

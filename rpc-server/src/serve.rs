@@ -25,7 +25,8 @@ use crate::transport::{self, Admit};
 /// [spawned](Serve::spawn).
 #[must_use = "a server does nothing until it is awaited or spawned"]
 pub struct Serve<S> {
-    listener: io::Result<std::net::TcpListener>,
+    listener: std::net::TcpListener,
+    local_addr: SocketAddr,
     state: State<S>,
     stop: shutdown::Trigger,
     stopped: watch::Sender<bool>,
@@ -33,37 +34,36 @@ pub struct Serve<S> {
 }
 
 impl<S: Service> Serve<S> {
-    pub(crate) fn bind(addr: impl ToSocketAddrs, state: State<S>) -> Self {
-        let listener = std::net::TcpListener::bind(addr).and_then(|listener| {
-            listener.set_nonblocking(true)?;
-            Ok(listener)
-        });
+    /// Loads the TLS files (when configured), then binds `addr`.
+    pub(crate) fn bind(addr: impl ToSocketAddrs, mut state: State<S>) -> io::Result<Self> {
+        state.load_tls()?;
+        let listener = std::net::TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
         Self::on(listener, state)
     }
 
     /// Serves on a listener bound by the caller (tokio's: non-blocking).
-    pub(crate) fn on_listener(listener: TcpListener, state: State<S>) -> Self {
-        Self::on(listener.into_std(), state)
+    pub(crate) fn on_listener(listener: TcpListener, mut state: State<S>) -> io::Result<Self> {
+        state.load_tls()?;
+        Self::on(listener.into_std()?, state)
     }
 
-    fn on(listener: io::Result<std::net::TcpListener>, mut state: State<S>) -> Self {
-        let listener = state.load_tls().and(listener);
+    fn on(listener: std::net::TcpListener, state: State<S>) -> io::Result<Self> {
         let (stop, _) = shutdown::channel();
-        Self {
+        Ok(Self {
+            local_addr: listener.local_addr()?,
             listener,
             state,
             stop,
             stopped: watch::channel(false).0,
             signal: None,
-        }
+        })
     }
 
-    /// The address the server listens on.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        match &self.listener {
-            Ok(listener) => listener.local_addr(),
-            Err(err) => Err(io::Error::new(err.kind(), err.to_string())),
-        }
+    /// The address the server listens on (the port chosen, when bound to
+    /// port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
     }
 
     /// Shuts down gracefully when `signal` completes
@@ -79,24 +79,24 @@ impl<S: Service> Serve<S> {
     }
 
     /// A handle to stop the server from elsewhere and wait for it.
-    pub fn handle(&self) -> io::Result<ServerHandle> {
-        Ok(ServerHandle {
-            local_addr: self.local_addr()?,
+    pub fn handle(&self) -> ServerHandle {
+        ServerHandle {
+            local_addr: self.local_addr,
             stop: self.stop.clone(),
             stopped: self.stopped.subscribe(),
             groups: Arc::clone(&self.state.groups),
-        })
+        }
     }
 
     /// Runs the server on a new tokio task and returns its handle.
-    pub fn spawn(self) -> io::Result<ServerHandle> {
-        let handle = self.handle()?;
+    pub fn spawn(self) -> ServerHandle {
+        let handle = self.handle();
         tokio::spawn(async move {
             if let Err(err) = self.await {
                 tracing::error!(error = %err, "server failed");
             }
         });
-        Ok(handle)
+        handle
     }
 }
 
@@ -106,7 +106,7 @@ impl<S: Service> IntoFuture for Serve<S> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let listener = TcpListener::from_std(self.listener?)?;
+            let listener = TcpListener::from_std(self.listener)?;
             let state = Arc::new(self.state);
             let signal = self
                 .signal

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::io;
 use std::net::ToSocketAddrs;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,8 +18,9 @@ use crate::testing::TestClient;
 
 /// Serves `service` on `addr` with the default configuration.
 ///
-/// Binds at once (so [`Serve::local_addr`] knows the port when `addr` asks
-/// for port 0) and runs when awaited or [spawned](Serve::spawn):
+/// Binds at once, so that a port in use is reported here and
+/// [`Serve::local_addr`] knows the port when `addr` asks for port 0; the
+/// server runs when awaited or [spawned](Serve::spawn):
 ///
 /// ```no_run
 /// use rpc_server::{rpc_service, serve};
@@ -32,10 +34,10 @@ use crate::testing::TestClient;
 ///
 /// #[tokio::main]
 /// async fn main() -> std::io::Result<()> {
-///     serve("127.0.0.1:9000", Calc).await
+///     serve("127.0.0.1:9000", Calc)?.await
 /// }
 /// ```
-pub fn serve<S: Service>(addr: impl ToSocketAddrs, service: S) -> Serve<S> {
+pub fn serve<S: Service>(addr: impl ToSocketAddrs, service: S) -> io::Result<Serve<S>> {
     Server::builder().serve(addr, service)
 }
 
@@ -63,7 +65,7 @@ impl Server {
     /// Server::builder()
     ///     .max_connections(1_000)
     ///     .request_timeout(Some(Duration::from_secs(5)))
-    ///     .serve("127.0.0.1:9000", Ping)
+    ///     .serve("127.0.0.1:9000", Ping)?
     ///     .await
     /// # }
     /// ```
@@ -231,7 +233,8 @@ impl ServerBuilder {
     /// left whenever the connection does not come to be.
     ///
     /// ```
-    /// use rpc_server::{Admission, Rejection, Server};
+    /// use rpc_server::Server;
+    /// use rpc_server::connect::{Admission, Rejection};
     ///
     /// struct User(String);
     ///
@@ -272,7 +275,7 @@ impl ServerBuilder {
 
     /// Terminates TLS with the PEM certificate chain and private key at
     /// these paths: `wss://` and `https://` on the same port. A missing or
-    /// bad file is reported by [`Serve::local_addr`] and by awaiting.
+    /// bad file is reported by [`serve`](Self::serve).
     #[cfg(feature = "tls")]
     pub fn tls(
         mut self,
@@ -298,9 +301,9 @@ impl ServerBuilder {
         self
     }
 
-    /// Binds `addr` and returns the server, ready to be awaited or spawned.
-    /// A bind failure is reported by [`Serve::local_addr`] and by awaiting.
-    pub fn serve<S: Service>(self, addr: impl ToSocketAddrs, service: S) -> Serve<S> {
+    /// Binds `addr` and returns the server, ready to be awaited or spawned;
+    /// fails if `addr` cannot be bound or the TLS files cannot be loaded.
+    pub fn serve<S: Service>(self, addr: impl ToSocketAddrs, service: S) -> io::Result<Serve<S>> {
         Serve::bind(addr, State::new(service, self.config, self.extras))
     }
 
@@ -316,10 +319,16 @@ impl ServerBuilder {
     /// # async fn run() -> std::io::Result<()> {
     /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     /// println!("serving on {}", listener.local_addr()?);
-    /// Server::builder().serve_on(listener, Calc).await
+    /// Server::builder().serve_on(listener, Calc)?.await
     /// # }
     /// ```
-    pub fn serve_on<S: Service>(self, listener: tokio::net::TcpListener, service: S) -> Serve<S> {
+    ///
+    /// Fails if the TLS files cannot be loaded.
+    pub fn serve_on<S: Service>(
+        self,
+        listener: tokio::net::TcpListener,
+        service: S,
+    ) -> io::Result<Serve<S>> {
         Serve::on_listener(listener, State::new(service, self.config, self.extras))
     }
 

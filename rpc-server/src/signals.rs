@@ -21,7 +21,7 @@
 /// }
 ///
 /// # async fn run() -> std::io::Result<()> {
-/// serve("127.0.0.1:9000", Ping)
+/// serve("127.0.0.1:9000", Ping)?
 ///     .with_graceful_shutdown(shutdown_signal())
 ///     .await
 /// # }

@@ -58,8 +58,8 @@ fn start(builder: ServerBuilder) -> (ServerHandle, Arc<AtomicUsize>) {
             async { Ok(Admission::new()) }
         })
         .serve("127.0.0.1:0", Ping)
-        .spawn()
-        .expect("bound");
+        .expect("bound")
+        .spawn();
     (handle, seen)
 }
 
@@ -147,8 +147,8 @@ async fn a_token_is_read_from_the_header_the_subprotocols_or_the_query() {
                 }
             })
             .serve("127.0.0.1:0", Ping)
-            .spawn()
-            .expect("bound");
+            .expect("bound")
+            .spawn();
         let addr = server.local_addr();
         let ways: [(&str, Option<(&str, &str)>); 4] = [
             ("/", Some(("authorization", "Bearer s3cret"))),

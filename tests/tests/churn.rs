@@ -25,7 +25,7 @@ impl Svc {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_cycles_leave_fds_and_memory_at_their_baseline() {
     within(Duration::from_secs(300), async {
-        let server = serve("127.0.0.1:0", Svc).spawn().unwrap();
+        let server = serve("127.0.0.1:0", Svc).unwrap().spawn();
         let addr = server.local_addr();
         let cycle = move |n: i64| async move {
             let mut client = Client::connect(addr).await;

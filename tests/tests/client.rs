@@ -61,7 +61,7 @@ trait Calculator {
 }
 
 fn start() -> ServerHandle {
-    serve("127.0.0.1:0", Calc).spawn().unwrap()
+    serve("127.0.0.1:0", Calc).unwrap().spawn()
 }
 
 fn url(addr: SocketAddr) -> String {
@@ -192,8 +192,8 @@ async fn the_client_reconnects_after_the_server_restarts_and_fails_fast_meanwhil
         let server = rpc_server::Server::builder()
             .drain_timeout(Duration::from_millis(200))
             .serve("127.0.0.1:0", Calc)
-            .spawn()
-            .unwrap();
+            .unwrap()
+            .spawn();
         let addr = server.local_addr();
         let reconnects = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&reconnects);
@@ -238,7 +238,7 @@ async fn the_client_reconnects_after_the_server_restarts_and_fails_fast_meanwhil
         ));
 
         // The server comes back on the same port.
-        let again = serve(addr, Calc).spawn().expect("the port is free again");
+        let again = serve(addr, Calc).expect("the port is free again").spawn();
         state
             .wait_for(|s| *s == ConnectionState::Connected)
             .await

@@ -102,8 +102,8 @@ fn start(feeds: Feeds) -> ServerHandle {
     Server::builder()
         .drain_timeout(Duration::from_millis(200))
         .serve("127.0.0.1:0", feeds)
-        .spawn()
         .unwrap()
+        .spawn()
 }
 
 fn url(server: &ServerHandle) -> String {
@@ -210,8 +210,8 @@ async fn after_a_server_restart_the_subscription_is_opened_again_and_says_so() {
         let alive = Arc::clone(&feeds.alive);
         let again = Server::builder()
             .serve(addr, feeds)
-            .spawn()
-            .expect("the port is free again");
+            .expect("the port is free again")
+            .spawn();
         // Whatever was queued before, then the notice, then items anew.
         loop {
             match counter.next().await.expect("the stream goes on") {

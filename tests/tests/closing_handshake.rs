@@ -28,7 +28,7 @@ impl Svc {
 }
 
 fn start() -> ServerHandle {
-    Server::builder().serve("127.0.0.1:0", Svc).spawn().unwrap()
+    Server::builder().serve("127.0.0.1:0", Svc).unwrap().spawn()
 }
 
 /// Closes with `code` and returns the close frame the server answered

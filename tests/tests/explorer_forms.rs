@@ -68,8 +68,8 @@ fn every_kind_of_parameter_has_its_field() {
     let server = runtime.block_on(async {
         Server::builder()
             .serve("127.0.0.1:0", Forms)
-            .spawn()
             .expect("a server")
+            .spawn()
     });
     let url = format!("http://{}", server.local_addr());
     node::run(

@@ -31,7 +31,7 @@ impl Svc {
 }
 
 fn start(builder: rpc_server::ServerBuilder) -> ServerHandle {
-    builder.serve("127.0.0.1:0", Svc).spawn().unwrap()
+    builder.serve("127.0.0.1:0", Svc).unwrap().spawn()
 }
 
 async fn still_serving(server: &ServerHandle) {

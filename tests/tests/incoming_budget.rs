@@ -54,8 +54,8 @@ async fn unfinished_large_messages_hold_at_most_the_budget_and_calls_go_on() {
         let server = Server::builder()
             .max_incoming_bytes(BUDGET)
             .serve("127.0.0.1:0", Svc)
-            .spawn()
-            .unwrap();
+            .unwrap()
+            .spawn();
         let addr = server.local_addr();
         let mut caller = Client::connect(addr).await;
         assert_eq!(caller.call("add", json!([1, 2]), 0).await["result"], 3);

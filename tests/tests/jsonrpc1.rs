@@ -50,8 +50,8 @@ fn start(jsonrpc1: bool) -> ServerHandle {
     Server::builder()
         .jsonrpc1(jsonrpc1)
         .serve("127.0.0.1:0", Calc::default())
-        .spawn()
         .unwrap()
+        .spawn()
 }
 
 /// Sends `request` and returns the text of the reply.

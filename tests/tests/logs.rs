@@ -91,8 +91,8 @@ async fn tokens_and_params_never_reach_the_logs() {
                 }
             })
             .serve("127.0.0.1:0", Svc)
-            .spawn()
-            .unwrap();
+            .unwrap()
+            .spawn();
         let addr = server.local_addr();
         let url = format!("ws://{addr}/");
 

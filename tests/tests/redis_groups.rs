@@ -120,8 +120,8 @@ async fn instance(config: RedisConfig) -> Instance {
         .groups(groups.clone())
         .hooks(events.clone())
         .serve("127.0.0.1:0", Rooms)
-        .spawn()
-        .expect("bound");
+        .expect("bound")
+        .spawn();
     Instance {
         handle,
         groups,
@@ -637,8 +637,8 @@ async fn a_remote_member_that_does_not_read_meets_the_slow_member_policy() {
             .groups(groups.clone())
             .max_queued_bytes(4 * 64 * 1024)
             .serve("127.0.0.1:0", Rooms)
-            .spawn()
-            .expect("bound");
+            .expect("bound")
+            .spawn();
         let mut reader = joined(a.handle.local_addr(), "room").await;
         let mut sleeper = joined(b.local_addr(), "room").await;
         wait_for_members(&a, "room", 2).await;

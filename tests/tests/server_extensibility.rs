@@ -89,7 +89,7 @@ async fn connect_with(server: &ServerHandle, token: &str, path: &str) -> Client 
 #[tokio::test]
 async fn a_rejected_handshake_gets_the_chosen_status_and_no_upgrade() {
     within(LIMIT, async {
-        let server = authenticating().serve("127.0.0.1:0", Api).spawn().unwrap();
+        let server = authenticating().serve("127.0.0.1:0", Api).unwrap().spawn();
         let url = format!("ws://{}", server.local_addr());
         match tokio_tungstenite::connect_async(&url).await {
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
@@ -117,7 +117,7 @@ async fn a_rejected_handshake_gets_the_chosen_status_and_no_upgrade() {
 #[tokio::test]
 async fn the_context_carries_the_handshake_and_what_on_connect_stored() {
     within(LIMIT, async {
-        let server = authenticating().serve("127.0.0.1:0", Api).spawn().unwrap();
+        let server = authenticating().serve("127.0.0.1:0", Api).unwrap().spawn();
         let mut client = connect_with(&server, "ada", "/rpc/v1?tenant=7").await;
         let first = client.call("whoami", json!([]), 1).await["result"].clone();
         assert_eq!(first["user"], "ada");
@@ -158,7 +158,7 @@ async fn the_context_carries_the_handshake_and_what_on_connect_stored() {
 #[tokio::test]
 async fn a_denied_method_is_indistinguishable_from_an_unknown_one() {
     within(LIMIT, async {
-        let server = authenticating().serve("127.0.0.1:0", Api).spawn().unwrap();
+        let server = authenticating().serve("127.0.0.1:0", Api).unwrap().spawn();
         let mut reader = connect_with(&server, "reader", "/").await;
         reader
             .send(r#"{"jsonrpc":"2.0","method":"export","params":{"bogus":1},"id":1}"#)
@@ -199,7 +199,7 @@ async fn a_denied_method_is_indistinguishable_from_an_unknown_one() {
 #[tokio::test]
 async fn rpc_discover_is_filtered_per_connection() {
     within(LIMIT, async {
-        let server = authenticating().serve("127.0.0.1:0", Api).spawn().unwrap();
+        let server = authenticating().serve("127.0.0.1:0", Api).unwrap().spawn();
         let names = |reply: Value| -> Vec<String> {
             reply["result"]["methods"]
                 .as_array()
@@ -282,9 +282,8 @@ async fn middleware_runs_in_order_short_circuits_and_rewrites() {
             .middleware(Named("outer", trace.clone()))
             .middleware(Named("inner", trace.clone()))
             .middleware(Rewriter)
-            .serve("127.0.0.1:0", Api)
-            .spawn()
-            .unwrap();
+            .serve("127.0.0.1:0", Api).unwrap()
+            .spawn();
         let mut client = Client::connect(server.local_addr()).await;
 
         assert_eq!(client.call("add", json!([1, 2]), 1).await["result"], 6);
@@ -361,9 +360,8 @@ async fn hooks_fire_once_each_with_the_right_data() {
             .on_disconnect(move |connection, reason| {
                 on_disconnect.push(format!("{} {reason}", connection.id().number() > 0));
             })
-            .serve("127.0.0.1:0", Api)
-            .spawn()
-            .unwrap();
+            .serve("127.0.0.1:0", Api).unwrap()
+            .spawn();
         let mut client = Client::connect(server.local_addr()).await;
         assert_eq!(client.call("add", json!([1, 2]), 1).await["result"], 3);
         assert_eq!(client.call("nope", json!([]), 2).await["error"]["code"], -32601);

@@ -54,7 +54,7 @@ impl Api {
 }
 
 fn start(builder: rpc_server::ServerBuilder) -> ServerHandle {
-    builder.serve("127.0.0.1:0", Api).spawn().unwrap()
+    builder.serve("127.0.0.1:0", Api).unwrap().spawn()
 }
 
 /// Bearer "exporter" may export, "reader" may not, no token is refused.
@@ -393,8 +393,8 @@ async fn a_method_taking_a_peer_is_websocket_only() {
     within(LIMIT, async {
         let server = Server::builder()
             .serve("127.0.0.1:0", Pushy)
-            .spawn()
-            .unwrap();
+            .unwrap()
+            .spawn();
         let addr = server.local_addr();
         let over_http = post(addr, r#"{"jsonrpc":"2.0","method":"ping_me","id":1}"#).await;
         assert_eq!(over_http.json()["error"]["code"], -32601);

@@ -36,7 +36,7 @@ impl Counting {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_connections_each_make_calls() {
     within(Duration::from_secs(120), async {
-        let server = serve("127.0.0.1:0", Counting::default()).spawn().unwrap();
+        let server = serve("127.0.0.1:0", Counting::default()).unwrap().spawn();
         let addr = server.local_addr();
         let clients: Vec<_> = (0..1_000)
             .map(|n: i64| {
@@ -69,7 +69,7 @@ async fn shutdown_under_load_answers_every_request_received() {
     within(Duration::from_secs(60), async {
         let service = Counting::default();
         let received = Arc::clone(&service.received);
-        let server = serve("127.0.0.1:0", service).spawn().unwrap();
+        let server = serve("127.0.0.1:0", service).unwrap().spawn();
         let addr = server.local_addr();
         let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(100);
         let mut clients = Vec::new();
@@ -135,11 +135,12 @@ async fn a_shutdown_signal_stops_the_server_and_refuses_new_connections() {
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let server = Server::builder()
             .serve("127.0.0.1:0", Counting::default())
+            .unwrap()
             .with_graceful_shutdown(async {
                 let _ = stop_rx.await;
             });
-        let addr = server.local_addr().unwrap();
-        let handle = server.handle().unwrap();
+        let addr = server.local_addr();
+        let handle = server.handle();
         let running = tokio::spawn(server.into_future());
         let mut client = Client::connect(addr).await;
         assert_eq!(client.call("add", json!([1, 2]), 1).await["result"], 3);
@@ -163,8 +164,8 @@ async fn a_listener_the_caller_bound_is_served() {
         let addr = listener.local_addr().unwrap();
         let server = Server::builder()
             .serve_on(listener, Counting::default())
-            .spawn()
-            .unwrap();
+            .unwrap()
+            .spawn();
         assert_eq!(server.local_addr(), addr);
         let mut client = Client::connect(addr).await;
         assert_eq!(client.call("add", json!([2, 3]), 1).await["result"], 5);
@@ -174,16 +175,16 @@ async fn a_listener_the_caller_bound_is_served() {
 }
 
 #[tokio::test]
-async fn a_port_in_use_is_reported_before_serving() {
+async fn a_port_in_use_is_reported_by_serve() {
     within(Duration::from_secs(30), async {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = taken.local_addr().unwrap();
-        let server = serve(addr, Counting::default());
-        let error = server.local_addr().expect_err("the port is taken");
+        let error = serve(addr, Counting::default()).expect_err("the port is taken");
         assert_eq!(error.kind(), std::io::ErrorKind::AddrInUse);
-        assert!(serve(addr, Counting::default()).spawn().is_err());
-        let awaited = serve(addr, Counting::default()).into_future().await;
-        assert_eq!(awaited.unwrap_err().kind(), std::io::ErrorKind::AddrInUse);
+        let error = Server::builder()
+            .serve(addr, Counting::default())
+            .expect_err("the port is taken");
+        assert_eq!(error.kind(), std::io::ErrorKind::AddrInUse);
     })
     .await;
 }

@@ -59,7 +59,7 @@ impl Svc {
 const LIMIT: Duration = Duration::from_secs(30);
 
 fn start(builder: rpc_server::ServerBuilder, svc: Svc) -> ServerHandle {
-    builder.serve("127.0.0.1:0", svc).spawn().expect("bind")
+    builder.serve("127.0.0.1:0", svc).expect("bind").spawn()
 }
 
 /// A second connection that must keep working whatever happens to the first.

@@ -48,8 +48,8 @@ async fn a_client_that_sends_without_reading_leaves_memory_bounded() {
             // Its replies can never be delivered: don't wait long for them.
             .drain_timeout(Duration::from_millis(500))
             .serve("127.0.0.1:0", svc)
-            .spawn()
-            .unwrap();
+            .unwrap()
+            .spawn();
         let client = Client::connect(server.local_addr()).await;
         let (mut sink, _never_read) = futures_util::StreamExt::split(client.ws);
         let before = process::rss_kib();
@@ -97,8 +97,8 @@ async fn large_replies_never_read_are_bounded_by_bytes() {
         let server = Server::builder()
             .drain_timeout(Duration::from_millis(500))
             .serve("127.0.0.1:0", svc)
-            .spawn()
-            .unwrap();
+            .unwrap()
+            .spawn();
         let client = Client::connect(server.local_addr()).await;
         let (mut sink, _never_read) = futures_util::StreamExt::split(client.ws);
         let before = process::rss_kib();
@@ -151,8 +151,8 @@ async fn many_clients_that_never_read_are_bounded_by_the_servers_outgoing_budget
                 }
             })
             .serve("127.0.0.1:0", Svc::default())
-            .spawn()
-            .unwrap();
+            .unwrap()
+            .spawn();
         let before = process::rss_kib();
         // Each client asks for three batches of nine 1 MiB replies: each
         // holds 9 to 18 MiB (its own budget stops reading it there), 180
@@ -247,8 +247,8 @@ async fn ten_thousand_subscriptions_opened_and_closed_leave_memory_at_its_baseli
         let server = Server::builder()
             .max_subscriptions_per_connection(10_000)
             .serve("127.0.0.1:0", Quiet)
-            .spawn()
-            .unwrap();
+            .unwrap()
+            .spawn();
         let mut client = Client::connect(server.local_addr()).await;
         // Once, so that the allocator and the tables have grown.
         let first = process::rss_kib();

@@ -84,7 +84,7 @@ impl Push {
 }
 
 fn start(builder: rpc_server::ServerBuilder, service: Push) -> ServerHandle {
-    builder.serve("127.0.0.1:0", service).spawn().unwrap()
+    builder.serve("127.0.0.1:0", service).unwrap().spawn()
 }
 
 /// Answers the server's calls the way a client serving methods would:

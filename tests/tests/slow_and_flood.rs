@@ -27,7 +27,7 @@ impl Svc {
 }
 
 fn start(builder: rpc_server::ServerBuilder) -> ServerHandle {
-    builder.serve("127.0.0.1:0", Svc).spawn().unwrap()
+    builder.serve("127.0.0.1:0", Svc).unwrap().spawn()
 }
 
 /// Sends `bytes` one at a time, `every` apart, until done or cut off;

@@ -39,7 +39,7 @@ async fn steady_load_keeps_memory_flat_and_loses_nothing() {
         .unwrap_or(10);
     let limit = Duration::from_secs(seconds + 60);
     tokio::time::timeout(limit, async move {
-        let server = serve("127.0.0.1:0", Svc).spawn().unwrap();
+        let server = serve("127.0.0.1:0", Svc).unwrap().spawn();
         let url = format!("ws://{}", server.local_addr());
         let sent = Arc::new(AtomicU64::new(0));
         let answered = Arc::new(AtomicU64::new(0));

@@ -107,8 +107,8 @@ async fn a_subscription_can_follow_a_group() {
     within(LIMIT, async {
         let server = Server::builder()
             .serve("127.0.0.1:0", Rooms)
-            .spawn()
-            .unwrap();
+            .unwrap()
+            .spawn();
         let mut listener = Client::connect(server.local_addr()).await;
         let mut speaker = Client::connect(server.local_addr()).await;
         let id = subscribe(&mut listener, "subscribe_room", json!(["lobby"]), 1).await;
@@ -136,7 +136,7 @@ async fn a_subscription_can_follow_a_group() {
 fn start(builder: ServerBuilder) -> (ServerHandle, Arc<AtomicUsize>) {
     let feeds = Feeds::default();
     let alive = Arc::clone(&feeds.alive);
-    let server = builder.serve("127.0.0.1:0", feeds).spawn().unwrap();
+    let server = builder.serve("127.0.0.1:0", feeds).unwrap().spawn();
     (server, alive)
 }
 

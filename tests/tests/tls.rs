@@ -62,8 +62,8 @@ fn start(certificate: &Certificate) -> ServerHandle {
     Server::builder()
         .tls(certificate.cert(), certificate.key())
         .serve("127.0.0.1:0", Calc)
-        .spawn()
         .expect("TLS server")
+        .spawn()
 }
 
 #[tokio::test]
@@ -134,7 +134,7 @@ fn a_missing_or_bad_file_is_a_clear_startup_error() {
     let server = Server::builder()
         .tls(&missing, certificate.key())
         .serve("127.0.0.1:0", Calc);
-    let message = server.local_addr().unwrap_err().to_string();
+    let message = server.expect_err("no certificate").to_string();
     assert!(
         message.contains("certificate chain") && message.contains("nope.pem"),
         "{message}"
@@ -144,7 +144,7 @@ fn a_missing_or_bad_file_is_a_clear_startup_error() {
     let server = Server::builder()
         .tls(certificate.cert(), certificate.cert())
         .serve("127.0.0.1:0", Calc);
-    let message = server.local_addr().unwrap_err().to_string();
+    let message = server.expect_err("no key").to_string();
     assert!(message.contains("private key"), "{message}");
 }
 

@@ -191,11 +191,9 @@ async fn serve(backend: Backend, redis: &str, prefix: &str) -> Result<(), String
     let server = Server::builder()
         .max_connections(20_000)
         .groups(Arc::clone(&groups))
-        .serve("127.0.0.1:0", Fanout { groups });
-    println!(
-        "listening on ws://{}",
-        server.local_addr().map_err(|e| e.to_string())?
-    );
+        .serve("127.0.0.1:0", Fanout { groups })
+        .map_err(|e| e.to_string())?;
+    println!("listening on ws://{}", server.local_addr());
     server.await.map_err(|e| e.to_string())
 }
 
