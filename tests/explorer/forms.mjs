@@ -1,5 +1,5 @@
 // The explorer's forms for every kind of parameter, against the test server
-// of tests/tests/explorer_forms.rs (`describe`): node forms.mjs --url URL
+// of tests/tests/integration/server/explorer_forms.rs (`describe`): node forms.mjs --url URL
 import { callMethod, check, flags, launch, open } from "./browser.mjs";
 
 const { url } = flags();

@@ -1,6 +1,13 @@
-//! Runs frames through the protocol engine, as every transport does.
+//! What the integration tests share: frames run through the protocol
+//! engine (here), servers and authentication (`fixtures`), a bare HTTP client (`http`), a bare WebSocket client and
+//! the timeout every socket test runs under (`ws`), and Redis (`redis`).
 
 #![allow(dead_code, unreachable_pub)]
+
+pub mod fixtures;
+pub mod http;
+pub mod redis;
+pub mod ws;
 
 use std::time::Duration;
 

@@ -2,12 +2,8 @@
 //! the same port, with a certificate generated at test time; bad files are
 //! clear startup errors.
 
-#[path = "common/ws.rs"]
-mod ws;
-
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use rpc_client::Client;
 use rpc_server::{Server, ServerConfig, ServerHandle, rpc_service};
@@ -17,7 +13,8 @@ use tokio_rustls::rustls::pki_types::pem::PemObject as _;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use ws::within;
 
-const LIMIT: Duration = Duration::from_secs(30);
+use crate::common::fixtures::LIMIT;
+use crate::common::ws;
 
 struct Calc;
 

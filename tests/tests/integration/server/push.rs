@@ -1,9 +1,6 @@
 //! Server push over real sockets: notifications and calls to one client,
 //! groups and broadcasts.
 
-#[path = "common/ws.rs"]
-mod ws;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,6 +9,8 @@ use rpc_server::{CallError, Peer, RpcContext, RpcError, Server, ServerHandle, rp
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use ws::{Client, Received, within};
+
+use crate::common::ws;
 
 const LIMIT: Duration = Duration::from_secs(60);
 

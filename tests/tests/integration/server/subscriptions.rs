@@ -2,9 +2,6 @@
 //! end one, the cap, slow subscribers under each policy, and streams
 //! dropped with their connection.
 
-#[path = "common/ws.rs"]
-mod ws;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -14,6 +11,8 @@ use rpc_server::groups::{GroupStream, SlowMemberPolicy};
 use rpc_server::{RpcContext, RpcError, Server, ServerBuilder, ServerHandle, rpc_service};
 use serde_json::{Value, json};
 use ws::{Client, Received, within};
+
+use crate::common::ws;
 
 const LIMIT: Duration = Duration::from_secs(60);
 

@@ -1,9 +1,6 @@
 //! Slow clients and connection floods: a well-behaved client is served
 //! promptly regardless, and the misbehaving ones are cut off or refused.
 
-#[path = "common/ws.rs"]
-mod ws;
-
 use std::time::{Duration, Instant};
 
 use rpc_server::config::Rate;
@@ -12,6 +9,8 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use ws::{Client, within};
+
+use crate::common::ws;
 
 struct Svc;
 

@@ -1,13 +1,10 @@
 //! Connection context, on_connect authentication, permissions, middleware
 //! and lifecycle hooks, over real sockets.
 
-#[path = "common/ws.rs"]
-mod ws;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rpc_server::connect::{Admission, ConnectionInfo, DisconnectReason, Rejection};
+use rpc_server::connect::{ConnectionInfo, DisconnectReason};
 use rpc_server::hooks::Hooks;
 use rpc_server::middleware::{Call, MethodFuture, Middleware, Next, SerializedResult};
 use rpc_server::{ErrorCode, RpcContext, RpcError, Server, ServerHandle, rpc_service};
@@ -15,10 +12,10 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use ws::{Client, within};
 
-const LIMIT: Duration = Duration::from_secs(30);
+use crate::common::fixtures::{LIMIT, User, authenticating};
+use crate::common::ws;
 
 #[derive(Debug, Clone, PartialEq)]
-struct User(String);
 
 struct Api;
 
@@ -55,21 +52,6 @@ impl Api {
 
     #[rpc(notification)]
     fn note(&self) {}
-}
-
-/// Admits a bearer token "reader" (no grants) or "exporter" (export),
-/// refuses a missing token with 401 and "banned" with 403.
-fn authenticating() -> rpc_server::ServerBuilder {
-    Server::builder().on_connect(|request| async move {
-        match request.bearer_token() {
-            None => Err(Rejection::unauthorized("a bearer token is required")),
-            Some("banned") => Err(Rejection::forbidden("go away")),
-            Some("exporter") => Ok(Admission::new()
-                .grant("reports.export")
-                .insert(User("exporter".into()))),
-            Some(name) => Ok(Admission::new().insert(User(name.to_owned()))),
-        }
-    })
 }
 
 async fn connect_with(server: &ServerHandle, token: &str, path: &str) -> Client {

@@ -2,14 +2,14 @@
 //! notifications, sync, async and blocking methods, trait and inherent
 //! impls.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{call, error, handle, result};
 use rpc_server::{ErrorCode, RpcError, rpc_service};
 use serde_json::json;
+
+use crate::common;
 
 enum AppError {
     NotFound(u64),

@@ -2,11 +2,6 @@
 //! default), no token (from any of the places a client can put one) and no
 //! params, whether the call succeeds, fails or is refused.
 
-#[path = "common/http.rs"]
-mod http;
-#[path = "common/ws.rs"]
-mod ws;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,6 +11,9 @@ use rpc_server::{Server, rpc_service};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use ws::{Client, within};
+
+use crate::common::http;
+use crate::common::ws;
 
 const TOKEN: &str = "tok-7f3a9c-SECRET";
 const WRONG_TOKEN: &str = "tok-0000-WRONG";

@@ -1,9 +1,6 @@
 //! The rpc-client crate against the real server: calls, batches, typed
 //! clients, serving the server, reconnect, keepalive, limits.
 
-#[path = "common/ws.rs"]
-mod ws;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,6 +10,8 @@ use rpc_client::{Batch, CallError, Client, ConnectionState, Reconnect, rpc_clien
 use rpc_server::{RpcContext, RpcError, ServerHandle, rpc_service, serve};
 use serde_json::{Value, json};
 use ws::within;
+
+use crate::common::ws;
 
 const LIMIT: Duration = Duration::from_secs(60);
 

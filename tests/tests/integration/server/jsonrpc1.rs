@@ -1,20 +1,16 @@
 //! The JSON-RPC 1.0 mode, over real sockets: off by default, and when on,
 //! 1.0 requests answered in 1.0's shape while 2.0 is unchanged.
 
-#[path = "common/http.rs"]
-mod http;
-#[path = "common/ws.rs"]
-mod ws;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use rpc_server::{RpcError, Server, ServerHandle, rpc_service};
 use serde_json::json;
 use ws::{Client, Received, within};
 
-const LIMIT: Duration = Duration::from_secs(30);
+use crate::common::fixtures::LIMIT;
+use crate::common::http;
+use crate::common::ws;
 
 #[derive(Clone, Default)]
 struct Calc {

@@ -1,11 +1,6 @@
 //! Every server limit and timeout tripped over a real socket, with that
 //! connection (where it survives) and the others carrying on.
 
-#[path = "common/http.rs"]
-mod http;
-#[path = "common/ws.rs"]
-mod ws;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -16,6 +11,10 @@ use serde_json::json;
 use tokio::io::AsyncReadExt as _;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use ws::{Client, within};
+
+use crate::common::fixtures::LIMIT;
+use crate::common::http;
+use crate::common::ws;
 
 #[derive(Clone, Default)]
 struct Svc {
@@ -55,8 +54,6 @@ impl Svc {
         1
     }
 }
-
-const LIMIT: Duration = Duration::from_secs(30);
 
 fn start(builder: rpc_server::ServerBuilder, svc: Svc) -> ServerHandle {
     builder.serve("127.0.0.1:0", svc).expect("bind").spawn()

@@ -1,12 +1,12 @@
 //! Every parameter-decoding rule of `#[rpc_service]`, over the protocol
 //! engine.
 
-mod common;
-
 use common::{error, result};
 use rpc_server::{Params, RpcContext, rpc_service};
 use serde::Deserialize;
 use serde_json::json;
+
+use crate::common;
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 struct Point {

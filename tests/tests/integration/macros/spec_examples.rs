@@ -1,11 +1,11 @@
 //! The JSON-RPC 2.0 specification's examples, served by a `#[rpc_service]`
 //! trait impl and sent exactly as written.
 
-mod common;
-
 use common::handle;
 use rpc_server::{Params, RpcError, rpc_service};
 use serde_json::{Value, json};
+
+use crate::common;
 
 trait SpecApi {
     async fn subtract(&self, minuend: i64, subtrahend: i64) -> i64;

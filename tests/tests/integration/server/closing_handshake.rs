@@ -3,9 +3,6 @@
 //! for a code that is not allowed), so its close is clean, with or without
 //! calls in flight.
 
-#[path = "common/ws.rs"]
-mod ws;
-
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -15,7 +12,8 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use ws::{Client, within};
 
-const LIMIT: Duration = Duration::from_secs(30);
+use crate::common::fixtures::LIMIT;
+use crate::common::ws;
 
 struct Svc;
 

@@ -3,8 +3,6 @@
 //! through the official validator (`@open-rpc/schema-utils-js`) when node
 //! and the package are installed (`.ci/run` installs them).
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -17,6 +15,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::Arc;
+
+use crate::common;
 
 /// A point on the plane.
 #[derive(Serialize, Deserialize, JsonSchema)]

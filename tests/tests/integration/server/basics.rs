@@ -1,14 +1,14 @@
 //! The server over real sockets: calls, notifications, batches, binary
 //! frames, subprotocols, concurrency.
 
-#[path = "common/ws.rs"]
-mod ws;
-
 use std::time::Duration;
 
 use rpc_server::{RpcContext, rpc_service, serve};
 use serde_json::json;
 use ws::{Client, Received, within};
+
+use crate::common::fixtures::LIMIT;
+use crate::common::ws;
 
 struct Calc;
 
@@ -32,8 +32,6 @@ impl Calc {
     #[rpc(notification)]
     fn note(&self) {}
 }
-
-const LIMIT: Duration = Duration::from_secs(30);
 
 #[tokio::test]
 async fn calls_notifications_and_batches_over_websocket() {

@@ -1,9 +1,6 @@
 //! Many connections at once, and graceful shutdown under load: every
 //! request the server received is answered before its connection closes.
 
-#[path = "common/ws.rs"]
-mod ws;
-
 use std::future::IntoFuture as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,6 +11,8 @@ use serde_json::json;
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use ws::{Client, Received, within};
+
+use crate::common::ws;
 
 #[derive(Clone, Default)]
 struct Counting {

@@ -7,15 +7,9 @@
 //! or the `access_token` query parameter, and kept out of what the
 //! connection holds.
 
-#[path = "common/http.rs"]
-mod http;
-#[path = "common/ws.rs"]
-mod ws;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use rpc_server::connect::{Admission, Rejection};
 use rpc_server::{RpcContext, Server, ServerBuilder, ServerHandle, rpc_service};
@@ -24,7 +18,9 @@ use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use ws::within;
 
-const LIMIT: Duration = Duration::from_secs(30);
+use crate::common::fixtures::LIMIT;
+use crate::common::http;
+use crate::common::ws;
 
 struct Ping;
 

@@ -6,15 +6,14 @@
 //! Without node, the npm package or Debian's chromium, the test says so and
 //! passes, unless `RPC_REQUIRE_BROWSER` is set (as `.ci/run` does).
 
-#[path = "../../examples/tests/common/node.rs"]
-mod node;
-
 use std::time::Duration;
 
 use rpc_server::{RpcError, Server, rpc_service};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+
+use crate::node;
 
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 struct Point {

@@ -2,9 +2,6 @@
 //! server over real sockets: typed items, unsubscribing by drop, opening
 //! again after a server restart, and notifications nothing else took.
 
-#[path = "common/ws.rs"]
-mod ws;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -13,6 +10,8 @@ use futures_util::{Stream, StreamExt as _};
 use rpc_client::{Client, ConnectionState, Reconnect, Subscription, SubscriptionError, rpc_client};
 use rpc_server::{RpcContext, RpcError, Server, ServerHandle, rpc_service};
 use ws::within;
+
+use crate::common::ws;
 
 const LIMIT: Duration = Duration::from_secs(60);
 

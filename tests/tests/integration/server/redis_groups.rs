@@ -3,11 +3,6 @@
 //! a publisher without a server, counts, and faults (Redis restarting, an
 //! instance dying, a Redis that never answers).
 
-#[path = "common/redis.rs"]
-mod redis;
-#[path = "common/ws.rs"]
-mod ws;
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,6 +15,9 @@ use rpc_server::hooks::{BackendEvent, DropCause, Hooks};
 use rpc_server::{RpcContext, RpcError, Server, ServerHandle, rpc_service};
 use serde_json::{Value, json};
 use ws::{Client, within};
+
+use crate::common::redis;
+use crate::common::ws;
 
 const LIMIT: Duration = Duration::from_secs(120);
 

@@ -1,9 +1,6 @@
 //! Hostile payloads over a real socket: each is answered or refused cleanly,
 //! and the server (and the next client) carries on.
 
-#[path = "common/ws.rs"]
-mod ws;
-
 use std::time::Duration;
 
 use futures_util::SinkExt as _;
@@ -15,7 +12,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use ws::{Client, within};
 
-const LIMIT: Duration = Duration::from_secs(30);
+use crate::common::fixtures::LIMIT;
+use crate::common::ws;
 
 struct Svc;
 

@@ -2,23 +2,19 @@
 //! same limits, origins, authentication and graceful shutdown as a server
 //! of its own, over real sockets.
 
-#[path = "common/http.rs"]
-mod http;
-#[path = "common/ws.rs"]
-mod ws;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
 use rpc_server::config::Limits;
-use rpc_server::connect::{Admission, Rejection};
 use rpc_server::{Endpoint, RpcContext, Server, rpc_service};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use ws::{Client, within};
 
-const LIMIT: Duration = Duration::from_secs(30);
+use crate::common::fixtures::{LIMIT, User, authenticating};
+use crate::common::http;
+use crate::common::ws;
 
 struct Api;
 
@@ -34,7 +30,7 @@ impl Api {
     }
 
     fn whoami(&self, ctx: &RpcContext) -> Option<String> {
-        ctx.extensions().get::<String>().cloned()
+        ctx.extensions().get::<User>().map(|user| user.0.clone())
     }
 
     fn remote(&self, ctx: &RpcContext) -> Option<String> {
@@ -154,17 +150,7 @@ async fn the_message_size_limit_applies_to_both_transports() {
 #[tokio::test]
 async fn origins_and_on_connect_are_enforced() {
     within(LIMIT, async {
-        let builder = Server::builder()
-            .allowed_origins(["https://app.example"])
-            .on_connect(|request| async move {
-                match request.bearer_token() {
-                    Some("exporter") => Ok(Admission::new()
-                        .grant("reports.export")
-                        .insert("exporter".to_owned())),
-                    Some(name) => Ok(Admission::new().insert(name.to_owned())),
-                    None => Err(Rejection::unauthorized("a bearer token is required")),
-                }
-            });
+        let builder = authenticating().allowed_origins(["https://app.example"]);
         let addr = mount(builder.endpoint(Api), true).await;
         let evil = ("origin", "https://evil.example");
         assert_eq!(

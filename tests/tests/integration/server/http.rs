@@ -1,21 +1,17 @@
 //! JSON-RPC over plain HTTP on the WebSocket's port: every outcome, the
 //! same authentication, transport-restricted methods, both at once.
 
-#[path = "common/http.rs"]
-mod http;
-#[path = "common/ws.rs"]
-mod ws;
-
 use std::time::Duration;
 
 use http::{post, request};
 use rpc_server::config::Limits;
-use rpc_server::connect::{Admission, Rejection};
 use rpc_server::{RpcContext, Server, ServerHandle, rpc_service};
 use serde_json::json;
 use ws::{Client, within};
 
-const LIMIT: Duration = Duration::from_secs(30);
+use crate::common::fixtures::{LIMIT, User, authenticating};
+use crate::common::http;
+use crate::common::ws;
 
 struct Api;
 
@@ -31,7 +27,7 @@ impl Api {
     }
 
     fn whoami(&self, ctx: &RpcContext) -> Option<String> {
-        ctx.extensions().get::<String>().cloned()
+        ctx.extensions().get::<User>().map(|user| user.0.clone())
     }
 
     #[rpc(permission = "reports.export")]
@@ -55,19 +51,6 @@ impl Api {
 
 fn start(builder: rpc_server::ServerBuilder) -> ServerHandle {
     builder.serve("127.0.0.1:0", Api).unwrap().spawn()
-}
-
-/// Bearer "exporter" may export, "reader" may not, no token is refused.
-fn authenticating() -> rpc_server::ServerBuilder {
-    Server::builder().on_connect(|request| async move {
-        match request.bearer_token() {
-            Some("exporter") => Ok(Admission::new()
-                .grant("reports.export")
-                .insert("exporter".to_owned())),
-            Some(name) => Ok(Admission::new().insert(name.to_owned())),
-            None => Err(Rejection::unauthorized("a bearer token is required")),
-        }
-    })
 }
 
 #[tokio::test]

@@ -1,0 +1,5 @@
+//! `rpc-client` against our server: calls, batches, reconnects, the
+//! server's calls answered, subscriptions.
+
+mod calls;
+mod subscriptions;

@@ -1,0 +1,18 @@
+//! The server over real sockets (and `TestClient` in memory): each concern
+//! in its own file.
+
+mod basics;
+mod browser_handshakes;
+mod closing_handshake;
+mod explorer_forms;
+mod extensibility;
+mod http;
+mod jsonrpc1;
+mod lifecycle;
+mod limits;
+mod mounted;
+mod push;
+mod redis_groups;
+mod subscriptions;
+mod test_client;
+mod tls;
