@@ -1,11 +1,12 @@
-//! The model of a `#[rpc_service]` impl: what each method is called on the
+//! The model both macros work from: a `#[rpc_service]` impl, or a
+//! `#[rpc_client]` trait, as methods that say what each is called on the
 //! wire, what it takes and what it returns, with references to the user's
 //! syntax for spans.
 
 use proc_macro2::Span;
 use syn::{
-    Attribute, Expr, FnArg, GenericArgument, Ident, ImplItem, ImplItemFn, ItemImpl, Lit, Pat, Path,
-    PathArguments, ReturnType, Type, TypeParamBound,
+    Attribute, Expr, FnArg, GenericArgument, Ident, ImplItem, ItemImpl, ItemTrait, Lit, Pat, Path,
+    PathArguments, ReturnType, Signature, TraitItem, Type, TypeParamBound,
 };
 
 use crate::attr::{self, MethodAttrs, ServiceAttrs};
@@ -20,8 +21,16 @@ pub(crate) struct Service<'a> {
     pub(crate) methods: Vec<Method<'a>>,
 }
 
+/// A `#[rpc_client]` trait: the calls its client makes.
+pub(crate) struct Client<'a> {
+    pub(crate) item: &'a ItemTrait,
+    pub(crate) attrs: ServiceAttrs,
+    pub(crate) methods: Vec<Method<'a>>,
+}
+
 pub(crate) struct Method<'a> {
-    pub(crate) func: &'a ImplItemFn,
+    /// The method's signature, in the impl or in the trait.
+    pub(crate) sig: &'a Signature,
     pub(crate) attrs: MethodAttrs,
     /// The name on the wire (renamed and namespaced).
     pub(crate) wire_name: String,
@@ -86,7 +95,12 @@ impl<'a> Service<'a> {
             .items
             .iter()
             .filter_map(|item| match item {
-                ImplItem::Fn(func) => Some(Method::from_syn(func, namespace.as_deref(), errors)),
+                ImplItem::Fn(func) => Some(Method::from_syn(
+                    &func.sig,
+                    &func.attrs,
+                    namespace.as_deref(),
+                    errors,
+                )),
                 _ => None,
             })
             .collect();
@@ -100,20 +114,48 @@ impl<'a> Service<'a> {
     }
 }
 
+impl<'a> Client<'a> {
+    pub(crate) fn from_syn(item: &'a ItemTrait, attrs: ServiceAttrs, errors: &Errors) -> Self {
+        let namespace = attrs.namespace.as_ref().map(|ns| ns.value());
+        let methods = item
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                TraitItem::Fn(func) => Some(Method::from_syn(
+                    &func.sig,
+                    &func.attrs,
+                    namespace.as_deref(),
+                    errors,
+                )),
+                _ => None,
+            })
+            .collect();
+        Client {
+            item,
+            attrs,
+            methods,
+        }
+    }
+}
+
 impl<'a> Method<'a> {
-    fn from_syn(func: &'a ImplItemFn, namespace: Option<&str>, errors: &Errors) -> Self {
-        let attrs = attr::method_attrs(&func.attrs, errors);
+    fn from_syn(
+        sig: &'a Signature,
+        fn_attrs: &[Attribute],
+        namespace: Option<&str>,
+        errors: &Errors,
+    ) -> Self {
+        let attrs = attr::method_attrs(fn_attrs, errors);
         let (name, name_span) = match &attrs.name {
             Some(name) => (name.value(), name.span()),
-            None => (func.sig.ident.to_string(), func.sig.ident.span()),
+            None => (sig.ident.to_string(), sig.ident.span()),
         };
         let namespaced = |name: &str| match namespace {
             Some(namespace) => format!("{namespace}.{name}"),
             None => name.to_owned(),
         };
         let wire_name = namespaced(&name);
-        let args = func
-            .sig
+        let args = sig
             .inputs
             .iter()
             .filter_map(|arg| match arg {
@@ -121,7 +163,7 @@ impl<'a> Method<'a> {
                 FnArg::Typed(typed) => Some(Arg::from_syn(&typed.pat, &typed.ty, errors)),
             })
             .collect();
-        let output = match &func.sig.output {
+        let output = match &sig.output {
             ReturnType::Default => Output::Unit,
             ReturnType::Type(_, ty) if is_unit(ty) => Output::Unit,
             ReturnType::Type(_, ty) if last_segment_ends_with(ty, "Result") => Output::Result(ty),
@@ -137,7 +179,8 @@ impl<'a> Method<'a> {
                 Output::Value(ty) => Some(ty),
                 Output::Unit => None,
             };
-            let item = stream.and_then(stream_item);
+            let item =
+                stream.and_then(|stream| stream_item(stream).or_else(|| subscription_item(stream)));
             Subscription {
                 notification: sub
                     .notification
@@ -150,13 +193,13 @@ impl<'a> Method<'a> {
             }
         });
         Method {
-            func,
+            sig,
             wire_name,
             name_span,
             args,
             output,
-            docs: docs(&func.attrs),
-            deprecated: func.attrs.iter().any(|a| a.path().is_ident("deprecated")),
+            docs: docs(fn_attrs),
+            deprecated: fn_attrs.iter().any(|a| a.path().is_ident("deprecated")),
             attrs,
             subscription,
         }
@@ -174,14 +217,14 @@ impl<'a> Method<'a> {
     }
 
     pub(crate) fn is_async(&self) -> bool {
-        self.func.sig.asyncness.is_some()
+        self.sig.asyncness.is_some()
     }
 }
 
 /// An argument the framework fills in on the server, if `ty` is one:
 /// `&RpcContext`, `Params` or `Peer`. (`#[rpc_client]` leaves them out of
 /// the calls it makes.)
-pub(crate) fn injected(ty: &Type) -> Option<Arg<'static>> {
+fn injected(ty: &Type) -> Option<Arg<'static>> {
     if is_context(ty) {
         Some(Arg::Context)
     } else if last_segment_is(ty, "Params") {
@@ -219,7 +262,7 @@ impl<'a> Arg<'a> {
 /// becomes `unsubscribe` (`subscribe_counter` → `unsubscribe_counter`,
 /// `eth_subscribe` → `eth_unsubscribe`); a name without it gets the prefix
 /// `unsubscribe_`.
-pub(crate) fn unsubscribe_name(subscribe_name: &str) -> String {
+fn unsubscribe_name(subscribe_name: &str) -> String {
     if subscribe_name.contains("subscribe") {
         subscribe_name.replacen("subscribe", "unsubscribe", 1)
     } else {
@@ -228,7 +271,7 @@ pub(crate) fn unsubscribe_name(subscribe_name: &str) -> String {
 }
 
 /// `T` in `Result<T, E>` (or any alias written with its success type first).
-pub(crate) fn first_type_argument(ty: &Type) -> Option<&Type> {
+fn first_type_argument(ty: &Type) -> Option<&Type> {
     let Type::Path(path) = ty else { return None };
     let PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
         return None;
@@ -240,7 +283,7 @@ pub(crate) fn first_type_argument(ty: &Type) -> Option<&Type> {
 }
 
 /// `T` in `impl Stream<Item = T> + …`.
-pub(crate) fn stream_item(ty: &Type) -> Option<&Type> {
+fn stream_item(ty: &Type) -> Option<&Type> {
     let Type::ImplTrait(impl_trait) = ty else {
         return None;
     };
@@ -257,6 +300,15 @@ pub(crate) fn stream_item(ty: &Type) -> Option<&Type> {
             _ => None,
         })
     })
+}
+
+/// `T` in `Subscription<T>`: what a client's subscription method returns.
+fn subscription_item(ty: &Type) -> Option<&Type> {
+    if last_segment_is(ty, "Subscription") {
+        first_type_argument(ty)
+    } else {
+        None
+    }
 }
 
 /// Whether `ty` is, or holds, an `impl Trait`.

@@ -1,11 +1,12 @@
-//! The rules a `#[rpc_service]` impl must follow, each reported at the
-//! offending tokens.
+//! The rules a `#[rpc_service]` impl and a `#[rpc_client]` trait must
+//! follow (one function per rule; the two macros share most), each reported
+//! at the offending tokens.
 
 use std::collections::HashMap;
 
 use syn::{FnArg, GenericParam, Ident, ReceiverKind, Safety, Type};
 
-use crate::ast::{Arg, Method, Output, Service};
+use crate::ast::{Arg, Client, Method, Output, Service};
 use crate::errors::Errors;
 
 /// JSON parameters a method may have (rpc-core's `ParamList` arities).
@@ -19,12 +20,32 @@ pub(crate) fn service(service: &Service<'_>, errors: &Errors) {
             borrowed_param(ty, errors);
         }
         wire_types_in_generic_impl(method, &generic_names, errors);
-        receiver(method, errors);
+        receiver(
+            method,
+            "move associated functions to another impl block",
+            errors,
+        );
         signature(method, errors);
         names.check(method, errors);
         subscription(method, errors);
         arguments(method, errors);
         blocking(method, errors);
+        notification(method, errors);
+    }
+}
+
+/// The rules of a `#[rpc_client]` trait: those of the service that
+/// implements it, but for what only the server sees (`blocking`, how
+/// parameters are decoded, generic impls).
+pub(crate) fn client(client: &Client<'_>, errors: &Errors) {
+    let mut names = Names::default();
+    for method in &client.methods {
+        receiver(method, "client methods are called on the client", errors);
+        signature(method, errors);
+        names.check(method, errors);
+        subscription(method, errors);
+        client_subscription_item(method, errors);
+        arguments(method, errors);
         notification(method, errors);
     }
 }
@@ -45,8 +66,9 @@ fn wire_types_in_generic_impl(method: &Method<'_>, generic_names: &[Ident], erro
 }
 
 /// `&self`, and nothing else: methods run concurrently on a shared service.
-fn receiver(method: &Method<'_>, errors: &Errors) {
-    let sig = &method.func.sig;
+/// `hint` says what to do instead.
+fn receiver(method: &Method<'_>, hint: &str, errors: &Errors) {
+    let sig = &method.sig;
     match sig.inputs.first() {
         Some(FnArg::Receiver(receiver))
             if matches!(receiver.kind, ReceiverKind::Reference(_, _, None)) => {}
@@ -54,16 +76,13 @@ fn receiver(method: &Method<'_>, errors: &Errors) {
             receiver,
             "RPC methods must take `&self` (methods run concurrently on a shared service)",
         ),
-        _ => errors.spanned(
-            &sig.ident,
-            "RPC methods must take `&self`; move associated functions to another impl block",
-        ),
+        _ => errors.spanned(&sig.ident, format!("RPC methods must take `&self`; {hint}")),
     }
 }
 
 /// No generics, `unsafe`, `extern` or `const`.
 fn signature(method: &Method<'_>, errors: &Errors) {
-    let sig = &method.func.sig;
+    let sig = &method.sig;
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
         errors.spanned(
             &sig.generics,
@@ -116,7 +135,7 @@ impl Names {
 /// How many JSON parameters, raw `Params` alone, one `&RpcContext`, and a
 /// `Peer` only over WebSocket.
 fn arguments(method: &Method<'_>, errors: &Errors) {
-    let sig = &method.func.sig;
+    let sig = &method.sig;
     let json_params = method.json_params().count();
     if json_params > MAX_PARAMS {
         errors.spanned(
@@ -200,7 +219,7 @@ fn subscription(method: &Method<'_>, errors: &Errors) {
             ));
         }
     }
-    let sig = &method.func.sig;
+    let sig = &method.sig;
     if matches!(method.output, Output::Unit) {
         errors.spanned(
             &sig.ident,
@@ -211,6 +230,19 @@ fn subscription(method: &Method<'_>, errors: &Errors) {
             &sig.output,
             "name the stream's item type in the return type: `impl Stream<Item = T> + Send + 'static`",
         );
+    }
+}
+
+/// A client's subscription method says what it receives.
+fn client_subscription_item(method: &Method<'_>, errors: &Errors) {
+    if let Some(subscription) = &method.subscription {
+        let reported = subscription.unnamed_item || matches!(method.output, Output::Unit);
+        if subscription.item.is_none() && !reported {
+            errors.spanned(
+                &method.sig.output,
+                "a subscription method returns `Subscription<T>` (or `impl Stream<Item = T>`), T being the item type",
+            );
+        }
     }
 }
 

@@ -175,7 +175,7 @@ fn service_impl(service: &Service<'_>) -> TokenStream {
 fn dispatch_arm(service: &Service<'_>, method: &Method<'_>) -> TokenStream {
     let rt = private();
     let wire_name = &method.wire_name;
-    let ident = &method.func.sig.ident;
+    let ident = &method.sig.ident;
 
     let json: Vec<_> = method.json_params().collect();
     let vars: Vec<_> = (0..json.len())

@@ -1,11 +1,12 @@
-//! The `#[rpc_service]` attribute. Use it through `rpc-server`, which
-//! re-exports it together with everything the generated code needs; see
-//! that crate's documentation.
+//! The `#[rpc_service]` and `#[rpc_client]` attributes. Use them through
+//! `rpc-server` and `rpc-client`, which re-export them together with
+//! everything the generated code needs; see those crates' documentation.
 //!
-//! The pipeline, one file per stage: `attr` parses the attributes, `ast`
-//! builds a model of the impl, `check` validates it (`errors` collects every
-//! error so all are reported at once, each at its tokens), `expand`
-//! generates the code.
+//! Both macros run one pipeline, one file per stage: `attr` parses the
+//! attributes, `ast` builds the model (a service's impl, or a client's
+//! trait), `check` validates it with rules the two share (`errors` collects
+//! every error so all are reported at once, each at its tokens), then
+//! `expand` generates the service and `client` the typed client.
 
 mod ast;
 mod attr;
