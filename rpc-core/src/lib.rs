@@ -49,64 +49,39 @@
 //! );
 //! ```
 
-mod batch;
-mod call_rates;
-mod call_slots;
 mod connection;
-mod connection_id;
-mod context;
-mod decode;
-mod dispatch;
-mod error;
-mod extensions;
-mod group_stream;
-mod hooks;
-mod id;
-mod limits;
-mod metadata;
-mod middleware;
-mod openrpc;
-mod params;
+mod describe;
+mod engine;
 mod peer;
-mod pending;
-mod plain_str;
 mod private;
-mod protocol;
-mod rate;
-mod request;
-mod response;
-mod service;
-mod subscription;
-mod timer;
-mod transport;
+mod wire;
 
-pub use call_rates::{CallRates, RateBucket};
+pub use connection::context::RpcContext;
+pub use connection::extensions::Extensions;
+pub use connection::id::{ConnectionId, InstanceId, ParseIdError};
+pub use connection::transport::Transport;
 pub use connection::{ConnectionInfo, Permissions};
-pub use connection_id::{ConnectionId, InstanceId, ParseIdError};
-pub use context::RpcContext;
-pub use error::{ErrorCode, RpcError};
-pub use extensions::Extensions;
-pub use group_stream::{GroupFrames, GroupMessage, GroupStream};
-pub use hooks::{BackendEvent, DisconnectReason, DropCause, Hooks};
-pub use id::{Id, IdKind, OwnedId};
-pub use limits::Limits;
-pub use metadata::{MethodInfo, ParamInfo, SchemaFn, SubscriptionInfo, schema_for};
-pub use middleware::{Middleware, Next};
-pub use openrpc::{
+pub use describe::metadata::{MethodInfo, ParamInfo, SchemaFn, SubscriptionInfo, schema_for};
+pub use describe::openrpc::{
     Components, ContentDescriptor, ErrorObject, OPENRPC_VERSION, OpenRpc, OpenRpcInfo,
     OpenRpcMethod, OpenRpcSubscription,
 };
-pub use params::Params;
+pub use engine::call_rates::{CallRates, RateBucket};
+pub use engine::hooks::{BackendEvent, DisconnectReason, DropCause, Hooks};
+pub use engine::middleware::{Middleware, Next};
+pub use engine::protocol::Protocol;
+pub use engine::rate::{ParseRateError, Rate};
+pub use engine::service::{Call, MethodFuture, Service};
+pub use engine::timer::{NoTimer, Timer};
+pub use peer::group_stream::{GroupFrames, GroupMessage, GroupStream};
+pub use peer::subscription::{Frames, Subscription, dropped_frame};
 pub use peer::{CallError, Peer};
-pub use protocol::Protocol;
-pub use rate::{ParseRateError, Rate};
-pub use request::{Request, Version};
-pub use response::Reply;
-pub use response::{MethodResult, SerializedResult};
-pub use service::{Call, MethodFuture, Service};
-pub use subscription::{Frames, Subscription, dropped_frame};
-pub use timer::{NoTimer, Timer};
-pub use transport::Transport;
+pub use wire::error::{ErrorCode, RpcError};
+pub use wire::id::{Id, IdKind, OwnedId};
+pub use wire::limits::Limits;
+pub use wire::params::Params;
+pub use wire::request::{Request, Version};
+pub use wire::response::{MethodResult, Reply, SerializedResult};
 
 pub mod calls {
     //! Calling the other side, from either end (the server calling its
@@ -115,10 +90,10 @@ pub mod calls {
     //! sends through. What transports use; a service never needs it.
     //!
     //! [`Peer`]: crate::Peer
+    pub use crate::peer::pending::{CallOutcome, PendingCall, PendingCalls};
     pub use crate::peer::{
         PeerFuture, PeerLink, Response, params_json, parse_response, request_frame,
     };
-    pub use crate::pending::{CallOutcome, PendingCall, PendingCalls};
 }
 
 #[doc(hidden)]

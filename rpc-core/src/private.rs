@@ -5,13 +5,13 @@ pub use futures_util::Stream;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use crate::decode::{MAX_PARAMS, ParamList, decode};
+pub use crate::wire::decode::{MAX_PARAMS, ParamList, decode};
 pub use schemars;
 
-use crate::error::RpcError;
-use crate::response::{MethodResult, SerializedResult};
-use crate::service::Call;
-use crate::subscription::Subscription;
+use crate::engine::service::Call;
+use crate::peer::subscription::Subscription;
+use crate::wire::error::RpcError;
+use crate::wire::response::{MethodResult, SerializedResult};
 
 /// Types a method may take as a JSON parameter.
 #[diagnostic::on_unimplemented(
@@ -95,7 +95,7 @@ where
 /// take notifications.
 #[derive(Debug)]
 pub struct Opening<'a> {
-    call_id: crate::id::Id<'a>,
+    call_id: crate::wire::id::Id<'a>,
     peer: crate::peer::Peer,
     notification: &'static str,
 }
@@ -109,7 +109,7 @@ impl<'a> Opening<'a> {
                 "a subscription is opened by a call with an id (the reply carries the subscription's)",
             ));
         };
-        if call.version != crate::request::Version::V2 {
+        if call.version != crate::wire::request::Version::V2 {
             return Err(RpcError::invalid_request(
                 "subscriptions are JSON-RPC 2.0 only",
             ));
@@ -182,5 +182,5 @@ impl<T: Serialize + schemars::JsonSchema + Send> RpcItem for T {}
 pub fn item_schema<T: RpcItem>(
     generator: &mut schemars::generate::SchemaGenerator,
 ) -> schemars::Schema {
-    crate::metadata::schema_for::<T>(generator)
+    crate::describe::metadata::schema_for::<T>(generator)
 }

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::request::{Members, MembersVisitor};
+use crate::wire::request::{Members, MembersVisitor};
 
 /// Why a batch could not be split.
 pub(crate) enum SplitError {

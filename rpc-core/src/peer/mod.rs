@@ -1,5 +1,11 @@
 //! Talking back: notifications and calls from one side of a connection to
-//! the other, and the groups a connection belongs to.
+//! the other, and the groups a connection belongs to (here); the calls
+//! waiting for their responses, a group's messages as a stream, and
+//! subscriptions.
+
+pub(crate) mod group_stream;
+pub(crate) mod pending;
+pub(crate) mod subscription;
 
 use std::fmt;
 use std::future::Future;
@@ -11,12 +17,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use crate::connection_id::ConnectionId;
-use crate::error::RpcError;
-use crate::group_stream::GroupStream;
-use crate::id::Id;
-use crate::request;
-use crate::subscription::Subscription;
+use crate::connection::id::ConnectionId;
+use crate::peer::group_stream::GroupStream;
+use crate::peer::subscription::Subscription;
+use crate::wire::error::RpcError;
+use crate::wire::id::Id;
+use crate::wire::request;
 
 /// Why a call (or notification) to the other side did not produce a result.
 #[derive(Debug, Clone)]

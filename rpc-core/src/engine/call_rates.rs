@@ -11,9 +11,9 @@ use std::time::Duration;
 use governor::DefaultDirectRateLimiter;
 use governor::clock::{Clock as _, DefaultClock};
 
-use crate::error::{ErrorCode, RpcError};
-use crate::metadata::MethodInfo;
-use crate::rate::Rate;
+use crate::describe::metadata::MethodInfo;
+use crate::engine::rate::Rate;
+use crate::wire::error::{ErrorCode, RpcError};
 
 /// One connection's buckets: one for all its calls (the server's rate),
 /// and one for each method that declares its own.

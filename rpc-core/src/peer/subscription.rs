@@ -23,11 +23,11 @@ use std::pin::Pin;
 use futures_util::{Stream, StreamExt as _};
 use serde::Serialize;
 
-use crate::error::RpcError;
-use crate::id::Id;
-use crate::plain_str;
-use crate::response;
-use crate::response::SerializedResult;
+use crate::wire::error::RpcError;
+use crate::wire::id::Id;
+use crate::wire::plain_str;
+use crate::wire::response;
+use crate::wire::response::SerializedResult;
 
 /// The stream of a subscription's notification frames.
 pub type Frames = Pin<Box<dyn Stream<Item = String> + Send>>;
@@ -53,7 +53,7 @@ impl Subscription {
         let reply = String::from_utf8(response::success(
             SerializedResult::new(&id)?,
             call_id,
-            crate::request::Version::V2,
+            crate::wire::request::Version::V2,
         ))
         .map_err(RpcError::internal)?;
         let prefix = frame_prefix(notification, &id);

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::error::RpcError;
+use crate::wire::error::RpcError;
 
 /// A request's `params`: an array (by position), an object (by name) or
 /// absent, kept as the raw JSON text it arrived as so that it can be decoded

@@ -4,10 +4,10 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::error::RpcError;
-use crate::id::Id;
-use crate::plain_str;
-use crate::request::Version;
+use crate::wire::error::RpcError;
+use crate::wire::id::Id;
+use crate::wire::plain_str;
+use crate::wire::request::Version;
 
 /// How every success reply begins; results are serialized right after it.
 pub(crate) const RESULT_OPENING: &[u8] = br#"{"jsonrpc":"2.0","result":"#;

@@ -10,13 +10,13 @@ use std::task::{Context, Poll};
 use serde::Serialize;
 
 use crate::connection::ConnectionInfo;
-use crate::context::RpcContext;
-use crate::error::RpcError;
-use crate::id::Id;
-use crate::metadata::MethodInfo;
-use crate::openrpc::OpenRpc;
-use crate::params::Params;
-use crate::response::{MethodResult, SerializedResult};
+use crate::connection::context::RpcContext;
+use crate::describe::metadata::MethodInfo;
+use crate::describe::openrpc::OpenRpc;
+use crate::wire::error::RpcError;
+use crate::wire::id::Id;
+use crate::wire::params::Params;
+use crate::wire::response::{MethodResult, SerializedResult};
 
 /// A set of JSON-RPC methods: what `#[rpc_service]` generates, and what every
 /// transport runs through [`Protocol`](crate::Protocol).
@@ -118,7 +118,7 @@ pub struct Call<'a> {
     /// Whether the call is an element of a batch.
     pub in_batch: bool,
     /// The JSON-RPC it was written in.
-    pub version: crate::request::Version,
+    pub version: crate::wire::request::Version,
 }
 
 impl<'a> Call<'a> {
@@ -135,7 +135,7 @@ impl<'a> Call<'a> {
             id,
             connection,
             in_batch: false,
-            version: crate::request::Version::V2,
+            version: crate::wire::request::Version::V2,
         }
     }
 

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use http::HeaderMap;
 
 use crate::connection::ConnectionInfo;
-use crate::connection_id::ConnectionId;
-use crate::error::RpcError;
-use crate::extensions::Extensions;
-use crate::id::{Id, OwnedId};
+use crate::connection::extensions::Extensions;
+use crate::connection::id::ConnectionId;
 use crate::peer::Peer;
+use crate::wire::error::RpcError;
+use crate::wire::id::{Id, OwnedId};
 
 /// The context of one call, given to a method that takes `&RpcContext`.
 ///

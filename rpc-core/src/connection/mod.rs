@@ -1,5 +1,11 @@
-//! What a transport knows about one connection, and what its `on_connect`
-//! hook granted it.
+//! One connection: what a transport knows about it and what its
+//! `on_connect` hook granted it (here), its id, the transport, typed
+//! extensions, and the context a method sees of its call.
+
+pub(crate) mod context;
+pub(crate) mod extensions;
+pub(crate) mod id;
+pub(crate) mod transport;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -8,13 +14,13 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
-use crate::call_rates::CallRates;
-use crate::call_slots::CallSlots;
-use crate::connection_id::{ConnectionId, InstanceId};
-use crate::extensions::Extensions;
-use crate::metadata::MethodInfo;
+use crate::connection::extensions::Extensions;
+use crate::connection::id::{ConnectionId, InstanceId};
+use crate::connection::transport::Transport;
+use crate::describe::metadata::MethodInfo;
+use crate::engine::call_rates::CallRates;
+use crate::engine::call_slots::CallSlots;
 use crate::peer::Peer;
-use crate::transport::Transport;
 
 /// What a transport knows about one connection, shared by every call on it:
 /// where it comes from, its handshake (path, query, headers, cookies,

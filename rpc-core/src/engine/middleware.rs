@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::service::{Call, MethodFuture};
+use crate::engine::service::{Call, MethodFuture};
 
 /// One link in the chain around every call (notifications and batch
 /// elements included), in the "next" style: it sees the [`Call`] (method,

@@ -8,20 +8,20 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use tracing::Instrument as _;
 
-use crate::batch::{self, SplitError};
-use crate::call_slots::CallSlots;
 use crate::connection::ConnectionInfo;
-use crate::dispatch::{self, MethodEndpoint};
-use crate::error::{ErrorCode, RpcError};
-use crate::hooks::Hooks;
-use crate::id::Id;
-use crate::limits::{LimitExceeded, Limits};
-use crate::middleware::{Middleware, Next};
-use crate::request::{self, Rejected, Request, Version};
-use crate::response::MethodResult;
-use crate::response::{self, Reply};
-use crate::service::{Call, Service};
-use crate::timer::{NoTimer, Timer};
+use crate::engine::call_slots::CallSlots;
+use crate::engine::dispatch::{self, MethodEndpoint};
+use crate::engine::hooks::Hooks;
+use crate::engine::middleware::{Middleware, Next};
+use crate::engine::service::{Call, Service};
+use crate::engine::timer::{NoTimer, Timer};
+use crate::wire::batch::{self, SplitError};
+use crate::wire::error::{ErrorCode, RpcError};
+use crate::wire::id::Id;
+use crate::wire::limits::{LimitExceeded, Limits};
+use crate::wire::request::{self, Rejected, Request, Version};
+use crate::wire::response::MethodResult;
+use crate::wire::response::{self, Reply};
 
 /// The JSON-RPC 2.0 protocol engine. Every transport hands each incoming
 /// frame to [`Protocol::handle`] (or [`Protocol::handle_bytes`]) and sends

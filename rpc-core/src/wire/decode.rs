@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::error::RpcError;
-use crate::params::Params;
+use crate::wire::error::RpcError;
+use crate::wire::params::Params;
 
 /// A method's JSON parameters as a tuple, decodable from [`Params`].
 ///

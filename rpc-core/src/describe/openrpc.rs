@@ -5,8 +5,8 @@ use schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::error::ErrorCode;
-use crate::metadata::MethodInfo;
+use crate::describe::metadata::MethodInfo;
+use crate::wire::error::ErrorCode;
 
 /// The OpenRPC version of the documents built here: 1.2.6, the version the
 /// ecosystem's tools read (`@open-rpc/generator`'s clients type documents
@@ -300,7 +300,10 @@ fn numeric_range(format: &str) -> Option<(Option<Value>, Option<Value>)> {
     }
 }
 
-fn schema(generator: &mut SchemaGenerator, schema_fn: crate::metadata::SchemaFn) -> Value {
+fn schema(
+    generator: &mut SchemaGenerator,
+    schema_fn: crate::describe::metadata::SchemaFn,
+) -> Value {
     let mut schema: Schema = schema_fn(generator);
     for transform in generator.transforms_mut() {
         transform.transform(&mut schema);

@@ -6,8 +6,8 @@ use std::time::Duration;
 use schemars::generate::SchemaGenerator;
 use schemars::{JsonSchema, Schema};
 
-use crate::rate::Rate;
-use crate::transport::Transport;
+use crate::connection::transport::Transport;
+use crate::engine::rate::Rate;
 
 /// Produces the JSON Schema of one parameter or result type.
 pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;

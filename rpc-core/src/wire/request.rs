@@ -6,10 +6,10 @@ use std::fmt;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::error::RpcError;
-use crate::id::Id;
-use crate::limits::{LimitExceeded, Limits};
-use crate::params::Params;
+use crate::wire::error::RpcError;
+use crate::wire::id::Id;
+use crate::wire::limits::{LimitExceeded, Limits};
+use crate::wire::params::Params;
 
 /// A valid request, borrowed from the message it arrived in.
 #[derive(Debug, Clone)]

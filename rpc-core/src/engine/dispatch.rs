@@ -12,11 +12,11 @@ use futures_util::FutureExt as _;
 use futures_util::future::{Either, select};
 
 use crate::connection::ConnectionInfo;
-use crate::error::{ErrorCode, RpcError};
-use crate::middleware::Endpoint;
-use crate::response::{MethodResult, SerializedResult};
-use crate::service::{Call, MethodFuture, Service};
-use crate::timer::Timer;
+use crate::engine::middleware::Endpoint;
+use crate::engine::service::{Call, MethodFuture, Service};
+use crate::engine::timer::Timer;
+use crate::wire::error::{ErrorCode, RpcError};
+use crate::wire::response::{MethodResult, SerializedResult};
 
 /// The method the framework answers itself: the service's OpenRPC document.
 pub(crate) const DISCOVER: &str = "rpc.discover";

@@ -5,8 +5,8 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::connection::ConnectionInfo;
-use crate::error::ErrorCode;
-use crate::service::Call;
+use crate::engine::service::Call;
+use crate::wire::error::ErrorCode;
 
 /// Observes every call (notifications and batch elements included) and
 /// every connection. Each method has an empty default, so implement only
