@@ -90,20 +90,11 @@ pub(crate) enum Output<'a> {
 
 impl<'a> Service<'a> {
     pub(crate) fn from_syn(item: &'a ItemImpl, attrs: ServiceAttrs, errors: &Errors) -> Self {
-        let namespace = attrs.namespace.as_ref().map(|ns| ns.value());
-        let methods = item
-            .items
-            .iter()
-            .filter_map(|item| match item {
-                ImplItem::Fn(func) => Some(Method::from_syn(
-                    &func.sig,
-                    &func.attrs,
-                    namespace.as_deref(),
-                    errors,
-                )),
-                _ => None,
-            })
-            .collect();
+        let functions = item.items.iter().filter_map(|item| match item {
+            ImplItem::Fn(func) => Some((&func.sig, &func.attrs[..])),
+            _ => None,
+        });
+        let methods = Method::all(functions, &attrs, errors);
         Service {
             item,
             attrs,
@@ -116,20 +107,11 @@ impl<'a> Service<'a> {
 
 impl<'a> Client<'a> {
     pub(crate) fn from_syn(item: &'a ItemTrait, attrs: ServiceAttrs, errors: &Errors) -> Self {
-        let namespace = attrs.namespace.as_ref().map(|ns| ns.value());
-        let methods = item
-            .items
-            .iter()
-            .filter_map(|item| match item {
-                TraitItem::Fn(func) => Some(Method::from_syn(
-                    &func.sig,
-                    &func.attrs,
-                    namespace.as_deref(),
-                    errors,
-                )),
-                _ => None,
-            })
-            .collect();
+        let functions = item.items.iter().filter_map(|item| match item {
+            TraitItem::Fn(func) => Some((&func.sig, &func.attrs[..])),
+            _ => None,
+        });
+        let methods = Method::all(functions, &attrs, errors);
         Client {
             item,
             attrs,
@@ -139,6 +121,19 @@ impl<'a> Client<'a> {
 }
 
 impl<'a> Method<'a> {
+    /// The methods of an impl or a trait, from their signatures and
+    /// attributes.
+    fn all(
+        functions: impl Iterator<Item = (&'a Signature, &'a [Attribute])>,
+        attrs: &ServiceAttrs,
+        errors: &Errors,
+    ) -> Vec<Self> {
+        let namespace = attrs.namespace.as_ref().map(|ns| ns.value());
+        functions
+            .map(|(sig, fn_attrs)| Self::from_syn(sig, fn_attrs, namespace.as_deref(), errors))
+            .collect()
+    }
+
     fn from_syn(
         sig: &'a Signature,
         fn_attrs: &[Attribute],

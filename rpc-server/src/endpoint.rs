@@ -91,8 +91,9 @@ const CLOSE_MARGIN: Duration = Duration::from_secs(2);
 ///
 /// The client's address comes from axum's `ConnectInfo<SocketAddr>` (with
 /// the `axum` feature) or a `SocketAddr` in the request's extensions. Without
-/// either, per-address limits and `trusted_proxies` do not apply, and the
-/// address is reported as `0.0.0.0:0` (logged once, at warn).
+/// either, per-address limits and `trusted_proxies` do not apply, HTTP
+/// clients share one rate-limit bucket, and the address is reported as
+/// `0.0.0.0:0` (logged once, at warn).
 ///
 /// [`RpcContext::remote_addr`]: rpc_core::RpcContext::remote_addr
 pub struct Endpoint<S> {
@@ -243,16 +244,7 @@ impl<S: Service> Inner<S> {
         }
         let (admit, slot, address) = self.admit(remote);
         let (accepted_tx, accepted_rx) = oneshot::channel();
-        let context = ws::Upgrade {
-            remote: remote.unwrap_or(UNKNOWN_REMOTE),
-            admit,
-            config: &state.config,
-            on_connect: state.on_connect.as_ref(),
-            groups: &state.groups,
-            outgoing: &state.outgoing,
-            addresses: &state.addresses,
-            rates: state.rates.for_connection(),
-        };
+        let context = ws::Upgrade::new(state, remote.unwrap_or(UNKNOWN_REMOTE), admit);
         let response = ws::upgrade(request, context, accepted_tx).await;
         if let (Ok(accepted), Some(slot)) = (accepted_rx.await, slot) {
             let state = Arc::clone(state);
@@ -310,7 +302,7 @@ impl<S: Service> Inner<S> {
         let remote = extensions.get::<SocketAddr>().copied();
         if remote.is_none() && !self.warned_unknown_remote.swap(true, Ordering::Relaxed) {
             tracing::warn!(
-                "the mounted RPC endpoint does not know its clients' addresses: per-address limits are off; serve the axum app with into_make_service_with_connect_info::<SocketAddr>()"
+                "the mounted RPC endpoint does not know its clients' addresses: per-address limits are off and HTTP clients share one rate-limit bucket; serve the axum app with into_make_service_with_connect_info::<SocketAddr>()"
             );
         }
         remote

@@ -86,16 +86,7 @@ where
                     let taken = accepted_tx.lock().ok().and_then(|mut tx| tx.take());
                     match taken {
                         Some(accepted) => {
-                            let context = ws::Upgrade {
-                                remote,
-                                admit,
-                                config: &state.config,
-                                on_connect: state.on_connect.as_ref(),
-                                groups: &state.groups,
-                                outgoing: &state.outgoing,
-                                addresses: &state.addresses,
-                                rates: state.rates.for_connection(),
-                            };
+                            let context = ws::Upgrade::new(&state, remote, admit);
                             ws::upgrade(request, context, accepted).await
                         }
                         None => response::plain(

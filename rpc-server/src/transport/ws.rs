@@ -25,6 +25,7 @@ use crate::config::ServerConfig;
 use crate::groups::GroupBackend;
 use crate::outgoing::{self, Outgoing, OutgoingBudget, Queue};
 use crate::peer::{OwnedLink, ServerLink};
+use crate::state::State;
 use crate::transport::admit::{Admit, too_many_from_address};
 use crate::transport::incoming::{FrameWatch, WatchRules};
 use crate::transport::read_ahead::ReadAhead;
@@ -121,6 +122,23 @@ pub(crate) struct Upgrade<'a> {
     pub(crate) addresses: &'a Arc<Addresses>,
     /// The connection's rate-limit buckets, if any.
     pub(crate) rates: Option<Arc<rpc_core::CallRates>>,
+}
+
+impl<'a> Upgrade<'a> {
+    /// What `state`'s server shares with the upgrade of a connection from
+    /// `remote`, admitted (or not) as `admit` says.
+    pub(crate) fn new<S>(state: &'a State<S>, remote: SocketAddr, admit: Admit) -> Self {
+        Self {
+            remote,
+            admit,
+            config: &state.config,
+            on_connect: state.on_connect.as_ref(),
+            groups: &state.groups,
+            outgoing: &state.outgoing,
+            addresses: &state.addresses,
+            rates: state.rates.for_connection(),
+        }
+    }
 }
 
 /// Answers a WebSocket upgrade request: 101 if it is valid and
