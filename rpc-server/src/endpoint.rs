@@ -27,6 +27,7 @@ use tokio_util::task::TaskTracker;
 use crate::addresses::AddressSlot;
 use crate::connection;
 use crate::groups::Frame;
+use crate::refusals::Refused;
 use crate::shutdown;
 use crate::state::State;
 use crate::transport::http::{self, HttpEndpoint, RequestBody};
@@ -277,15 +278,26 @@ impl<S: Service> Inner<S> {
         Option<tokio::sync::OwnedSemaphorePermit>,
         Option<AddressSlot>,
     ) {
+        let state = &self.state;
+        let ip = remote.unwrap_or(UNKNOWN_REMOTE).ip();
         let Ok(slot) = Arc::clone(&self.slots).try_acquire_owned() else {
+            let limit = state.config.max_connections;
+            state.refusals.log(
+                Refused::ServerFull,
+                ip,
+                &format_args!("{limit} WebSockets open"),
+            );
             return (Admit::ServerFull, None, None);
         };
-        let addresses = &self.state.addresses;
+        let addresses = &state.addresses;
         match remote {
             Some(remote) if !addresses.is_trusted_proxy(remote.ip()) => {
                 match addresses.admit(remote.ip()) {
                     Ok(address) => (Admit::Yes, Some(slot), address),
-                    Err(refusal) => (Admit::AddressRefused(refusal), None, None),
+                    Err(refusal) => {
+                        state.refusals.log(Refused::AddressLimit, ip, &refusal);
+                        (Admit::AddressRefused(refusal), None, None)
+                    }
                 }
             }
             _ => (Admit::Yes, Some(slot), None),

@@ -480,6 +480,7 @@ mod outgoing;
 mod peer;
 mod private;
 mod rates;
+mod refusals;
 mod serve;
 mod server;
 mod shutdown;

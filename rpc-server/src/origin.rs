@@ -2,6 +2,7 @@
 //! that stops cross-site WebSocket hijacking (a page on another site
 //! opening a socket with the user's cookies).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -78,6 +79,14 @@ fn split_port(authority: &str) -> Option<(&str, Option<u16>)> {
     match port_at {
         Some(at) => Some((&authority[..at], Some(authority[at + 1..].parse().ok()?))),
         None => Some((authority, None)),
+    }
+}
+
+/// A request's `Origin`, as text for a log line (`none` without one).
+pub(crate) fn origin_of(headers: &http::HeaderMap) -> Cow<'_, str> {
+    match headers.get(http::header::ORIGIN) {
+        Some(origin) => String::from_utf8_lossy(origin.as_bytes()),
+        None => Cow::Borrowed("none"),
     }
 }
 

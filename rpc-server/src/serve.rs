@@ -17,6 +17,7 @@ use tokio::time::timeout;
 
 use crate::connection;
 use crate::groups::{BackendError, Frame, GroupBackend};
+use crate::refusals::Refused;
 use crate::shutdown;
 use crate::state::State;
 use crate::transport::{self, Admit};
@@ -316,6 +317,12 @@ async fn serve_connection<S: Service>(
     // A direct client counts against its address for the connection's
     // life; one behind a trusted proxy is counted at its handshake.
     let (admit, _address) = if slot.is_none() {
+        let limit = state.config.max_connections;
+        state.refusals.log(
+            Refused::ServerFull,
+            remote.ip(),
+            &format_args!("{limit} connections open"),
+        );
         (Admit::ServerFull, None)
     } else if state.addresses.is_trusted_proxy(remote.ip()) {
         (Admit::Yes, None)
@@ -323,7 +330,9 @@ async fn serve_connection<S: Service>(
         match state.addresses.admit(remote.ip()) {
             Ok(address) => (Admit::Yes, address),
             Err(refusal) => {
-                tracing::debug!(%remote, %refusal, "connection refused");
+                state
+                    .refusals
+                    .log(Refused::AddressLimit, remote.ip(), &refusal);
                 (Admit::AddressRefused(refusal), None)
             }
         }

@@ -42,6 +42,8 @@ pub(crate) struct State<S> {
     pub(crate) addresses: Arc<crate::addresses::Addresses>,
     /// The rate limits, and the buckets of HTTP clients.
     pub(crate) rates: crate::rates::Rates,
+    /// The log of refusals and limit hits, quiet after each line.
+    pub(crate) refusals: crate::refusals::Refusals,
     /// The CORS rules of the HTTP transport, from `config`.
     pub(crate) cors: tower_http::cors::CorsLayer,
     /// Set when the server terminates TLS.
@@ -81,6 +83,7 @@ impl<S: Service> State<S> {
             rates: crate::rates::Rates::new(config.rate_limit, service.methods()),
             service,
             protocol,
+            refusals: crate::refusals::Refusals::new(),
             cors: crate::transport::cors::layer(&config),
             config,
             on_connect: extras.on_connect,

@@ -20,6 +20,8 @@ use tower_layer::Layer as _;
 
 use crate::admission::{ConnectRequest, run_on_connect};
 use crate::groups::BackendHealth;
+use crate::origin::origin_of;
+use crate::refusals::Refused;
 use crate::state::State;
 use crate::transport::admit::Admit;
 use crate::transport::response::{closing, plain};
@@ -72,6 +74,8 @@ pub(crate) async fn handle<S: Service>(
             .allowed_origins
             .allows_request(&request.headers) =>
         {
+            let origin = origin_of(&request.headers);
+            state.refusals.log(Refused::Origin, remote.ip(), &origin);
             plain(
                 StatusCode::FORBIDDEN,
                 "this origin may not call this server",
@@ -167,7 +171,12 @@ async fn read_body<S>(
         .semaphore()
         .acquire_many_owned(budget.share(expected));
     let Some(Ok(room)) = within(state.config.message_timeout, reserving).await else {
-        tracing::debug!(%remote, "no room for an HTTP body: refused");
+        let limit = state.config.max_incoming_bytes;
+        state.refusals.log(
+            Refused::IncomingBudget,
+            remote.ip(),
+            &format_args!("{limit} bytes held by unfinished messages"),
+        );
         return Err(closing(plain(
             StatusCode::SERVICE_UNAVAILABLE,
             "the server is busy receiving other messages; try again",
@@ -175,7 +184,10 @@ async fn read_body<S>(
     };
     let body = Limited::new(body, limit).collect();
     let Some(body) = within(state.config.message_timeout, body).await else {
-        tracing::debug!(%remote, "HTTP request body too slow: cut off");
+        let limit = state.config.message_timeout.unwrap_or_default();
+        state
+            .refusals
+            .log(Refused::SlowBody, remote.ip(), &format_args!("{limit:?}"));
         // What is left of the body is never read: the connection cannot
         // carry another request.
         return Err(closing(plain(
@@ -237,7 +249,10 @@ async fn admitted<S: Service>(
                     .with_permissions(admission.permissions)
                     .with_extensions(admission.extensions);
             }
-            Err(rejection) => return Err(plain(rejection.status, &rejection.message)),
+            Err(rejection) => {
+                state.refusals.log(Refused::OnConnect, client, &rejection);
+                return Err(plain(rejection.status, &rejection.message));
+            }
         }
     }
     Ok(info)

@@ -23,8 +23,10 @@ use crate::admission::{
 };
 use crate::config::ServerConfig;
 use crate::groups::GroupBackend;
+use crate::origin::origin_of;
 use crate::outgoing::{self, Outgoing, OutgoingBudget, Queue};
 use crate::peer::{OwnedLink, ServerLink};
+use crate::refusals::{Refusals, Refused};
 use crate::state::State;
 use crate::transport::admit::{Admit, too_many_from_address};
 use crate::transport::incoming::{FrameWatch, WatchRules};
@@ -122,6 +124,8 @@ pub(crate) struct Upgrade<'a> {
     pub(crate) addresses: &'a Arc<Addresses>,
     /// The connection's rate-limit buckets, if any.
     pub(crate) rates: Option<Arc<rpc_core::CallRates>>,
+    /// Where refusals are logged.
+    pub(crate) refusals: &'a Refusals,
 }
 
 impl<'a> Upgrade<'a> {
@@ -137,6 +141,7 @@ impl<'a> Upgrade<'a> {
             outgoing: &state.outgoing,
             addresses: &state.addresses,
             rates: state.rates.for_connection(),
+            refusals: &state.refusals,
         }
     }
 }
@@ -158,6 +163,7 @@ pub(crate) async fn upgrade<B: Send>(
         outgoing: budget,
         addresses,
         rates,
+        refusals,
     } = context;
     // hyper hands the connection over through this; a request without it
     // (HTTP/2, or a server that does not upgrade) cannot become a WebSocket.
@@ -188,7 +194,7 @@ pub(crate) async fn upgrade<B: Send>(
     };
     let accept_key = derive_accept_key(key.as_bytes());
     if !config.allowed_origins.allows_request(headers) {
-        tracing::debug!(%remote, origin = ?headers.get(header::ORIGIN), "WebSocket refused: origin not allowed");
+        refusals.log(Refused::Origin, remote.ip(), &origin_of(headers));
         return plain(
             StatusCode::FORBIDDEN,
             "this origin may not open a WebSocket here",
@@ -203,7 +209,10 @@ pub(crate) async fn upgrade<B: Send>(
     let address = if addresses.is_trusted_proxy(remote.ip()) {
         match addresses.admit(client) {
             Ok(slot) => slot,
-            Err(refusal) => return too_many_from_address(refusal),
+            Err(refusal) => {
+                refusals.log(Refused::AddressLimit, client, &refusal);
+                return too_many_from_address(refusal);
+            }
         }
     } else {
         None
@@ -247,7 +256,7 @@ pub(crate) async fn upgrade<B: Send>(
                     .with_extensions(admission.extensions);
             }
             Err(rejection) => {
-                tracing::debug!(%remote, %rejection, "connection refused by on_connect");
+                refusals.log(Refused::OnConnect, client, &rejection);
                 return plain(rejection.status, &rejection.message);
             }
         }

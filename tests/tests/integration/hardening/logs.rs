@@ -157,3 +157,56 @@ async fn tokens_and_params_never_reach_the_logs() {
         );
     }
 }
+
+/// A flood of refusals is one line per kind, at the level that says whose
+/// problem it is, with the client and the reason; the rest are counted in
+/// the next line of that kind (refusals.rs's unit test shows the count).
+#[tokio::test]
+async fn a_flood_of_refusals_is_logged_once_per_kind() {
+    let logs = Capture::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _capturing = tracing::subscriber::set_default(subscriber);
+
+    within(Duration::from_secs(30), async {
+        let server = Server::builder()
+            .max_connections(1)
+            .allowed_origins(["https://app.example"])
+            .serve("127.0.0.1:0", Svc)
+            .unwrap()
+            .spawn();
+        let url = format!("ws://{}/", server.local_addr());
+        for _ in 0..10 {
+            let evil = Some(("origin", "https://evil.example".to_owned()));
+            assert_eq!(connect(&url, evil).await.err(), Some(403));
+        }
+        let _held = connect(&url, None).await.expect("the one slot");
+        for _ in 0..20 {
+            assert_eq!(connect(&url, None).await.err(), Some(503));
+        }
+        server.shutdown_and_wait().await;
+    })
+    .await;
+
+    let text = logs.text();
+    let lines = |what: &str| -> Vec<&str> { text.lines().filter(|l| l.contains(what)).collect() };
+    let full = lines("the server is at max_connections");
+    assert_eq!(full.len(), 1, "one line for 20 refusals:\n{text}");
+    assert!(
+        full[0].contains("WARN") && full[0].contains("client=127.0.0.1"),
+        "{}",
+        full[0]
+    );
+    assert!(full[0].contains("1 connections open"), "{}", full[0]);
+    let origin = lines("its origin is not allowed");
+    assert_eq!(origin.len(), 1, "one line for 10 refusals:\n{text}");
+    assert!(
+        origin[0].contains("INFO") && origin[0].contains("https://evil.example"),
+        "{}",
+        origin[0]
+    );
+}
