@@ -5,6 +5,7 @@
 pub(crate) mod call_rates;
 pub(crate) mod call_slots;
 pub(crate) mod dispatch;
+pub(crate) mod failures;
 pub(crate) mod hooks;
 pub(crate) mod middleware;
 pub(crate) mod protocol;

@@ -11,6 +11,7 @@ use tracing::Instrument as _;
 use crate::connection::ConnectionInfo;
 use crate::engine::call_slots::CallSlots;
 use crate::engine::dispatch::{self, MethodEndpoint};
+use crate::engine::failures::Failures;
 use crate::engine::hooks::Hooks;
 use crate::engine::middleware::{Middleware, Next};
 use crate::engine::service::{Call, Service};
@@ -71,6 +72,8 @@ pub struct Protocol<T = NoTimer> {
     middleware: Vec<Arc<dyn Middleware>>,
     hooks: Option<Arc<dyn Hooks>>,
     accept_jsonrpc1: bool,
+    /// Internal failures, logged once per method per quiet period.
+    failures: Arc<Failures>,
 }
 
 impl<T: fmt::Debug> fmt::Debug for Protocol<T> {
@@ -84,7 +87,7 @@ impl<T: fmt::Debug> fmt::Debug for Protocol<T> {
             .field("middleware", &self.middleware.len())
             .field("hooks", &self.hooks.is_some())
             .field("accept_jsonrpc1", &self.accept_jsonrpc1)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -134,6 +137,7 @@ impl<T: Timer> Protocol<T> {
             middleware: self.middleware,
             hooks: self.hooks,
             accept_jsonrpc1: self.accept_jsonrpc1,
+            failures: self.failures,
         }
     }
 
@@ -363,7 +367,7 @@ impl<T: Timer> Protocol<T> {
         let _entered = span.enter();
         let Some(id) = request.id else {
             if let Err(error) = result {
-                log_error(&error);
+                self.failures.log(method, &error);
             }
             return None;
         };
@@ -372,7 +376,7 @@ impl<T: Timer> Protocol<T> {
             Ok(result) if result.was_sent() => return None,
             Ok(result) => response::success(result, id, version),
             Err(error) => {
-                log_error(&error);
+                self.failures.log(method, &error);
                 self.error(error, id, version)
             }
         })
@@ -460,15 +464,5 @@ fn lone_error(error: &RpcError) -> Reply {
 fn quietly(hook: impl FnOnce()) {
     if catch_unwind(AssertUnwindSafe(hook)).is_err() {
         tracing::error!("a lifecycle hook panicked");
-    }
-}
-
-/// Sanitized errors are logged with their detail; others are the method's
-/// deliberate answer and are only traced.
-fn log_error(error: &RpcError) {
-    let code = error.code().code();
-    match error.detail() {
-        Some(detail) => tracing::error!(code, detail, "call failed"),
-        None => tracing::debug!(code, message = error.message(), "call returned an error"),
     }
 }

@@ -210,3 +210,40 @@ async fn a_flood_of_refusals_is_logged_once_per_kind() {
         origin[0]
     );
 }
+
+struct Boom;
+
+#[rpc_service]
+impl Boom {
+    fn boom(&self) -> u32 {
+        panic!("kaboom")
+    }
+}
+
+/// A method that panics on every call is logged once, with the panic's
+/// message, then stays quiet (the next line, 10 s on, counts the rest).
+#[tokio::test]
+async fn a_method_that_panics_on_every_call_is_logged_once() {
+    let logs = Capture::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _capturing = tracing::subscriber::set_default(subscriber);
+
+    let client = rpc_server::testing::TestClient::new(Boom);
+    for _ in 0..50 {
+        let error = client.call::<u32>("boom", ()).await.unwrap_err();
+        assert_eq!(error.code().code(), -32603);
+    }
+    let text = logs.text();
+    let failed: Vec<&str> = text.lines().filter(|l| l.contains("call failed")).collect();
+    assert_eq!(failed.len(), 1, "one line for 50 panics:\n{text}");
+    assert!(
+        failed[0].contains("ERROR") && failed[0].contains("`boom` panicked: kaboom"),
+        "{}",
+        failed[0]
+    );
+}
