@@ -48,6 +48,19 @@ impl Write for Capture {
 }
 
 impl Capture {
+    /// Captures what this thread logs at `level` and above, until the
+    /// guard is dropped.
+    fn start(level: tracing::Level) -> (Self, tracing::subscriber::DefaultGuard) {
+        let logs = Self::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        (logs, tracing::subscriber::set_default(subscriber))
+    }
+
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
@@ -70,15 +83,8 @@ async fn connect(url: &str, header: Option<(&'static str, String)>) -> Result<Cl
 
 #[tokio::test]
 async fn tokens_and_params_never_reach_the_logs() {
-    let logs = Capture::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
     // This test's thread runs the server too (a current-thread runtime).
-    let _capturing = tracing::subscriber::set_default(subscriber);
+    let (logs, _capturing) = Capture::start(tracing::Level::TRACE);
 
     within(Duration::from_secs(30), async {
         let server = Server::builder()
@@ -163,14 +169,7 @@ async fn tokens_and_params_never_reach_the_logs() {
 /// the next line of that kind (refusals.rs's unit test shows the count).
 #[tokio::test]
 async fn a_flood_of_refusals_is_logged_once_per_kind() {
-    let logs = Capture::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _capturing = tracing::subscriber::set_default(subscriber);
+    let (logs, _capturing) = Capture::start(tracing::Level::INFO);
 
     within(Duration::from_secs(30), async {
         let server = Server::builder()
@@ -224,14 +223,7 @@ impl Boom {
 /// message, then stays quiet (the next line, 10 s on, counts the rest).
 #[tokio::test]
 async fn a_method_that_panics_on_every_call_is_logged_once() {
-    let logs = Capture::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _capturing = tracing::subscriber::set_default(subscriber);
+    let (logs, _capturing) = Capture::start(tracing::Level::INFO);
 
     let client = rpc_server::testing::TestClient::new(Boom);
     for _ in 0..50 {
