@@ -2,6 +2,8 @@
 //! way its header says to use it.
 
 mod common;
+#[path = "../../tests/tests/common/http.rs"]
+mod http;
 #[path = "../../tests/tests/common/redis.rs"]
 mod redis;
 
@@ -408,35 +410,25 @@ async fn http() {
     let example = start("http");
     // What the header's curl lines do.
     let body = r#"{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":1}"#;
-    let response = http_request(example.addr, "POST", "/", body).await;
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let response = http::post(example.addr, body).await;
+    assert_eq!(response.status, 200, "{response:?}");
     assert!(
-        response.ends_with(r#"{"jsonrpc":"2.0","result":19,"id":1}"#),
-        "{response}"
+        response
+            .body
+            .ends_with(r#"{"jsonrpc":"2.0","result":19,"id":1}"#),
+        "{response:?}"
     );
-    let response = http_request(example.addr, "GET", "/openrpc.json", "").await;
+    let response = http::request(example.addr, "GET", "/openrpc.json", &[], "").await;
     assert!(
-        response.contains(r#""title":"Calculator over WebSocket and HTTP""#),
-        "{response}"
+        response
+            .body
+            .contains(r#""title":"Calculator over WebSocket and HTTP""#),
+        "{response:?}"
     );
 
     // And the same port speaks WebSocket.
     let replies = exchange(example.addr, &[call("transport", json!([]), 1)]).await;
     assert_eq!(replies[0].as_ref().unwrap()["result"], "websocket");
-}
-
-/// One HTTP/1.1 request on its own connection; the whole response.
-async fn http_request(addr: SocketAddr, method: &str, path: &str, body: &str) -> String {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(request.as_bytes()).await.expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.expect("read");
-    response
 }
 
 /// The axum app: its own route at `/`, JSON-RPC at `/rpc` over HTTP and
@@ -446,23 +438,28 @@ async fn http_request(addr: SocketAddr, method: &str, path: &str, body: &str) ->
 async fn axum_app() {
     let mut example = start("axum_app");
     let addr = example.addr;
-    let root = http_request(addr, "GET", "/", "").await;
-    assert!(root.starts_with("HTTP/1.1 200"), "{root}");
+    let root = http::request(addr, "GET", "/", &[], "").await;
+    assert_eq!(root.status, 200, "{root:?}");
     assert!(
-        root.ends_with("an axum app; JSON-RPC is at /rpc\n"),
-        "{root}"
+        root.body.ends_with("an axum app; JSON-RPC is at /rpc\n"),
+        "{root:?}"
     );
 
     let body = r#"{"jsonrpc":"2.0","method":"subtract","params":[42,23],"id":1}"#;
-    let answer = http_request(addr, "POST", "/rpc", body).await;
+    let json = [("content-type", "application/json")];
+    let answer = http::request(addr, "POST", "/rpc", &json, body).await;
     assert!(
-        answer.ends_with(r#"{"jsonrpc":"2.0","result":19,"id":1}"#),
-        "{answer}"
+        answer
+            .body
+            .ends_with(r#"{"jsonrpc":"2.0","result":19,"id":1}"#),
+        "{answer:?}"
     );
-    let document = http_request(addr, "GET", "/rpc/openrpc.json", "").await;
+    let document = http::request(addr, "GET", "/rpc/openrpc.json", &[], "").await;
     assert!(
-        document.contains(r#""title":"Calculator in an axum app""#),
-        "{document}"
+        document
+            .body
+            .contains(r#""title":"Calculator in an axum app""#),
+        "{document:?}"
     );
 
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/rpc"))
@@ -478,8 +475,8 @@ async fn axum_app() {
     }
     assert_eq!(receive_json(&mut ws).await["result"], 2);
     assert_eq!(receive_json(&mut ws).await["id"], 2);
-    let sent = http_request(addr, "POST", "/announce", "hello").await;
-    assert!(sent.ends_with("sent to 1\n"), "{sent}");
+    let sent = http::request(addr, "POST", "/announce", &[], "hello").await;
+    assert!(sent.body.ends_with("sent to 1\n"), "{sent:?}");
     let pushed = receive_json(&mut ws).await;
     assert_eq!(pushed["method"], "announcement");
     assert_eq!(pushed["params"], json!(["hello"]));

@@ -211,7 +211,8 @@ impl<S: Service> Endpoint<S> {
 impl<S: Service> Inner<S> {
     async fn answer(&self, request: Request<impl RequestBody>) -> Response<Full<Bytes>> {
         let remote = self.remote_addr(&request);
-        let draining = self.stop.signal().has_fired();
+        // Closed by `shutdown`, with the stop signal.
+        let draining = self.websockets.is_closed();
         if ws::is_upgrade(&request) {
             return self.upgrade(request, remote).await;
         }

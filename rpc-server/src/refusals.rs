@@ -30,14 +30,8 @@ pub(crate) enum Refused {
 }
 
 impl Refused {
-    const ALL: [Self; 6] = [
-        Self::ServerFull,
-        Self::AddressLimit,
-        Self::Origin,
-        Self::OnConnect,
-        Self::IncomingBudget,
-        Self::SlowBody,
-    ];
+    /// How many kinds there are (the variants are numbered from 0).
+    const COUNT: usize = Self::SlowBody as usize + 1;
 
     fn what(self) -> &'static str {
         match self {
@@ -60,7 +54,7 @@ impl Refused {
 /// One quiet period per kind of refusal.
 #[derive(Debug)]
 pub(crate) struct Refusals {
-    kinds: [Mutex<Quiet>; Refused::ALL.len()],
+    kinds: [Mutex<Quiet>; Refused::COUNT],
 }
 
 #[derive(Debug, Default)]
@@ -95,8 +89,7 @@ impl Refusals {
     /// Whether a refusal of `kind` at `now` is logged: if so, how many were
     /// left out before it.
     fn admit(&self, kind: Refused, now: Instant) -> Option<u64> {
-        let index = Refused::ALL.iter().position(|k| *k == kind)?;
-        let mut quiet = self.kinds[index]
+        let mut quiet = self.kinds[kind as usize]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if quiet.until.is_some_and(|until| now < until) {
