@@ -1,12 +1,13 @@
 //! Memory stays bounded when a client sends as fast as it can and never
-//! reads. Alone in their file, and one at a time, so the process's memory
-//! is each test's alone.
+//! reads, and large messages leave nothing behind. Alone in their file,
+//! and one at a time, so the process's memory is each test's alone.
 
 #[path = "common/process.rs"]
 mod process;
 #[path = "common/ws.rs"]
 mod ws;
 
+use std::alloc::System;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -14,6 +15,7 @@ use std::time::Duration;
 use rpc_server::connect::DisconnectReason;
 use rpc_server::{Server, rpc_service};
 use serde_json::json;
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 use ws::{Client, within};
 
 #[derive(Clone, Default)]
@@ -31,6 +33,23 @@ impl Svc {
     fn add(&self, a: i64, b: i64) -> i64 {
         a + b
     }
+
+    fn echo(&self, s: String) -> String {
+        s
+    }
+}
+
+/// The heap bytes the process holds, counted as they are allocated and
+/// freed: exact, where the resident size also shows what the allocator
+/// keeps for later.
+#[global_allocator]
+static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// Heap bytes allocated and not yet freed.
+fn live_heap() -> isize {
+    // (Reallocations count in both.)
+    let stats = ALLOCATOR.stats();
+    stats.bytes_allocated as isize - stats.bytes_deallocated as isize
 }
 
 /// One test at a time: each measures the whole process.
@@ -267,6 +286,92 @@ async fn ten_thousand_subscriptions_opened_and_closed_leave_memory_at_its_baseli
             "RSS grew by {} KiB over a second round",
             after.saturating_sub(baseline)
         );
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+/// A masked text frame carrying `text`, the mask all zeros (so the payload
+/// goes as it is).
+fn text_frame(text: &str) -> Vec<u8> {
+    let mut bytes = vec![0x81];
+    match text.len() {
+        len @ 0..=125 => bytes.push(0x80 | len as u8),
+        len @ 126..=0xffff => {
+            bytes.push(0x80 | 126);
+            bytes.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            bytes.push(0x80 | 127);
+            bytes.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    bytes.extend_from_slice(&[0; 4]);
+    bytes.extend_from_slice(text.as_bytes());
+    bytes
+}
+
+/// Sends `request` on a raw socket and reads the one frame that answers.
+async fn round_trip(stream: &mut tokio::net::TcpStream, request: &str) -> serde_json::Value {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    stream.write_all(&text_frame(request)).await.unwrap();
+    let mut head = [0; 2];
+    stream.read_exact(&mut head).await.unwrap();
+    assert_eq!(head[0], 0x81, "one text frame");
+    let len = match head[1] {
+        126 => usize::from(stream.read_u16().await.unwrap()),
+        127 => usize::try_from(stream.read_u64().await.unwrap()).unwrap(),
+        len => usize::from(len),
+    };
+    let mut payload = vec![0; len];
+    stream.read_exact(&mut payload).await.unwrap();
+    serde_json::from_slice(&payload).unwrap()
+}
+
+/// After one 64 KiB call each (a 64 KiB request, a 64 KiB reply), idle
+/// connections hold what they held before it: tungstenite's buffers would
+/// keep 64 KiB each way for the connection's life (about 130 KiB a
+/// connection, measured before large messages went beside them).
+#[tokio::test]
+async fn a_large_call_leaves_nothing_behind_on_an_idle_connection() {
+    const CONNECTIONS: usize = 100;
+    let _alone = ALONE.lock().await;
+    within(Duration::from_secs(60), async {
+        let server = Server::builder()
+            .serve("127.0.0.1:0", Svc::default())
+            .unwrap()
+            .spawn();
+        let mut streams = Vec::new();
+        for id in 0..CONNECTIONS {
+            let mut stream = match Client::connect(server.local_addr()).await.ws.into_inner() {
+                tokio_tungstenite::MaybeTlsStream::Plain(stream) => stream,
+                _ => unreachable!("a plain connection"),
+            };
+            let add = json!({"jsonrpc": "2.0", "method": "add", "params": [id, 1], "id": id});
+            assert_eq!(
+                round_trip(&mut stream, &add.to_string()).await["result"],
+                id + 1
+            );
+            streams.push(stream);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let before = live_heap();
+
+        let large = "x".repeat(64 * 1024);
+        for (id, stream) in streams.iter_mut().enumerate() {
+            let echo = json!({"jsonrpc": "2.0", "method": "echo", "params": [&large], "id": id});
+            let reply = round_trip(stream, &echo.to_string()).await;
+            assert_eq!(reply["result"].as_str().map(str::len), Some(large.len()));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let grown = live_heap() - before;
+        let per_connection = grown / CONNECTIONS as isize;
+        println!("after one 64 KiB call, an idle connection holds {per_connection} bytes more");
+        assert!(
+            per_connection < 2048,
+            "an idle connection holds {per_connection} bytes more after one 64 KiB call"
+        );
+        drop(streams);
         server.shutdown_and_wait().await;
     })
     .await;

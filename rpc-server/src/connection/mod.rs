@@ -12,7 +12,6 @@ use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt as _, StreamExt as _};
 use rpc_core::{DisconnectReason, Service};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -209,7 +208,7 @@ async fn close<S: Service>(socket: &mut Socket, calls: &mut Calls<S>, end: End) 
         // (its code echoed, or 1002 for one not allowed): sent at once, so
         // that the client's close completes cleanly whatever still runs.
         // Nothing more can be written after it.
-        let _ = timeout(CLOSE_GRACE, socket.ws.flush()).await;
+        let _ = timeout(CLOSE_GRACE, socket.flush()).await;
     }
     if drains(end) && !calls.tasks.is_empty() {
         // Every request already received gets its response.
@@ -247,11 +246,7 @@ async fn close<S: Service>(socket: &mut Socket, calls: &mut Calls<S>, end: End) 
         return;
     }
     // Let the client answer the close (the stream ends when it does).
-    let ws = &mut socket.ws;
-    let _ = timeout(CLOSE_GRACE, async {
-        while let Some(Ok(_)) = ws.next().await {}
-    })
-    .await;
+    let _ = timeout(CLOSE_GRACE, socket.read_to_close()).await;
 }
 
 /// Completes when `sleep` (if any) does.

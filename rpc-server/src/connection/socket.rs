@@ -32,7 +32,7 @@ const FAIR_SHARE: usize = 64 * 1024;
 /// The WebSocket, what is waiting to be written to it, and the queue of
 /// what others want written.
 pub(super) struct Socket {
-    pub(super) ws: WebSocketStream<WsIo>,
+    ws: WebSocketStream<WsIo>,
     /// Replies and pings of this task, waiting for the next write.
     held: VecDeque<Message>,
     /// Their size in bytes: past `gather_limit`, reading pauses for a write.
@@ -53,6 +53,12 @@ pub(super) struct Socket {
     reads_since_write: u32,
     /// Bytes received since the socket last had nothing to read.
     received_since_pending: usize,
+    /// Messages this large are written beside tungstenite (see
+    /// `transport::direct_write`)...
+    direct_from: usize,
+    /// ...until a close frame has gone either way: then everything goes
+    /// through tungstenite, which knows what may still be sent.
+    closing: bool,
 }
 
 /// What happened on the socket.
@@ -77,6 +83,8 @@ impl Socket {
             max_held_bytes: config.max_queued_bytes.max(1),
             reads_since_write: 0,
             received_since_pending: 0,
+            direct_from: config.write_buffer_size.max(1),
+            closing: false,
         }
     }
 
@@ -104,6 +112,13 @@ impl Socket {
         self.held_bytes -= message.len();
         self.unflushed_bytes += message.len();
         Some(message)
+    }
+
+    /// Puts back a message that could not be handed to the socket yet.
+    fn unpop(&mut self, message: Message) {
+        self.unflushed_bytes -= message.len();
+        self.held_bytes += message.len();
+        self.held.push_front(message);
     }
 
     /// Everything handed to the socket is written.
@@ -169,16 +184,40 @@ impl Socket {
 
     /// The next frame, counted towards the next write and the fair share.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
-        let message = std::task::ready!(self.ws.poll_next_unpin(cx));
+        let message = std::task::ready!(self.poll_next(cx));
         self.reads_since_write += 1;
-        if let Some(Ok(message)) = &message {
-            self.received_since_pending += message.len();
+        match &message {
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => self.closing = true,
+            Some(Ok(message)) => self.received_since_pending += message.len(),
         }
         Poll::Ready(Event::Received(message))
     }
 
+    /// The next message: from tungstenite, or (once tungstenite has nothing
+    /// more) the large one read beside it.
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, WsError>>> {
+        match self.ws.poll_next_unpin(cx) {
+            Poll::Ready(message) => Poll::Ready(message),
+            Poll::Pending => match self.ws.get_mut().get_mut().take_message() {
+                Some(message) => Poll::Ready(Some(message)),
+                None => Poll::Pending,
+            },
+        }
+    }
+
+    /// Reads until the client's close frame (or the end of the stream).
+    pub(super) async fn read_to_close(&mut self) {
+        while let Some(Ok(_)) = poll_fn(|cx| self.poll_next(cx)).await {}
+    }
+
+    /// Writes what tungstenite holds (the answer to a close frame, say).
+    pub(super) async fn flush(&mut self) -> Result<(), WsError> {
+        self.ws.flush().await
+    }
+
     /// Moves what is held, then what is queued, into the socket's buffer
-    /// and flushes it.
+    /// and flushes it. A large message goes to the socket beside
+    /// tungstenite's buffer, once that is flushed.
     fn poll_write(&mut self, cx: &mut Context<'_>) -> Result<(), WsError> {
         self.reads_since_write = 0;
         loop {
@@ -196,6 +235,30 @@ impl Socket {
                     }
                     Poll::Pending => break,
                 },
+            };
+            let message = if message.len() >= self.direct_from && !self.closing {
+                // Whatever went before it must be out first.
+                if self.unflushed {
+                    match self.ws.poll_flush_unpin(cx) {
+                        Poll::Ready(result) => {
+                            result?;
+                            self.flushed();
+                        }
+                        Poll::Pending => {
+                            self.unpop(message);
+                            break;
+                        }
+                    }
+                }
+                match self.ws.get_mut().send(message) {
+                    Ok(()) => {
+                        self.unflushed = true;
+                        continue;
+                    }
+                    Err(other) => other,
+                }
+            } else {
+                message
             };
             self.ws.start_send_unpin(message)?;
             self.unflushed = true;
@@ -215,8 +278,10 @@ impl Socket {
         self.queue.close();
     }
 
-    /// Writes what is held and queued, then `last`, and flushes.
+    /// Writes what is held and queued, then `last` (the close frame), and
+    /// flushes.
     pub(super) async fn send_all(&mut self, last: Message) -> Result<(), WsError> {
+        self.closing = true;
         while let Some(text) = self.queue.try_recv() {
             self.push(Message::Text(text));
         }

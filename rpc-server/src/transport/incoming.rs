@@ -6,6 +6,10 @@
 //! tungstenite buffers a message until it is complete; a client that sends
 //! all but the last byte of large messages would otherwise hold that memory
 //! for as long as it likes, on as many connections as it can open.
+//!
+//! Large single-frame messages do not go up at all: the watch diverts them
+//! (see [`super::diverted`]), so that tungstenite's read buffer never grows
+//! to their size.
 
 use std::future::Future as _;
 use std::pin::Pin;
@@ -13,9 +17,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use tokio::io::ReadBuf;
 use tokio::sync::Semaphore;
 use tokio::time::Sleep;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_util::sync::PollSemaphore;
+
+use super::diverted::Diverted;
 
 /// The bytes of unfinished incoming messages the whole server may hold
 /// (`ServerConfig::max_incoming_bytes`): one permit a byte.
@@ -63,6 +71,9 @@ pub(crate) struct WatchRules {
     pub(crate) max_frame: u64,
     /// How long a message may take (`message_timeout`).
     pub(crate) timeout: Option<Duration>,
+    /// Single-frame messages larger than this are diverted; tungstenite
+    /// gets the rest.
+    pub(crate) divert_above: u64,
 }
 
 impl WatchRules {
@@ -71,16 +82,30 @@ impl WatchRules {
             budget: IncomingBudget::new(config.max_incoming_bytes),
             max_frame: u64::try_from(config.max_frame_size).unwrap_or(u64::MAX),
             timeout: config.message_timeout,
+            // Larger frames would grow tungstenite's read buffer.
+            divert_above: (tungstenite_read_buffer(config) - MAX_HEADER) as u64,
         }
     }
+}
+
+/// tungstenite's own read buffer, held for the connection's whole life:
+/// small, since the read-ahead under it makes the large reads, and the
+/// frames that would not fit are diverted.
+pub(crate) fn tungstenite_read_buffer(config: &crate::config::ServerConfig) -> usize {
+    (2 * 1024).min(config.read_buffer_size).max(MAX_HEADER + 1)
 }
 
 /// Where the incoming byte stream of one connection stands. Small: every
 /// connection holds one for its life.
 pub(crate) struct FrameWatch {
-    /// The current frame's header, while it is incomplete.
+    /// The current frame's header, while it is incomplete: held back until
+    /// it is whole, to decide whether the frame is diverted.
     header: [u8; MAX_HEADER],
     header_len: u8,
+    /// A whole header going up, and how much of it already went.
+    going_up: [u8; MAX_HEADER],
+    going_up_len: u8,
+    went_up: u8,
     /// Whether the current frame belongs to a data message (text, binary,
     /// continuation), and whether it is the message's last.
     data: bool,
@@ -97,6 +122,10 @@ pub(crate) struct FrameWatch {
     /// Made when first needed, for a message that spans reads (they
     /// allocate), and dropped with it.
     slow: Option<Box<Slow>>,
+    /// The large message being diverted, until the connection takes it.
+    diverted: Option<Box<Diverted>>,
+    /// A close frame went up: what follows is tungstenite's to handle.
+    closing: bool,
 }
 
 /// The timer of a message under way, and the wait for room in the budget.
@@ -120,6 +149,9 @@ impl FrameWatch {
         Self {
             header: [0; MAX_HEADER],
             header_len: 0,
+            going_up: [0; MAX_HEADER],
+            going_up_len: 0,
+            went_up: 0,
             data: false,
             fin: false,
             payload_left: 0,
@@ -128,6 +160,8 @@ impl FrameWatch {
             message_started: None,
             rules,
             slow: None,
+            diverted: None,
+            closing: false,
         }
     }
 
@@ -162,40 +196,106 @@ impl FrameWatch {
         sleep.as_mut().poll(cx).is_ready()
     }
 
-    /// How many of `bytes` (the next on the stream) may be handed up now:
-    /// all, or those before a frame's payload that the budget has no room
-    /// for yet (then the task is woken when it has).
-    pub(crate) fn pass(&mut self, cx: &mut Context<'_>, bytes: &[u8]) -> usize {
-        let mut passed = 0;
-        while passed < bytes.len() {
+    /// Moves what may go up of `input` (the next bytes on the stream) into
+    /// `out`, and returns how many bytes of `input` it took. It stops
+    /// before a frame's payload that the budget has no room for yet (the
+    /// task is then woken when it has), and once a diverted message is
+    /// whole (until [`Self::take_message`]). Headers go up whole; a
+    /// diverted frame's header and payload do not go up at all.
+    pub(crate) fn transfer(
+        &mut self,
+        cx: &mut Context<'_>,
+        input: &[u8],
+        out: &mut ReadBuf<'_>,
+    ) -> usize {
+        let mut taken = 0;
+        loop {
+            if self.went_up < self.going_up_len {
+                let header =
+                    &self.going_up[usize::from(self.went_up)..usize::from(self.going_up_len)];
+                let n = header.len().min(out.remaining());
+                if n == 0 {
+                    break;
+                }
+                out.put_slice(&header[..n]);
+                self.went_up += u8::try_from(n).unwrap_or(u8::MAX);
+                continue;
+            }
+            if self.has_message() || taken == input.len() {
+                break;
+            }
             if self.to_reserve > 0 && !self.reserve(cx) {
                 break;
             }
+            let rest = &input[taken..];
             if self.payload_left > 0 {
-                let rest = u64::try_from(bytes.len() - passed).unwrap_or(u64::MAX);
-                let n = self.payload_left.min(rest);
-                self.payload_left -= n;
-                passed += usize::try_from(n).unwrap_or(usize::MAX);
+                let n = usize::try_from(self.payload_left)
+                    .unwrap_or(usize::MAX)
+                    .min(rest.len());
+                let n = match &mut self.diverted {
+                    Some(diverted) => {
+                        diverted.fill(&rest[..n]);
+                        n
+                    }
+                    None => {
+                        let n = n.min(out.remaining());
+                        if n == 0 {
+                            break;
+                        }
+                        out.put_slice(&rest[..n]);
+                        n
+                    }
+                };
+                self.payload_left -= n as u64;
+                taken += n;
                 if self.payload_left == 0 {
                     self.frame_done();
                 }
                 continue;
             }
-            self.header[usize::from(self.header_len)] = bytes[passed];
+            self.header[usize::from(self.header_len)] = rest[0];
             self.header_len += 1;
-            passed += 1;
-            if let Some(header) = parse_header(&self.header[..usize::from(self.header_len)]) {
+            taken += 1;
+            let len = usize::from(self.header_len);
+            if let Some(header) = parse_header(&self.header[..len]) {
                 self.header_len = 0;
-                self.frame_started(header);
+                self.frame_started(&header, len);
             }
         }
-        passed
+        taken
     }
 
-    fn frame_started(&mut self, header: Header) {
+    /// Whether a diverted message is whole and waiting to be taken.
+    pub(crate) fn has_message(&self) -> bool {
+        self.diverted
+            .as_ref()
+            .is_some_and(|diverted| diverted.is_complete())
+    }
+
+    /// The diverted message, once whole: the next message on the stream.
+    pub(crate) fn take_message(&mut self) -> Option<Result<Message, WsError>> {
+        if !self.has_message() {
+            return None;
+        }
+        self.diverted.take().map(|diverted| diverted.into_message())
+    }
+
+    fn frame_started(&mut self, header: &Header, header_len: usize) {
         self.data = header.opcode < 0x8;
         self.fin = header.fin;
         self.payload_left = header.len;
+        self.closing |= header.opcode == CLOSE;
+        match self.divertible(header) {
+            Some(key) => {
+                let len = usize::try_from(header.len).unwrap_or(usize::MAX);
+                self.diverted = Some(Box::new(Diverted::new(header.opcode, len, key)));
+            }
+            None => {
+                self.going_up[..header_len].copy_from_slice(&self.header[..header_len]);
+                self.going_up_len = u8::try_from(header_len).unwrap_or(u8::MAX);
+                self.went_up = 0;
+            }
+        }
         if self.data {
             let whole_message = header.fin && self.message_started.is_none();
             self.message_started.get_or_insert_with(Instant::now);
@@ -206,6 +306,21 @@ impl FrameWatch {
         }
         if header.len == 0 {
             self.frame_done();
+        }
+    }
+
+    /// The mask key of a frame to divert: a whole large text or binary
+    /// message, well formed. Anything tungstenite would refuse (too large,
+    /// unmasked, reserved bits, a new message inside a fragmented one) and
+    /// anything after a close frame goes up to it.
+    fn divertible(&self, header: &Header) -> Option<[u8; 4]> {
+        let whole = header.fin && self.message_started.is_none();
+        let data = matches!(header.opcode, 0x1 | 0x2) && header.rsv == 0;
+        let size = header.len > self.rules.divert_above && header.len <= self.rules.max_frame;
+        if whole && data && size && !self.closing {
+            header.mask
+        } else {
+            None
         }
     }
 
@@ -279,9 +394,16 @@ impl std::fmt::Debug for FrameWatch {
 
 struct Header {
     fin: bool,
+    /// The three reserved bits: no extension is negotiated, so any set is
+    /// an error (tungstenite's to report).
+    rsv: u8,
     opcode: u8,
+    mask: Option<[u8; 4]>,
     len: u64,
 }
+
+/// A close frame's opcode.
+const CLOSE: u8 = 0x8;
 
 /// A frame header (RFC 6455, 5.2), once `bytes` hold all of it.
 fn parse_header(bytes: &[u8]) -> Option<Header> {
@@ -303,9 +425,15 @@ fn parse_header(bytes: &[u8]) -> Option<Header> {
             .iter()
             .fold(0u64, |len, byte| (len << 8) | u64::from(*byte))
     });
+    let mask = masked.then(|| {
+        let key = &rest[len_bytes..len_bytes + 4];
+        [key[0], key[1], key[2], key[3]]
+    });
     Some(Header {
         fin: first & 0x80 != 0,
+        rsv: (first >> 4) & 0x7,
         opcode: first & 0x0f,
+        mask,
         len,
     })
 }
@@ -329,8 +457,14 @@ mod tests {
                 bytes.extend_from_slice(&(len as u64).to_be_bytes());
             }
         }
-        bytes.extend_from_slice(&[1, 2, 3, 4]);
-        bytes.extend_from_slice(payload);
+        let key = [1, 2, 3, 4];
+        bytes.extend_from_slice(&key);
+        bytes.extend(
+            payload
+                .iter()
+                .zip(key.iter().cycle())
+                .map(|(byte, mask)| byte ^ mask),
+        );
         bytes
     }
 
@@ -339,7 +473,15 @@ mod tests {
             budget: budget.clone(),
             max_frame,
             timeout: None,
+            divert_above: u64::MAX,
         }))
+    }
+
+    /// How many of `bytes` the watch takes, with room for all of them (and
+    /// a header held back from before).
+    fn pass(watch: &mut FrameWatch, bytes: &[u8]) -> usize {
+        let mut room = vec![0; bytes.len() + MAX_HEADER];
+        watch.transfer(&mut cx(), bytes, &mut ReadBuf::new(&mut room))
     }
 
     fn cx() -> Context<'static> {
@@ -353,27 +495,27 @@ mod tests {
         let first = frame(false, 0x1, &[b'a'; 70_000]);
         // Byte by byte through the header, then the payload in pieces.
         for byte in &first[..14] {
-            assert_eq!(watch.pass(&mut cx(), std::slice::from_ref(byte)), 1);
+            assert_eq!(pass(&mut watch, std::slice::from_ref(byte)), 1);
         }
         assert!(watch.message_started().is_some());
         assert_eq!(budget.available(), 100_000, "nothing read yet");
         // The whole frame is reserved before its first payload byte goes up.
-        assert_eq!(watch.pass(&mut cx(), &first[14..15]), 1);
+        assert_eq!(pass(&mut watch, &first[14..15]), 1);
         assert_eq!(budget.available(), 30_000);
-        assert_eq!(watch.pass(&mut cx(), &first[15..]), first.len() - 15);
+        assert_eq!(pass(&mut watch, &first[15..]), first.len() - 15);
         // A ping in the middle changes nothing.
         let ping = frame(true, 0x9, b"hi");
-        assert_eq!(watch.pass(&mut cx(), &ping), ping.len());
+        assert_eq!(pass(&mut watch, &ping), ping.len());
         assert!(watch.message_started().is_some());
         // The last frame needs 40,000 more than the 30,000 left: its header
         // passes, its payload waits.
         let last = frame(true, 0x0, &[b'b'; 40_000]);
         let header = last.len() - 40_000;
-        assert_eq!(watch.pass(&mut cx(), &last), header);
-        assert_eq!(watch.pass(&mut cx(), &last[header..]), 0);
+        assert_eq!(pass(&mut watch, &last), header);
+        assert_eq!(pass(&mut watch, &last[header..]), 0);
         // Another connection finishing its message makes room.
         budget.permits.add_permits(10_000);
-        assert_eq!(watch.pass(&mut cx(), &last[header..]), 40_000);
+        assert_eq!(pass(&mut watch, &last[header..]), 40_000);
         assert_eq!(watch.message_started(), None);
         assert_eq!(budget.available(), 110_000, "all of it given back");
     }
@@ -383,7 +525,7 @@ mod tests {
         let budget = IncomingBudget::new(100_000);
         let mut watch = watching(&budget, 1 << 20);
         let large = frame(true, 0x2, &[0; 100_000]);
-        assert_eq!(watch.pass(&mut cx(), &large[..20]), 20);
+        assert_eq!(pass(&mut watch, &large[..20]), 20);
         assert_eq!(budget.available(), 0);
 
         let mut other = watching(&budget, 1 << 20);
@@ -391,10 +533,10 @@ mod tests {
         for i in 0..50u8 {
             calls.extend(frame(true, 0x1, &[i; 100]));
         }
-        assert_eq!(other.pass(&mut cx(), &calls), calls.len());
+        assert_eq!(pass(&mut other, &calls), calls.len());
         // A fragmented message counts from its first frame.
         let fragment = frame(false, 0x1, &[0; 100]);
-        assert_eq!(other.pass(&mut cx(), &fragment), fragment.len() - 100);
+        assert_eq!(pass(&mut other, &fragment), fragment.len() - 100);
 
         // The large message's connection closes: the waiting fragment gets
         // its share, and the rest is free again.
@@ -409,11 +551,133 @@ mod tests {
         let budget = IncomingBudget::new(100_000);
         let mut watch = watching(&budget, 70_000);
         let huge = frame(true, 0x2, &[0; 80_000]);
-        assert_eq!(watch.pass(&mut cx(), &huge[..100]), 100);
+        assert_eq!(pass(&mut watch, &huge[..100]), 100);
         assert_eq!(
             budget.available(),
             100_000,
             "tungstenite refuses it with 1009"
         );
+    }
+
+    fn diverting_above(divert_above: u64) -> FrameWatch {
+        FrameWatch::new(Arc::new(WatchRules {
+            budget: IncomingBudget::new(1 << 20),
+            max_frame: 100_000,
+            timeout: None,
+            divert_above,
+        }))
+    }
+
+    /// Hands `bytes` through the watch in reads of `read` bytes into room
+    /// of `room` bytes at a time, as tungstenite would ask: what went up,
+    /// and the messages diverted, in the order they came.
+    fn stream(
+        watch: &mut FrameWatch,
+        bytes: &[u8],
+        read: usize,
+        room: usize,
+    ) -> (Vec<u8>, Vec<Message>) {
+        let (mut up, mut diverted) = (Vec::new(), Vec::new());
+        let mut at = 0;
+        let mut pending: &[u8] = &[];
+        loop {
+            if pending.is_empty() && at < bytes.len() {
+                let end = (at + read).min(bytes.len());
+                pending = &bytes[at..end];
+                at = end;
+            }
+            let mut space = vec![0; room];
+            let mut out = ReadBuf::new(&mut space);
+            let taken = watch.transfer(&mut cx(), pending, &mut out);
+            pending = &pending[taken..];
+            up.extend_from_slice(out.filled());
+            if let Some(message) = watch.take_message() {
+                diverted.push(message.expect("a message"));
+            } else if out.filled().is_empty() && pending.is_empty() && at == bytes.len() {
+                return (up, diverted);
+            }
+        }
+    }
+
+    #[test]
+    fn a_large_message_of_one_frame_is_diverted_and_the_rest_goes_up_intact() {
+        let large: Vec<u8> = (0..5000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        let mut wire = frame(true, 0x1, b"small before");
+        wire.extend(frame(true, 0x1, &large));
+        let after = frame(true, 0x2, &[9; 300]);
+        wire.extend(&after);
+        for (read, room) in [(wire.len(), wire.len()), (1, 1), (7, 3), (1000, 2048)] {
+            let mut watch = diverting_above(1000);
+            let (up, diverted) = stream(&mut watch, &wire, read, room);
+            let mut expected = frame(true, 0x1, b"small before");
+            expected.extend(&after);
+            assert_eq!(up, expected, "reads of {read}, room {room}");
+            assert_eq!(
+                diverted,
+                [Message::Text(
+                    String::from_utf8(large.clone()).unwrap().into()
+                )]
+            );
+            assert_eq!(watch.message_started(), None);
+        }
+    }
+
+    /// Nothing past a diverted message goes up until it is taken: it is the
+    /// next message on the stream.
+    #[test]
+    fn a_diverted_message_holds_what_follows_until_taken() {
+        let mut watch = diverting_above(10);
+        let mut wire = frame(true, 0x2, &[1; 50]);
+        wire.extend(frame(true, 0x1, b"next"));
+        let mut space = vec![0; 100];
+        let mut out = ReadBuf::new(&mut space);
+        let taken = watch.transfer(&mut cx(), &wire, &mut out);
+        assert_eq!(taken, wire.len() - frame(true, 0x1, b"next").len());
+        assert!(out.filled().is_empty());
+        assert!(watch.has_message());
+        assert_eq!(watch.transfer(&mut cx(), &wire[taken..], &mut out), 0);
+        assert_eq!(
+            watch.take_message().expect("whole").expect("binary"),
+            Message::binary(vec![1; 50])
+        );
+        assert_eq!(
+            watch.transfer(&mut cx(), &wire[taken..], &mut out),
+            wire.len() - taken
+        );
+        assert_eq!(out.filled(), &frame(true, 0x1, b"next")[..]);
+    }
+
+    /// Whatever tungstenite must see (and refuse, or put together) goes up
+    /// byte for byte.
+    #[test]
+    fn fragments_malformed_frames_and_all_after_a_close_go_up() {
+        let big = [b'x'; 500];
+        let unmasked = {
+            let mut bytes = vec![0x81, 126, 0x01, 0xf4];
+            bytes.extend_from_slice(&big);
+            bytes
+        };
+        let mut reserved_bit = frame(true, 0x1, &big);
+        reserved_bit[0] |= 0x40;
+        let cases: [(&str, Vec<u8>); 6] = [
+            (
+                "fragments",
+                [frame(false, 0x1, &big), frame(true, 0x0, &big)].concat(),
+            ),
+            ("unmasked", unmasked),
+            ("reserved bit", reserved_bit),
+            ("past the frame cap", frame(true, 0x2, &vec![0; 100_001])),
+            (
+                "after a close",
+                [frame(true, 0x8, &[3, 232]), frame(true, 0x1, &big)].concat(),
+            ),
+            ("a ping", frame(true, 0x9, &[0; 100])),
+        ];
+        for (what, wire) in cases {
+            let mut watch = diverting_above(50);
+            let (up, diverted) = stream(&mut watch, &wire, 64, 64);
+            assert_eq!(up, wire, "{what}");
+            assert!(diverted.is_empty(), "{what}");
+        }
     }
 }

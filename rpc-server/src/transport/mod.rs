@@ -3,6 +3,8 @@
 
 mod admit;
 pub(crate) mod cors;
+pub(crate) mod direct_write;
+mod diverted;
 mod explorer;
 pub(crate) mod http;
 pub(crate) mod incoming;

@@ -14,6 +14,7 @@ use std::task::{Context, Poll};
 
 use bytes::{Buf as _, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::incoming::FrameWatch;
 
@@ -50,6 +51,14 @@ impl<IO> ReadAhead<IO> {
     }
 }
 
+impl<IO> ReadAhead<IO> {
+    /// The next message, when the watch diverted it (a large one) and it
+    /// is whole: it comes before anything still to go up.
+    pub(crate) fn take_message(&mut self) -> Option<Result<Message, WsError>> {
+        self.watch.as_mut()?.take_message()
+    }
+}
+
 impl<IO: AsyncRead + Unpin> AsyncRead for ReadAhead<IO> {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -57,21 +66,40 @@ impl<IO: AsyncRead + Unpin> AsyncRead for ReadAhead<IO> {
         out: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if let Some(watch) = &mut this.watch {
-            if watch.poll_overdue(cx) {
-                return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, SLOW_MESSAGE)));
-            }
-        }
-        if this.buffer.is_empty() {
-            // A read as large as ours needs no buffer in between (unless
-            // what goes up is watched, which needs to see it first).
-            if out.remaining() >= this.chunk && this.watch.is_none() {
+        loop {
+            if let Some(watch) = &mut this.watch {
+                if watch.poll_overdue(cx) {
+                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, SLOW_MESSAGE)));
+                }
+                // Even with nothing buffered: a header may be waiting to
+                // go up whole.
+                let before = out.filled().len();
+                let taken = watch.transfer(cx, &this.buffer, out);
+                this.buffer.advance(taken);
+                if out.filled().len() > before {
+                    return Poll::Ready(Ok(()));
+                }
+                if !this.buffer.is_empty() || watch.has_message() {
+                    // The budget has no room yet (its semaphore wakes us),
+                    // or a diverted message is to be taken first (the
+                    // connection does, as soon as this is pending).
+                    return Poll::Pending;
+                }
+            } else if !this.buffer.is_empty() {
+                let taken = out.remaining().min(this.buffer.len());
+                out.put_slice(&this.buffer[..taken]);
+                this.buffer.advance(taken);
+                return Poll::Ready(Ok(()));
+            } else if out.remaining() >= this.chunk {
+                // A read as large as ours needs no buffer in between.
                 return Pin::new(&mut this.io).poll_read(cx, out);
             }
             // Reuses the allocation still held, if any.
             this.buffer.clear();
             this.buffer.reserve(this.chunk);
             match tokio_util::io::poll_read_buf(Pin::new(&mut this.io), cx, &mut this.buffer) {
+                // The end of the stream goes up as a read of nothing.
+                Poll::Ready(Ok(0)) => return Poll::Ready(Ok(())),
                 Poll::Ready(Ok(_)) => {}
                 Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
                 Poll::Pending => {
@@ -81,18 +109,6 @@ impl<IO: AsyncRead + Unpin> AsyncRead for ReadAhead<IO> {
                 }
             }
         }
-        let mut taken = out.remaining().min(this.buffer.len());
-        // (Nothing at all is the end of the stream, and goes up as such.)
-        if let (Some(watch), true) = (&mut this.watch, taken > 0) {
-            taken = watch.pass(cx, &this.buffer[..taken]);
-            if taken == 0 {
-                // The budget has no room yet; its semaphore wakes us.
-                return Poll::Pending;
-            }
-        }
-        out.put_slice(&this.buffer[..taken]);
-        this.buffer.advance(taken);
-        Poll::Ready(Ok(()))
     }
 }
 
@@ -181,6 +197,7 @@ mod tests {
             budget: IncomingBudget::new(1 << 20),
             max_frame: 1 << 20,
             timeout: None,
+            divert_above: 1 << 20,
         };
         let watch = FrameWatch::new(std::sync::Arc::new(rules));
         let mut reader = ReadAhead::new(server, 4096).watched(watch);

@@ -29,23 +29,21 @@ use crate::peer::{OwnedLink, ServerLink};
 use crate::refusals::{Refusals, Refused};
 use crate::state::State;
 use crate::transport::admit::{Admit, too_many_from_address};
-use crate::transport::incoming::{FrameWatch, WatchRules};
+use crate::transport::direct_write::DirectWrites;
+use crate::transport::incoming::{FrameWatch, WatchRules, tungstenite_read_buffer};
 use crate::transport::read_ahead::ReadAhead;
 use crate::transport::response::plain;
 
 /// The JSON-RPC subprotocol names clients in other ecosystems offer.
 pub(crate) const SUBPROTOCOLS: [&str; 2] = ["jsonrpc2.0", "jsonrpc-2.0"];
 
-/// The stream a WebSocket connection runs on after the upgrade.
-pub(crate) type WsIo = ReadAhead<TokioIo<Upgraded>>;
-
-/// tungstenite's own read buffer, held for the connection's whole life:
-/// small, since the read-ahead under it makes the large reads.
-const TUNGSTENITE_READ_BUFFER: usize = 2 * 1024;
+/// The stream a WebSocket connection runs on after the upgrade: large
+/// messages are written and read beside tungstenite, the rest through it.
+pub(crate) type WsIo = DirectWrites<ReadAhead<TokioIo<Upgraded>>>;
 
 pub(crate) fn websocket_config(config: &ServerConfig) -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(TUNGSTENITE_READ_BUFFER.min(config.read_buffer_size))
+        .read_buffer_size(tungstenite_read_buffer(config))
         .write_buffer_size(config.write_buffer_size)
         .max_message_size(Some(config.max_frame_size))
         .max_frame_size(Some(config.max_frame_size))
@@ -85,8 +83,10 @@ impl Accepted {
     ) -> Option<Connection> {
         let upgraded = self.upgrade.await.ok()?;
         let watch = FrameWatch::new(Arc::clone(rules));
+        let read_ahead =
+            ReadAhead::new(TokioIo::new(upgraded), config.read_buffer_size).watched(watch);
         let ws = WebSocketStream::from_raw_socket(
-            ReadAhead::new(TokioIo::new(upgraded), config.read_buffer_size).watched(watch),
+            DirectWrites::new(read_ahead),
             Role::Server,
             Some(websocket_config(config)),
         )

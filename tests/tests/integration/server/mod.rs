@@ -8,6 +8,7 @@ mod explorer_forms;
 mod extensibility;
 mod http;
 mod jsonrpc1;
+mod large_messages;
 mod lifecycle;
 mod limits;
 mod mounted;

@@ -23,6 +23,10 @@ impl Calc {
     async fn add(&self, a: i64, b: i64) -> i64 {
         a + b
     }
+
+    async fn echo(&self, s: String) -> String {
+        s
+    }
 }
 
 /// A self-signed certificate for localhost, written to PEM files.
@@ -75,6 +79,16 @@ async fn wss_with_the_projects_client() {
             .await
             .expect("a wss connection");
         assert_eq!(client.call::<i64>("add", (2, 3)).await.unwrap(), 5);
+        // Large messages, read and written beside tungstenite, go through
+        // TLS as well.
+        let large: String = (0..300_000)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        let echoed = client
+            .call::<String>("echo", (large.clone(),))
+            .await
+            .unwrap();
+        assert!(echoed == large, "the 300 KB echo came back intact");
         // Without trusting the certificate, the connection is refused.
         assert!(
             Client::builder(&url)
