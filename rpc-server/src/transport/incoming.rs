@@ -570,7 +570,8 @@ mod tests {
 
     /// Hands `bytes` through the watch in reads of `read` bytes into room
     /// of `room` bytes at a time, as tungstenite would ask: what went up,
-    /// and the messages diverted, in the order they came.
+    /// and the messages diverted, in the order they came (text that is not
+    /// UTF-8 as an empty binary message, a stand-in for the error).
     fn stream(
         watch: &mut FrameWatch,
         bytes: &[u8],
@@ -592,7 +593,7 @@ mod tests {
             pending = &pending[taken..];
             up.extend_from_slice(out.filled());
             if let Some(message) = watch.take_message() {
-                diverted.push(message.expect("a message"));
+                diverted.push(message.unwrap_or_else(|_| Message::Binary(Vec::new().into())));
             } else if out.filled().is_empty() && pending.is_empty() && at == bytes.len() {
                 return (up, diverted);
             }
@@ -678,6 +679,121 @@ mod tests {
             let (up, diverted) = stream(&mut watch, &wire, 64, 64);
             assert_eq!(up, wire, "{what}");
             assert!(diverted.is_empty(), "{what}");
+        }
+    }
+
+    mod model {
+        use super::super::*;
+        use super::{frame, stream};
+        use proptest::prelude::*;
+
+        /// A frame as a client might send it, well formed or not.
+        #[derive(Debug, Clone)]
+        struct Sent {
+            fin: bool,
+            opcode: u8,
+            masked: bool,
+            rsv: bool,
+            payload: Vec<u8>,
+        }
+
+        impl Sent {
+            fn bytes(&self) -> Vec<u8> {
+                let mut bytes = frame(self.fin, self.opcode, &self.payload);
+                if self.rsv {
+                    bytes[0] |= 0x40;
+                }
+                if !self.masked {
+                    // The same header without its mask bit and key, and
+                    // the payload as it is.
+                    let key_at = bytes.len() - self.payload.len() - 4;
+                    bytes[1] &= 0x7f;
+                    bytes.truncate(key_at);
+                    bytes.extend_from_slice(&self.payload);
+                }
+                bytes
+            }
+        }
+
+        fn sent() -> impl Strategy<Value = Sent> {
+            let opcode =
+                prop_oneof![4 => 0x1u8..=0x2, 2 => Just(0x0u8), 1 => Just(0x8u8), 1 => Just(0x9u8)];
+            let size = prop_oneof![3 => 0usize..200, 2 => 900usize..1200, 1 => 60_000usize..70_000];
+            (
+                any::<bool>(),
+                opcode,
+                prop::bool::weighted(0.9),
+                prop::bool::weighted(0.05),
+                size,
+            )
+                .prop_map(|(fin, opcode, masked, rsv, size)| Sent {
+                    fin,
+                    opcode,
+                    masked,
+                    rsv,
+                    payload: (0..size).map(|i| (i % 251) as u8).collect(),
+                })
+        }
+
+        /// What should go up, and what should be diverted, by the rules
+        /// (`FrameWatch::divertible`): the stream as it was sent, less the
+        /// frames diverted.
+        fn expected(frames: &[Sent], divert_above: usize) -> (Vec<u8>, Vec<Message>) {
+            let (mut up, mut diverted) = (Vec::new(), Vec::new());
+            let (mut in_message, mut closing) = (false, false);
+            for sent in frames {
+                let data = sent.opcode < 0x8;
+                let whole = sent.fin && !in_message;
+                if whole
+                    && matches!(sent.opcode, 0x1 | 0x2)
+                    && sent.masked
+                    && !sent.rsv
+                    && !closing
+                    && sent.payload.len() > divert_above
+                {
+                    diverted.push(match sent.opcode {
+                        0x1 => match String::from_utf8(sent.payload.clone()) {
+                            Ok(text) => Message::Text(text.into()),
+                            Err(_) => Message::Binary(Vec::new().into()),
+                        },
+                        _ => Message::Binary(sent.payload.clone().into()),
+                    });
+                } else {
+                    up.extend(sent.bytes());
+                }
+                if data {
+                    in_message = !sent.fin;
+                }
+                closing |= sent.opcode == 0x8;
+            }
+            (up, diverted)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(200))]
+
+            /// However the stream is cut into reads, and however little
+            /// room each read has, what goes up and what is diverted is
+            /// what the rules say, byte for byte and in order.
+            #[test]
+            fn the_watch_keeps_the_stream_whole(
+                frames in prop::collection::vec(sent(), 1..12),
+                read in 1usize..5000,
+                room in 1usize..3000,
+            ) {
+                let divert_above = 1000;
+                let wire: Vec<u8> = frames.iter().flat_map(Sent::bytes).collect();
+                let mut watch = FrameWatch::new(Arc::new(WatchRules {
+                    budget: IncomingBudget::new(1 << 30),
+                    max_frame: 1 << 20,
+                    timeout: None,
+                    divert_above: divert_above as u64,
+                }));
+                let (up, diverted) = stream(&mut watch, &wire, read, room);
+                let (expected_up, expected_diverted) = expected(&frames, divert_above);
+                prop_assert_eq!(up, expected_up);
+                prop_assert_eq!(diverted, expected_diverted);
+            }
         }
     }
 }
