@@ -1,5 +1,6 @@
 //! The load: C connections, each keeping P requests in flight, a warm-up,
-//! then a timed window in which every answer is checked and timed.
+//! then a timed window in which every answer is checked and timed; or a
+//! fixed number of round trips, for counting instructions.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -24,10 +25,22 @@ pub struct Load {
     pub payload: Payload,
     /// What the server answers.
     pub expect: Expect,
-    /// Load before the measurement starts.
-    pub warmup: Duration,
-    /// The measured window.
-    pub duration: Duration,
+    /// How long it runs.
+    pub length: Length,
+}
+
+/// How long a load runs.
+#[derive(Debug, Clone, Copy)]
+pub enum Length {
+    /// A warm-up, then the measured window.
+    Timed {
+        /// Load before the measurement starts.
+        warmup: Duration,
+        /// The measured window.
+        duration: Duration,
+    },
+    /// This many round trips on each connection, all measured.
+    RoundTrips(u64),
 }
 
 /// What a run measured.
@@ -58,9 +71,17 @@ pub async fn run(load: &Load) -> Result<Measured, String> {
         sockets.push(connect(&load.url).await?);
     }
     let start = Instant::now() + Duration::from_millis(50);
-    let window = Window {
-        from: start + load.warmup,
-        until: start + load.warmup + load.duration,
+    let window = match load.length {
+        Length::Timed { warmup, duration } => Window {
+            from: start + warmup,
+            until: start + warmup + duration,
+            round_trips: u64::MAX,
+        },
+        Length::RoundTrips(round_trips) => Window {
+            from: start,
+            until: start + Duration::from_secs(24 * 3600),
+            round_trips,
+        },
     };
     let tasks: Vec<_> = sockets
         .into_iter()
@@ -82,7 +103,10 @@ pub async fn run(load: &Load) -> Result<Measured, String> {
             .add(&histogram)
             .map_err(|err| format!("histogram: {err}"))?;
     }
-    let seconds = load.duration.as_secs_f64();
+    let seconds = match load.length {
+        Length::Timed { duration, .. } => duration.as_secs_f64(),
+        Length::RoundTrips(_) => start.elapsed().as_secs_f64(),
+    };
     let micros = |quantile| latency.value_at_quantile(quantile) as f64 / 1000.0;
     Ok(Measured {
         round_trips: latency.len(),
@@ -108,10 +132,13 @@ pub async fn connect(url: &str) -> Result<Socket, String> {
     Ok(socket)
 }
 
+/// When answers count, and when sending stops.
 #[derive(Debug, Clone, Copy)]
 struct Window {
     from: Instant,
     until: Instant,
+    /// Round trips a connection makes at most.
+    round_trips: u64,
 }
 
 /// An empty latency histogram, in nanoseconds.
@@ -136,8 +163,9 @@ async fn drive(
     let failed = |err: tokio_tungstenite::tungstenite::Error| format!("connection failed: {err}");
     loop {
         let now = Instant::now();
-        if now < window.until && sent_at.len() < in_flight {
-            while sent_at.len() < in_flight {
+        let more = |next| now < window.until && next < window.round_trips;
+        if more(next) && sent_at.len() < in_flight {
+            while sent_at.len() < in_flight && more(next) {
                 requests.write(next, &mut request);
                 socket
                     .feed(Message::text(request.as_str()))

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use rpc_bench::idle;
-use rpc_bench::load::{self, Load};
+use rpc_bench::load::{self, Length, Load};
 use rpc_bench::payload::{Expect, Payload};
 use rpc_server::rpc_service;
 
@@ -35,8 +35,10 @@ fn short(url: &str, payload: Payload, expect: Expect) -> Load {
         in_flight: 4,
         payload,
         expect,
-        warmup: Duration::from_millis(20),
-        duration: Duration::from_millis(150),
+        length: Length::Timed {
+            warmup: Duration::from_millis(20),
+            duration: Duration::from_millis(150),
+        },
     }
 }
 
@@ -92,6 +94,25 @@ async fn a_server_that_answers_wrongly_fails_the_run() {
             .await
             .expect_err("an echo is not a response");
         assert!(err.contains("add"), "{err}");
+    })
+    .await;
+}
+
+/// A counted load makes exactly its round trips on every connection, with
+/// fewer than `in_flight` left for the last turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counted_load_makes_exactly_its_round_trips() {
+    within(async {
+        let url = ours().await;
+        let load = Load {
+            connections: 3,
+            in_flight: 8,
+            length: Length::RoundTrips(1_001),
+            ..short(&url, Payload::Add, Expect::Rpc)
+        };
+        let measured = load::run(&load).await.expect("ran");
+        assert_eq!(measured.round_trips, 3 * 1_001);
+        assert!(measured.seconds > 0.0);
     })
     .await;
 }

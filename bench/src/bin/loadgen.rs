@@ -39,6 +39,24 @@ enum Command {
         #[arg(long, default_value_t = 5.0)]
         duration: f64,
     },
+    /// C connections × P requests in flight, until each connection has
+    /// made N round trips: for counting the server's instructions per call
+    /// (`bench/callgrind.sh`).
+    Count {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value_t = 1)]
+        connections: usize,
+        #[arg(long, default_value_t = 1)]
+        in_flight: usize,
+        #[arg(long, value_enum, default_value_t = Payload::Add)]
+        payload: Payload,
+        #[arg(long, value_enum, default_value_t = Expect::Rpc)]
+        expect: Expect,
+        /// Round trips on each connection.
+        #[arg(long)]
+        round_trips: u64,
+    },
     /// The server's memory per idle connection.
     Idle {
         #[arg(long)]
@@ -81,8 +99,28 @@ fn main() {
                     in_flight,
                     payload,
                     expect,
-                    warmup: Duration::from_secs_f64(warmup),
-                    duration: Duration::from_secs_f64(duration),
+                    length: load::Length::Timed {
+                        warmup: Duration::from_secs_f64(warmup),
+                        duration: Duration::from_secs_f64(duration),
+                    },
+                };
+                load::run(&load).await.map(|measured| to_json(&measured))
+            }
+            Command::Count {
+                url,
+                connections,
+                in_flight,
+                payload,
+                expect,
+                round_trips,
+            } => {
+                let load = load::Load {
+                    url,
+                    connections,
+                    in_flight,
+                    payload,
+                    expect,
+                    length: load::Length::RoundTrips(round_trips),
                 };
                 load::run(&load).await.map(|measured| to_json(&measured))
             }

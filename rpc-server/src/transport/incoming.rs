@@ -209,8 +209,13 @@ impl FrameWatch {
         out: &mut ReadBuf<'_>,
     ) -> usize {
         let mut taken = 0;
+        // `input[run..taken]` goes up as it is, in one copy, once the run
+        // ends.
+        let mut run = 0;
         loop {
             if self.went_up < self.going_up_len {
+                // (Held back only where the run was ended.)
+                debug_assert_eq!(run, taken);
                 let header =
                     &self.going_up[usize::from(self.went_up)..usize::from(self.going_up_len)];
                 let n = header.len().min(out.remaining());
@@ -228,40 +233,61 @@ impl FrameWatch {
                 break;
             }
             let rest = &input[taken..];
+            let room = out.remaining() - (taken - run);
             if self.payload_left > 0 {
                 let n = usize::try_from(self.payload_left)
                     .unwrap_or(usize::MAX)
                     .min(rest.len());
                 let n = match &mut self.diverted {
                     Some(diverted) => {
+                        out.put_slice(&input[run..taken]);
                         diverted.fill(&rest[..n]);
+                        run = taken + n;
                         n
                     }
-                    None => {
-                        let n = n.min(out.remaining());
-                        if n == 0 {
-                            break;
-                        }
-                        out.put_slice(&rest[..n]);
-                        n
-                    }
+                    None if room == 0 => break,
+                    None => n.min(room),
                 };
-                self.payload_left -= n as u64;
                 taken += n;
+                self.payload_left -= n as u64;
                 if self.payload_left == 0 {
                     self.frame_done();
                 }
                 continue;
             }
+            // A header whole in the input (the usual case) is read in one
+            // go; one cut by the end of a read is gathered byte by byte.
+            if self.header_len == 0 {
+                if let Some(header) = parse_header(rest) {
+                    let goes_up = self.frame_started(&header);
+                    if !goes_up || room < header.size {
+                        out.put_slice(&input[run..taken]);
+                        if goes_up {
+                            self.going_up[..header.size].copy_from_slice(&rest[..header.size]);
+                            self.going_up_len = header.size as u8;
+                            self.went_up = 0;
+                        }
+                        run = taken + header.size;
+                    }
+                    taken += header.size;
+                    continue;
+                }
+            }
+            out.put_slice(&input[run..taken]);
             self.header[usize::from(self.header_len)] = rest[0];
             self.header_len += 1;
             taken += 1;
-            let len = usize::from(self.header_len);
-            if let Some(header) = parse_header(&self.header[..len]) {
+            run = taken;
+            if let Some(header) = parse_header(&self.header[..usize::from(self.header_len)]) {
                 self.header_len = 0;
-                self.frame_started(&header, len);
+                if self.frame_started(&header) {
+                    self.going_up[..header.size].copy_from_slice(&self.header[..header.size]);
+                    self.going_up_len = header.size as u8;
+                    self.went_up = 0;
+                }
             }
         }
+        out.put_slice(&input[run..taken]);
         taken
     }
 
@@ -280,21 +306,17 @@ impl FrameWatch {
         self.diverted.take().map(|diverted| diverted.into_message())
     }
 
-    fn frame_started(&mut self, header: &Header, header_len: usize) {
+    /// Takes note of a frame's header; true if it goes up (false: the
+    /// frame is diverted).
+    fn frame_started(&mut self, header: &Header) -> bool {
         self.data = header.opcode < 0x8;
         self.fin = header.fin;
         self.payload_left = header.len;
         self.closing |= header.opcode == CLOSE;
-        match self.divertible(header) {
-            Some(key) => {
-                let len = usize::try_from(header.len).unwrap_or(usize::MAX);
-                self.diverted = Some(Box::new(Diverted::new(header.opcode, len, key)));
-            }
-            None => {
-                self.going_up[..header_len].copy_from_slice(&self.header[..header_len]);
-                self.going_up_len = u8::try_from(header_len).unwrap_or(u8::MAX);
-                self.went_up = 0;
-            }
+        let key = self.divertible(header);
+        if let Some(key) = key {
+            let len = usize::try_from(header.len).unwrap_or(usize::MAX);
+            self.diverted = Some(Box::new(Diverted::new(header.opcode, len, key)));
         }
         if self.data {
             let whole_message = header.fin && self.message_started.is_none();
@@ -307,6 +329,7 @@ impl FrameWatch {
         if header.len == 0 {
             self.frame_done();
         }
+        key.is_none()
     }
 
     /// The mask key of a frame to divert: a whole large text or binary
@@ -400,6 +423,8 @@ struct Header {
     opcode: u8,
     mask: Option<[u8; 4]>,
     len: u64,
+    /// The header's own length, in bytes.
+    size: usize,
 }
 
 /// A close frame's opcode.
@@ -435,6 +460,7 @@ fn parse_header(bytes: &[u8]) -> Option<Header> {
         opcode: first & 0x0f,
         mask,
         len,
+        size: 2 + needed,
     })
 }
 
