@@ -43,6 +43,11 @@ impl Fanout {
             .map_err(rpc_server::RpcError::internal)
     }
 
+    /// `a + b`: the call of the client measured beside the members.
+    fn add(&self, a: u64, b: u64) -> u64 {
+        a.wrapping_add(b)
+    }
+
     /// Broadcasts `count` messages to `all`, numbered from `first`, each
     /// stamped with the time it was sent.
     fn burst(&self, first: u64, count: u64) {
@@ -160,6 +165,98 @@ pub async fn run(plan: &Plan) -> Result<Measured, String> {
         messages_per_second: expected as f64 / seconds,
         p50_us: latency.value_at_quantile(0.5) as f64 / 1_000.0,
         p99_us: latency.value_at_quantile(0.99) as f64 / 1_000.0,
+    })
+}
+
+/// One instance as full of connections as the process may hold.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Scale {
+    /// Members connected, each in the group `all`.
+    pub connections: usize,
+    /// The instance's resident memory per member, idle.
+    pub server_kib_per_connection: f64,
+    /// One broadcast to every member: when the first and the last member
+    /// read it, from its sending.
+    pub broadcast_first_ms: f64,
+    /// The last member.
+    pub broadcast_last_ms: f64,
+    /// `add` round trips of one more client, one in flight: with no other
+    /// connection, then beside every member, idle.
+    pub alone_p50_us: f64,
+    /// 99th percentile, alone.
+    pub alone_p99_us: f64,
+    /// Median, beside the idle members.
+    pub crowded_p50_us: f64,
+    /// 99th percentile, beside the idle members.
+    pub crowded_p99_us: f64,
+}
+
+/// Fills the instance at `url` (process `pid`) with `connections` members
+/// and measures it (see [`Scale`]); `round_trips` for each latency.
+pub async fn scale(
+    url: &str,
+    pid: u32,
+    connections: usize,
+    round_trips: u64,
+) -> Result<Scale, String> {
+    let latency = || async {
+        let load = crate::load::Load {
+            url: url.to_owned(),
+            connections: 1,
+            in_flight: 1,
+            payload: crate::payload::Payload::Add,
+            expect: crate::payload::Expect::Rpc,
+            length: crate::load::Length::RoundTrips(round_trips),
+        };
+        crate::load::run(&load).await
+    };
+    let alone = latency().await?;
+
+    let before = crate::idle::resident_kib(pid)?;
+    // Sixty-four handshakes at a time: a full instance in seconds.
+    let members: Vec<Socket> = futures_util::stream::iter(0..connections)
+        .map(|_| async {
+            let mut socket = connect(url).await?;
+            call(&mut socket, "join", "[]").await?;
+            Ok::<_, String>(socket)
+        })
+        .buffer_unordered(64)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    let mut control = connect(url).await?;
+    let counted = call(&mut control, "members", "[]").await?;
+    if counted != connections.to_string() {
+        return Err(format!("{counted} of {connections} members counted"));
+    }
+    // Let the connections settle (the read-ahead gives its buffer back
+    // once a connection goes quiet).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = crate::idle::resident_kib(pid)?;
+    let crowded = latency().await?;
+
+    let delivered = Arc::new(AtomicU64::new(0));
+    let readers: Vec<_> = members
+        .into_iter()
+        .map(|socket| tokio::spawn(receive(socket, 1, Arc::clone(&delivered))))
+        .collect();
+    call(&mut control, "burst", "[0, 1]").await?;
+    let mut arrivals = new_histogram();
+    for reader in readers {
+        let histogram = reader.await.map_err(|err| err.to_string())??;
+        arrivals.add(histogram).map_err(|err| err.to_string())?;
+    }
+    let millis = |nanos: u64| nanos as f64 / 1e6;
+    Ok(Scale {
+        connections,
+        server_kib_per_connection: after.saturating_sub(before) as f64 / connections as f64,
+        broadcast_first_ms: millis(arrivals.min()),
+        broadcast_last_ms: millis(arrivals.max()),
+        alone_p50_us: alone.p50_us,
+        alone_p99_us: alone.p99_us,
+        crowded_p50_us: crowded.p50_us,
+        crowded_p99_us: crowded.p99_us,
     })
 }
 

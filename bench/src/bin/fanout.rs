@@ -57,6 +57,17 @@ enum Command {
         #[arg(long, default_value_t = 9_000)]
         connections: usize,
     },
+    /// One instance filled with members (19,500 fit under a limit of
+    /// 20,000 descriptors; raise the soft limit first, as
+    /// `bench/scale.sh` does): its memory per connection, one broadcast to
+    /// all, and one more client's `add` latency beside them.
+    Scale {
+        #[arg(long, default_value_t = 19_500)]
+        connections: usize,
+        /// `add` round trips for each latency.
+        #[arg(long, default_value_t = 5_000)]
+        round_trips: u64,
+    },
     /// One instance (what `run` starts).
     Serve {
         #[arg(long, value_enum)]
@@ -120,6 +131,20 @@ async fn main() -> Result<(), String> {
         Command::Churn { connections } => {
             let (mut child, url) = spawn_instance(Backend::Local, "", "").await?;
             let measured = fanout::churn(&url, connections).await?;
+            println!(
+                "{}",
+                serde_json::to_string(&measured).map_err(|e| e.to_string())?
+            );
+            let _ = child.kill().await;
+            Ok(())
+        }
+        Command::Scale {
+            connections,
+            round_trips,
+        } => {
+            let (mut child, url) = spawn_instance(Backend::Local, "", "").await?;
+            let pid = child.id().ok_or("the instance ended")?;
+            let measured = fanout::scale(&url, pid, connections, round_trips).await?;
             println!(
                 "{}",
                 serde_json::to_string(&measured).map_err(|e| e.to_string())?

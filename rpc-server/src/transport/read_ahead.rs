@@ -49,9 +49,7 @@ impl<IO> ReadAhead<IO> {
         self.watch = Some(watch);
         self
     }
-}
 
-impl<IO> ReadAhead<IO> {
     /// The next message, when the watch diverted it (a large one) and it
     /// is whole: it comes before anything still to go up.
     pub(crate) fn take_message(&mut self) -> Option<Result<Message, WsError>> {
