@@ -180,6 +180,11 @@ pub struct Scale {
     pub broadcast_first_ms: f64,
     /// The last member.
     pub broadcast_last_ms: f64,
+    /// CPU time the instance spent from the broadcast to its last
+    /// delivery...
+    pub broadcast_server_cpu_ms: f64,
+    /// ...and the members' process (reading and checking every message).
+    pub broadcast_members_cpu_ms: f64,
     /// `add` round trips of one more client, one in flight: with no other
     /// connection, then beside every member, idle.
     pub alone_p50_us: f64,
@@ -241,18 +246,28 @@ pub async fn scale(
         .into_iter()
         .map(|socket| tokio::spawn(receive(socket, 1, Arc::clone(&delivered))))
         .collect();
+    let cpu = || {
+        Ok::<_, String>((
+            crate::idle::cpu_ms(pid)?,
+            crate::idle::cpu_ms(std::process::id())?,
+        ))
+    };
+    let cpu_before = cpu()?;
     call(&mut control, "burst", "[0, 1]").await?;
     let mut arrivals = new_histogram();
     for reader in readers {
         let histogram = reader.await.map_err(|err| err.to_string())??;
         arrivals.add(histogram).map_err(|err| err.to_string())?;
     }
+    let cpu_after = cpu()?;
     let millis = |nanos: u64| nanos as f64 / 1e6;
     Ok(Scale {
         connections,
         server_kib_per_connection: after.saturating_sub(before) as f64 / connections as f64,
         broadcast_first_ms: millis(arrivals.min()),
         broadcast_last_ms: millis(arrivals.max()),
+        broadcast_server_cpu_ms: cpu_after.0 - cpu_before.0,
+        broadcast_members_cpu_ms: cpu_after.1 - cpu_before.1,
         alone_p50_us: alone.p50_us,
         alone_p99_us: alone.p99_us,
         crowded_p50_us: crowded.p50_us,

@@ -81,3 +81,21 @@ pub fn resident_kib(pid: u32) -> Result<u64, String> {
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
         .ok_or_else(|| format!("no VmRSS in {path}"))
 }
+
+/// The CPU time a process has used (user and system), in milliseconds,
+/// assuming the usual 100 clock ticks a second.
+pub fn cpu_ms(pid: u32) -> Result<f64, String> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path).map_err(|err| format!("{path}: {err}"))?;
+    // After the command name (in parentheses, which may hold spaces):
+    // fields 3 on; utime and stime are fields 14 and 15.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| fields.get(i - 3).and_then(|v| v.parse::<u64>().ok());
+    match (ticks(14), ticks(15)) {
+        (Some(user), Some(system)) => Ok((user + system) as f64 * 10.0),
+        _ => Err(format!("no CPU times in {path}")),
+    }
+}

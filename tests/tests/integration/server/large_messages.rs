@@ -53,15 +53,18 @@ async fn large_and_small_messages_keep_their_order() {
     within(LIMIT, async {
         let server = start(Server::builder());
         let mut client = Client::connect(server.local_addr()).await;
+        // Around the thresholds too: frames of about 1 KiB (tungstenite's
+        // read buffer), replies of about 8 KiB (its write buffer).
         let sizes = [
             10,
             3_000,
             70_000,
             5,
             1 << 20,
-            2_033,
-            2_034,
-            2_035,
+            950,
+            960,
+            970,
+            8_150,
             8_192,
             100,
         ];
