@@ -175,12 +175,16 @@ pub struct Scale {
     pub connections: usize,
     /// The instance's resident memory per member, idle.
     pub server_kib_per_connection: f64,
-    /// One broadcast to every member: when the first and the last member
-    /// read it, from its sending.
+    /// One broadcast to every member, idle until then: when the first and
+    /// the last member read it, from its sending.
     pub broadcast_first_ms: f64,
     /// The last member.
     pub broadcast_last_ms: f64,
-    /// CPU time the instance spent from the broadcast to its last
+    /// A second broadcast, once the first is delivered: the first member...
+    pub warm_broadcast_first_ms: f64,
+    /// ...and the last.
+    pub warm_broadcast_last_ms: f64,
+    /// CPU time the instance spent from the first broadcast to its last
     /// delivery...
     pub broadcast_server_cpu_ms: f64,
     /// ...and the members' process (reading and checking every message).
@@ -241,10 +245,13 @@ pub async fn scale(
     let after = crate::idle::resident_kib(pid)?;
     let crowded = latency().await?;
 
+    // Two broadcasts, the second once the first is delivered in full: the
+    // first finds every connection cold (its buffers given back while
+    // idle), the second warm.
     let delivered = Arc::new(AtomicU64::new(0));
     let readers: Vec<_> = members
         .into_iter()
-        .map(|socket| tokio::spawn(receive(socket, 1, Arc::clone(&delivered))))
+        .map(|socket| tokio::spawn(arrivals_of_two(socket, Arc::clone(&delivered))))
         .collect();
     let cpu = || {
         Ok::<_, String>((
@@ -254,18 +261,25 @@ pub async fn scale(
     };
     let cpu_before = cpu()?;
     call(&mut control, "burst", "[0, 1]").await?;
-    let mut arrivals = new_histogram();
-    for reader in readers {
-        let histogram = reader.await.map_err(|err| err.to_string())??;
-        arrivals.add(histogram).map_err(|err| err.to_string())?;
-    }
+    let all = connections as u64;
+    wait_for(&delivered, all).await?;
     let cpu_after = cpu()?;
+    call(&mut control, "burst", "[1, 1]").await?;
+    wait_for(&delivered, 2 * all).await?;
+    let (mut cold, mut warm) = (new_histogram(), new_histogram());
+    for reader in readers {
+        let [first, second] = reader.await.map_err(|err| err.to_string())??;
+        cold.saturating_record(first);
+        warm.saturating_record(second);
+    }
     let millis = |nanos: u64| nanos as f64 / 1e6;
     Ok(Scale {
         connections,
         server_kib_per_connection: after.saturating_sub(before) as f64 / connections as f64,
-        broadcast_first_ms: millis(arrivals.min()),
-        broadcast_last_ms: millis(arrivals.max()),
+        broadcast_first_ms: millis(cold.min()),
+        broadcast_last_ms: millis(cold.max()),
+        warm_broadcast_first_ms: millis(warm.min()),
+        warm_broadcast_last_ms: millis(warm.max()),
         broadcast_server_cpu_ms: cpu_after.0 - cpu_before.0,
         broadcast_members_cpu_ms: cpu_after.1 - cpu_before.1,
         alone_p50_us: alone.p50_us,
@@ -340,6 +354,43 @@ async fn receive(
         delivered.fetch_add(1, Ordering::Relaxed);
     }
     Ok(latency)
+}
+
+/// The delays (nanoseconds from sending) with which a member reads the
+/// broadcasts numbered 0 and 1.
+async fn arrivals_of_two(
+    mut socket: Socket,
+    delivered: Arc<AtomicU64>,
+) -> Result<[u64; 2], String> {
+    let mut delays = [0; 2];
+    for (n, delay) in delays.iter_mut().enumerate() {
+        let text = match socket.next().await {
+            Some(Ok(Message::Text(text))) => text,
+            other => return Err(format!("member lost at broadcast {n}: {other:?}")),
+        };
+        let message: serde_json::Value =
+            serde_json::from_str(&text).map_err(|err| err.to_string())?;
+        if message["params"][0] != n {
+            return Err(format!("expected broadcast {n}, got {text}"));
+        }
+        let sent = message["params"][1].as_u64().unwrap_or(0);
+        *delay = unix_nanos().saturating_sub(sent);
+        delivered.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(delays)
+}
+
+/// Waits until `delivered` reaches `target` (60 s at most).
+async fn wait_for(delivered: &AtomicU64, target: u64) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while delivered.load(Ordering::Relaxed) < target {
+        if Instant::now() > deadline {
+            let got = delivered.load(Ordering::Relaxed);
+            return Err(format!("{got} of {target} deliveries"));
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+    Ok(())
 }
 
 /// Calls `method` and returns its raw result.
