@@ -267,11 +267,14 @@ pub async fn scale(
     call(&mut control, "burst", "[1, 1]").await?;
     wait_for(&delivered, 2 * all).await?;
     let (mut cold, mut warm) = (new_histogram(), new_histogram());
+    let mut sockets = Vec::with_capacity(connections);
     for reader in readers {
-        let [first, second] = reader.await.map_err(|err| err.to_string())??;
+        let ([first, second], socket) = reader.await.map_err(|err| err.to_string())??;
         cold.saturating_record(first);
         warm.saturating_record(second);
+        sockets.push(socket);
     }
+    drop(sockets);
     let millis = |nanos: u64| nanos as f64 / 1e6;
     Ok(Scale {
         connections,
@@ -357,11 +360,13 @@ async fn receive(
 }
 
 /// The delays (nanoseconds from sending) with which a member reads the
-/// broadcasts numbered 0 and 1.
+/// broadcasts numbered 0 and 1; and the socket, still open (closing it at
+/// once would add its teardown to what the instance does while others
+/// still wait for their broadcast).
 async fn arrivals_of_two(
     mut socket: Socket,
     delivered: Arc<AtomicU64>,
-) -> Result<[u64; 2], String> {
+) -> Result<([u64; 2], Socket), String> {
     let mut delays = [0; 2];
     for (n, delay) in delays.iter_mut().enumerate() {
         let text = match socket.next().await {
@@ -377,7 +382,7 @@ async fn arrivals_of_two(
         *delay = unix_nanos().saturating_sub(sent);
         delivered.fetch_add(1, Ordering::Relaxed);
     }
-    Ok(delays)
+    Ok((delays, socket))
 }
 
 /// Waits until `delivered` reaches `target` (60 s at most).
