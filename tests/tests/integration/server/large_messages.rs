@@ -53,17 +53,18 @@ async fn large_and_small_messages_keep_their_order() {
     within(LIMIT, async {
         let server = start(Server::builder());
         let mut client = Client::connect(server.local_addr()).await;
-        // Around the thresholds too: frames of about 1 KiB (tungstenite's
-        // read buffer), replies of about 8 KiB (its write buffer).
+        // Around the thresholds too: frames of about 512 bytes
+        // (tungstenite's read buffer), replies of about 8 KiB (its write
+        // buffer).
         let sizes = [
             10,
             3_000,
             70_000,
             5,
             1 << 20,
-            950,
-            960,
-            970,
+            440,
+            450,
+            460,
             8_150,
             8_192,
             100,
