@@ -42,10 +42,7 @@ fn header(len: usize) -> Vec<u8> {
 
 /// The raw socket under a WebSocket connection to `addr`.
 async fn raw_socket(addr: std::net::SocketAddr) -> TcpStream {
-    match Client::connect(addr).await.ws.into_inner() {
-        tokio_tungstenite::MaybeTlsStream::Plain(stream) => stream,
-        _ => unreachable!("a plain connection"),
-    }
+    Client::connect(addr).await.into_raw()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

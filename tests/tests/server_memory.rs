@@ -343,10 +343,7 @@ async fn a_large_call_leaves_nothing_behind_on_an_idle_connection() {
             .spawn();
         let mut streams = Vec::new();
         for id in 0..CONNECTIONS {
-            let mut stream = match Client::connect(server.local_addr()).await.ws.into_inner() {
-                tokio_tungstenite::MaybeTlsStream::Plain(stream) => stream,
-                _ => unreachable!("a plain connection"),
-            };
+            let mut stream = Client::connect(server.local_addr()).await.into_raw();
             let add = json!({"jsonrpc": "2.0", "method": "add", "params": [id, 1], "id": id});
             assert_eq!(
                 round_trip(&mut stream, &add.to_string()).await["result"],

@@ -15,23 +15,43 @@ struct Args {
     command: Command,
 }
 
+/// What the load is, whatever its length.
+#[derive(clap::Args)]
+struct Shape {
+    /// The server, as `ws://HOST:PORT`.
+    #[arg(long)]
+    url: String,
+    #[arg(long, default_value_t = 1)]
+    connections: usize,
+    #[arg(long, default_value_t = 1)]
+    in_flight: usize,
+    #[arg(long, value_enum, default_value_t = Payload::Add)]
+    payload: Payload,
+    /// `echo` for the raw WebSocket echo server.
+    #[arg(long, value_enum, default_value_t = Expect::Rpc)]
+    expect: Expect,
+}
+
+impl Shape {
+    fn load(self, length: load::Length) -> load::Load {
+        load::Load {
+            url: self.url,
+            connections: self.connections,
+            in_flight: self.in_flight,
+            payload: self.payload,
+            expect: self.expect,
+            length,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// C connections × P requests in flight: round trips per second and
     /// latency percentiles.
     Run {
-        /// The server, as `ws://HOST:PORT`.
-        #[arg(long)]
-        url: String,
-        #[arg(long, default_value_t = 1)]
-        connections: usize,
-        #[arg(long, default_value_t = 1)]
-        in_flight: usize,
-        #[arg(long, value_enum, default_value_t = Payload::Add)]
-        payload: Payload,
-        /// `echo` for the raw WebSocket echo server.
-        #[arg(long, value_enum, default_value_t = Expect::Rpc)]
-        expect: Expect,
+        #[command(flatten)]
+        shape: Shape,
         /// Seconds of load before the measurement.
         #[arg(long, default_value_t = 1.0)]
         warmup: f64,
@@ -43,16 +63,8 @@ enum Command {
     /// made N round trips: for counting the server's instructions per call
     /// (`bench/callgrind.sh`).
     Count {
-        #[arg(long)]
-        url: String,
-        #[arg(long, default_value_t = 1)]
-        connections: usize,
-        #[arg(long, default_value_t = 1)]
-        in_flight: usize,
-        #[arg(long, value_enum, default_value_t = Payload::Add)]
-        payload: Payload,
-        #[arg(long, value_enum, default_value_t = Expect::Rpc)]
-        expect: Expect,
+        #[command(flatten)]
+        shape: Shape,
         /// Round trips on each connection.
         #[arg(long)]
         round_trips: u64,
@@ -85,44 +97,23 @@ fn main() {
     let result = runtime.block_on(async {
         match args.command {
             Command::Run {
-                url,
-                connections,
-                in_flight,
-                payload,
-                expect,
+                shape,
                 warmup,
                 duration,
             } => {
-                let load = load::Load {
-                    url,
-                    connections,
-                    in_flight,
-                    payload,
-                    expect,
-                    length: load::Length::Timed {
-                        warmup: Duration::from_secs_f64(warmup),
-                        duration: Duration::from_secs_f64(duration),
-                    },
+                let length = load::Length::Timed {
+                    warmup: Duration::from_secs_f64(warmup),
+                    duration: Duration::from_secs_f64(duration),
                 };
-                load::run(&load).await.map(|measured| to_json(&measured))
+                load::run(&shape.load(length))
+                    .await
+                    .map(|measured| to_json(&measured))
             }
-            Command::Count {
-                url,
-                connections,
-                in_flight,
-                payload,
-                expect,
-                round_trips,
-            } => {
-                let load = load::Load {
-                    url,
-                    connections,
-                    in_flight,
-                    payload,
-                    expect,
-                    length: load::Length::RoundTrips(round_trips),
-                };
-                load::run(&load).await.map(|measured| to_json(&measured))
+            Command::Count { shape, round_trips } => {
+                let length = load::Length::RoundTrips(round_trips);
+                load::run(&shape.load(length))
+                    .await
+                    .map(|measured| to_json(&measured))
             }
             Command::Idle {
                 url,

@@ -93,4 +93,21 @@ impl Client {
             }
         }
     }
+
+    /// The TCP connection under the WebSocket, for writing frames by hand.
+    pub fn into_raw(self) -> TcpStream {
+        match self.ws.into_inner() {
+            MaybeTlsStream::Plain(stream) => stream,
+            _ => unreachable!("a plain connection"),
+        }
+    }
+}
+
+/// The code of the first close frame in what a raw socket received.
+pub fn close_code(received: &[u8]) -> u16 {
+    let close = received
+        .windows(4)
+        .find(|w| w[0] == 0x88)
+        .unwrap_or_else(|| panic!("no close frame in {received:?}"));
+    u16::from_be_bytes([close[2], close[3]])
 }

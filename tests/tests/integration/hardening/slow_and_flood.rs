@@ -8,7 +8,7 @@ use rpc_server::{RpcContext, Server, ServerHandle, rpc_service};
 use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
-use ws::{Client, within};
+use ws::{Client, close_code, within};
 
 use crate::common::ws;
 
@@ -86,10 +86,7 @@ async fn a_frame_trickled_byte_by_byte_is_cut_off_by_the_idle_timeout() {
         let client = Client::connect(server.local_addr()).await;
         // Reach under the WebSocket: a frame header promising 100 bytes,
         // then one byte every 100 ms.
-        let stream = match client.ws.into_inner() {
-            tokio_tungstenite::MaybeTlsStream::Plain(stream) => stream,
-            _ => unreachable!("a plain connection"),
-        };
+        let stream = client.into_raw();
         let mut frame = vec![0x81, 0x80 | 100, 1, 2, 3, 4];
         frame.extend(std::iter::repeat_n(b'x', 100));
         assert!(
@@ -151,10 +148,7 @@ async fn a_websocket_message_trickled_is_cut_off_with_1008_by_default() {
         let server = start(Server::builder());
         let addr = server.local_addr();
         let client = Client::connect(addr).await;
-        let stream = match client.ws.into_inner() {
-            tokio_tungstenite::MaybeTlsStream::Plain(stream) => stream,
-            _ => unreachable!("a plain connection"),
-        };
+        let stream = client.into_raw();
         let (mut reader, mut writer) = stream.into_split();
         // A text frame promising 1,000 bytes, then a byte every 500 ms.
         let trickling = tokio::spawn(async move {
@@ -177,11 +171,7 @@ async fn a_websocket_message_trickled_is_cut_off_with_1008_by_default() {
         let read = tokio::time::timeout(Duration::from_secs(45), reader.read_to_end(&mut received));
         read.await.expect("cut off in time").unwrap();
         // The server's close frame: opcode 8, then the code 1008.
-        let close = received
-            .windows(4)
-            .find(|w| w[0] == 0x88)
-            .unwrap_or_else(|| panic!("no close frame in {received:?}"));
-        assert_eq!(u16::from_be_bytes([close[2], close[3]]), 1008);
+        assert_eq!(close_code(&received), 1008);
         trickling.abort();
         server.shutdown_and_wait().await;
     })

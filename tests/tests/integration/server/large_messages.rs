@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, O
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
 use crate::common::fixtures::LIMIT;
-use crate::common::ws::{Client, within};
+use crate::common::ws::{Client, close_code, within};
 
 struct Svc;
 
@@ -156,10 +156,7 @@ async fn a_large_message_trickled_is_cut_off_with_1008() {
     within(LIMIT, async {
         let server = start(Server::builder().message_timeout(Some(Duration::from_millis(500))));
         let client = Client::connect(server.local_addr()).await;
-        let tokio_tungstenite::MaybeTlsStream::Plain(stream) = client.ws.into_inner() else {
-            unreachable!("a plain connection");
-        };
-        let (mut reader, mut writer) = stream.into_split();
+        let (mut reader, mut writer) = client.into_raw().into_split();
         // A text frame promising 10,000 bytes (zero mask), then a byte
         // every 50 ms.
         let trickling = tokio::spawn(async move {
@@ -176,11 +173,7 @@ async fn a_large_message_trickled_is_cut_off_with_1008() {
         });
         let mut received = Vec::new();
         reader.read_to_end(&mut received).await.unwrap();
-        let close = received
-            .windows(4)
-            .find(|w| w[0] == 0x88)
-            .unwrap_or_else(|| panic!("no close frame in {received:?}"));
-        assert_eq!(u16::from_be_bytes([close[2], close[3]]), 1008);
+        assert_eq!(close_code(&received), 1008);
         trickling.abort();
         server.shutdown_and_wait().await;
     })
