@@ -10,6 +10,7 @@
 use std::future::poll_fn;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use rpc_core::{DisconnectReason, Service};
@@ -151,50 +152,79 @@ async fn read<S: Service>(
                 socket.push(Message::Ping(Bytes::copy_from_slice(&pings_sent.to_be_bytes())));
             }
             event = poll_fn(|cx| socket.poll_event(cx)) => {
-                let message = match event {
-                    Event::Received(message) => message,
-                    Event::WriteFailed => return End::ClientClosed,
-                };
-                let frame = match message {
-                    Some(Ok(Message::Text(text))) => Frame::Text(text),
-                    Some(Ok(Message::Binary(bytes))) => Frame::Binary(bytes),
-                    Some(Ok(Message::Pong(payload))) => {
-                        if *payload == pings_sent.to_be_bytes() {
-                            missed_pongs = 0;
+                // Everything already read is handled in this one pass: the
+                // waits above are polled again only once the socket has
+                // nothing ready, or this connection has had its share of
+                // the thread.
+                let mut event = event;
+                loop {
+                    let message = match event {
+                        Event::Received(message) => message,
+                        Event::WriteFailed => return End::ClientClosed,
+                    };
+                    match frame_of(message, pings_sent, &mut missed_pongs) {
+                        Err(end) => return end,
+                        Ok(None) => {}
+                        Ok(Some(frame)) => {
+                            // Idle means no message: pongs to our own pings
+                            // (and pings) do not count, or the default 30 s
+                            // pings would keep every connection from ever
+                            // being idle.
+                            if idle.is_some() {
+                                last_heard = Instant::now();
+                            }
+                            if let Some(reply) = calls.dispatch(frame) {
+                                socket.push_reply(Message::Text(reply));
+                            }
                         }
-                        continue;
                     }
-                    // tungstenite answers pings itself.
-                    Some(Ok(Message::Ping(_) | Message::Frame(_))) => continue,
-                    Some(Ok(Message::Close(_))) | None => return End::ClientClosed,
-                    Some(Err(WsError::Capacity(_))) => return End::TooLarge,
-                    Some(Err(WsError::Utf8(_))) => return End::InvalidUtf8,
-                    // Gone without a close frame: a client that went away.
-                    Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
-                        return End::ClientClosed;
+                    if socket.had_its_share() {
+                        tokio::task::yield_now().await;
+                        break;
                     }
-                    Some(Err(WsError::Protocol(_))) => return End::ProtocolViolation,
-                    Some(Err(WsError::Io(err))) if err.kind() == std::io::ErrorKind::TimedOut => {
-                        return End::SlowMessage;
+                    match poll_fn(|cx| Poll::Ready(socket.poll_event(cx))).await {
+                        Poll::Ready(next) => event = next,
+                        Poll::Pending => break,
                     }
-                    Some(Err(err)) => {
-                        tracing::debug!(error = %err, "connection failed");
-                        return End::ClientClosed;
-                    }
-                };
-                // Idle means no message: pongs to our own pings (and pings)
-                // do not count, or the default 30 s pings would keep every
-                // connection from ever being idle.
-                if idle.is_some() {
-                    last_heard = Instant::now();
-                }
-                if let Some(reply) = calls.dispatch(frame) {
-                    socket.push_reply(Message::Text(reply));
-                }
-                if socket.had_its_share() {
-                    tokio::task::yield_now().await;
                 }
             }
+        }
+    }
+}
+
+/// What a message received means: a frame to run, nothing (a pong, which
+/// counts towards the pings answered, or a ping, which tungstenite has
+/// answered), or the end of the connection.
+fn frame_of(
+    message: Option<Result<Message, WsError>>,
+    pings_sent: u64,
+    missed_pongs: &mut u32,
+) -> Result<Option<Frame>, End> {
+    match message {
+        Some(Ok(Message::Text(text))) => Ok(Some(Frame::Text(text))),
+        Some(Ok(Message::Binary(bytes))) => Ok(Some(Frame::Binary(bytes))),
+        Some(Ok(Message::Pong(payload))) => {
+            if *payload == pings_sent.to_be_bytes() {
+                *missed_pongs = 0;
+            }
+            Ok(None)
+        }
+        // tungstenite answers pings itself.
+        Some(Ok(Message::Ping(_) | Message::Frame(_))) => Ok(None),
+        Some(Ok(Message::Close(_))) | None => Err(End::ClientClosed),
+        Some(Err(WsError::Capacity(_))) => Err(End::TooLarge),
+        Some(Err(WsError::Utf8(_))) => Err(End::InvalidUtf8),
+        // Gone without a close frame: a client that went away.
+        Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
+            Err(End::ClientClosed)
+        }
+        Some(Err(WsError::Protocol(_))) => Err(End::ProtocolViolation),
+        Some(Err(WsError::Io(err))) if err.kind() == std::io::ErrorKind::TimedOut => {
+            Err(End::SlowMessage)
+        }
+        Some(Err(err)) => {
+            tracing::debug!(error = %err, "connection failed");
+            Err(End::ClientClosed)
         }
     }
 }
