@@ -96,6 +96,12 @@ pub mod calls {
     };
 }
 
+pub mod log {
+    //! Logging that cannot flood: what the framework's transports log
+    //! refusals and failures with, for transports of other kinds too.
+    pub use crate::engine::quiet::{QUIET, QuietPeriod};
+}
+
 #[doc(hidden)]
 pub mod __private {
     //! Support for the code `#[rpc_service]` generates; not a public API.

@@ -2,15 +2,14 @@
 //! with the client and the reason, at a level that says whose problem it
 //! is (warn: the server is at a limit of its own; info: one client was
 //! refused), and never floods: after a line, the same kind stays quiet for
-//! [`QUIET`], and the next line says how many were left out meanwhile.
+//! [`QUIET`](rpc_core::log::QUIET), and the next line says how many were left out meanwhile.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// How long a kind of refusal stays quiet after it is logged.
-pub(crate) const QUIET: Duration = Duration::from_secs(10);
+use rpc_core::log::QuietPeriod;
 
 /// What was refused, or which limit was hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,15 +53,7 @@ impl Refused {
 /// One quiet period per kind of refusal.
 #[derive(Debug)]
 pub(crate) struct Refusals {
-    kinds: [Mutex<Quiet>; Refused::COUNT],
-}
-
-#[derive(Debug, Default)]
-struct Quiet {
-    /// Until when this kind is not logged.
-    until: Option<Instant>,
-    /// How many were left out since the last line.
-    left_out: u64,
+    kinds: [Mutex<QuietPeriod>; Refused::COUNT],
 }
 
 impl Refusals {
@@ -73,7 +64,7 @@ impl Refusals {
     }
 
     /// Logs that `client` was refused as `kind` says, for `reason`, unless
-    /// the same kind was logged less than [`QUIET`] ago.
+    /// the same kind was logged less than [`QUIET`](rpc_core::log::QUIET) ago.
     pub(crate) fn log(&self, kind: Refused, client: IpAddr, reason: &dyn fmt::Display) {
         let Some(left_out) = self.admit(kind, Instant::now()) else {
             return;
@@ -89,21 +80,18 @@ impl Refusals {
     /// Whether a refusal of `kind` at `now` is logged: if so, how many were
     /// left out before it.
     fn admit(&self, kind: Refused, now: Instant) -> Option<u64> {
-        let mut quiet = self.kinds[kind as usize]
+        self.kinds[kind as usize]
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if quiet.until.is_some_and(|until| now < until) {
-            quiet.left_out += 1;
-            return None;
-        }
-        quiet.until = Some(now + QUIET);
-        Some(std::mem::take(&mut quiet.left_out))
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .admit(now)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rpc_core::log::QUIET;
+    use std::time::Duration;
 
     #[test]
     fn a_kind_is_logged_once_per_quiet_period_with_what_was_left_out() {

@@ -1,29 +1,21 @@
 //! The log of calls that failed inside the server (a panic, an internal
 //! error): a method's failure is logged at error with its detail, then
-//! that method stays quiet for [`QUIET`] and its next line counts what was
+//! that method stays quiet for [`QUIET`](crate::log::QUIET) and its next line counts what was
 //! left out, so a method that fails on every call cannot flood the log.
 //! (A method's deliberate errors are only traced, at debug.)
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use crate::engine::quiet::QuietPeriod;
 use crate::wire::error::RpcError;
-
-/// How long a method's failures stay quiet after one is logged.
-pub(crate) const QUIET: Duration = Duration::from_secs(10);
 
 /// The quiet periods, one per method that failed (bounded by the
 /// service's methods: an unknown one never runs, so never fails).
 #[derive(Debug, Default)]
 pub(crate) struct Failures {
-    methods: Mutex<HashMap<Box<str>, Quiet>>,
-}
-
-#[derive(Debug, Default)]
-struct Quiet {
-    until: Option<Instant>,
-    left_out: u64,
+    methods: Mutex<HashMap<Box<str>, QuietPeriod>>,
 }
 
 impl Failures {
@@ -52,18 +44,15 @@ impl Failures {
             Some(quiet) => quiet,
             None => methods.entry(method.into()).or_default(),
         };
-        if quiet.until.is_some_and(|until| now < until) {
-            quiet.left_out += 1;
-            return None;
-        }
-        quiet.until = Some(now + QUIET);
-        Some(std::mem::take(&mut quiet.left_out))
+        quiet.admit(now)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::QUIET;
+    use std::time::Duration;
 
     #[test]
     fn a_method_failing_on_every_call_is_logged_once_per_quiet_period() {

@@ -9,6 +9,7 @@ pub(crate) mod failures;
 pub(crate) mod hooks;
 pub(crate) mod middleware;
 pub(crate) mod protocol;
+pub(crate) mod quiet;
 pub(crate) mod rate;
 pub(crate) mod service;
 pub(crate) mod timer;
