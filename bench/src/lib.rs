@@ -9,13 +9,16 @@
 //! - `echo_server`, `jsonrpsee_server`: the reference servers. Ours is the
 //!   `bench_server` example.
 //! - `fanout`: broadcast fan-out to M members over one or two instances,
-//!   with groups in process or on Redis, and redis-rs pub/sub alone.
+//!   with groups in process or on Redis, and redis-rs pub/sub alone; one
+//!   instance filled to the descriptor limit (`scale`); and 100,000
+//!   connections over several instances and member processes (`cluster`).
 //! - `compare`: runs every server and every scenario, interleaved and
 //!   repeated, the server pinned to one core and the load to the other, and
 //!   prints the Markdown table of `BENCHMARKS.md`.
 //!
 //! Run everything with `bash bench/run.sh` (see `BENCHMARKS.md`).
 
+pub mod cluster;
 pub mod fanout;
 pub mod idle;
 pub mod load;

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand, ValueEnum};
 use futures_util::StreamExt as _;
 use redis::AsyncCommands as _;
+use rpc_bench::cluster::{self, ClusterPlan};
 use rpc_bench::fanout::{self, Fanout, Plan, unix_nanos};
 use rpc_bench::load::new_histogram;
 use rpc_redis::{RedisConfig, RedisGroups};
@@ -67,6 +68,31 @@ enum Command {
         /// `add` round trips for each latency.
         #[arg(long, default_value_t = 5_000)]
         round_trips: u64,
+    },
+    /// N members over several instances sharing Redis, held by one member
+    /// process per instance (each process stays under the descriptor
+    /// limit; raise the soft limit first, as `bench/cluster.sh` does): the
+    /// instances' memory per connection, one broadcast to all, then a burst,
+    /// every delivery counted.
+    Cluster {
+        #[arg(long, default_value_t = 100_000)]
+        connections: usize,
+        #[arg(long, default_value_t = 6)]
+        instances: usize,
+        #[arg(long, default_value = "redis://127.0.0.1:6379")]
+        redis: String,
+        /// Broadcasts in the burst after the first.
+        #[arg(long, default_value_t = 100)]
+        burst: u64,
+    },
+    /// One member process (what `cluster` starts).
+    Members {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        connections: usize,
+        #[arg(long)]
+        burst: u64,
     },
     /// One instance (what `run` starts).
     Serve {
@@ -152,6 +178,40 @@ async fn main() -> Result<(), String> {
             let _ = child.kill().await;
             Ok(())
         }
+        Command::Cluster {
+            connections,
+            instances,
+            redis,
+            burst,
+        } => {
+            let prefix = format!("bench:{}", rpc_server::groups::InstanceId::random());
+            let mut children = Vec::new();
+            let (mut urls, mut pids) = (Vec::new(), Vec::new());
+            for _ in 0..instances {
+                let (child, url) = spawn_instance(Backend::Redis, &redis, &prefix).await?;
+                pids.push(child.id().ok_or("an instance ended")?);
+                children.push(child);
+                urls.push(url);
+            }
+            let plan = ClusterPlan {
+                connections,
+                urls,
+                pids,
+                burst,
+                exe: std::env::current_exe().map_err(|e| e.to_string())?,
+            };
+            let measured = cluster::cluster(&plan).await?;
+            println!(
+                "{}",
+                serde_json::to_string(&measured).map_err(|e| e.to_string())?
+            );
+            Ok(())
+        }
+        Command::Members {
+            url,
+            connections,
+            burst,
+        } => cluster::members(&url, connections, burst).await,
         Command::Serve {
             backend,
             redis,
