@@ -6,7 +6,8 @@
 //! - `loadgen`: the load generator. C connections × P requests in flight,
 //!   a warm-up, then a timed window; every answer is checked; prints one
 //!   JSON line with round trips per second and p50/p99/p999 latency.
-//! - `echo_server`, `jsonrpsee_server`: the reference servers. Ours is the
+//! - `echo_server`, `hyper_server`, `jsonrpsee_server`: the reference
+//!   servers (the WebSocket limit, the HTTP limit, the peer). Ours is the
 //!   `bench_server` example.
 //! - `fanout`: broadcast fan-out to M members over one or two instances,
 //!   with groups in process or on Redis, and redis-rs pub/sub alone; one
@@ -18,9 +19,11 @@
 //!
 //! Run everything with `bash bench/run.sh` (see `BENCHMARKS.md`).
 
+pub mod charts;
 pub mod cluster;
 pub mod fanout;
 pub mod idle;
 pub mod load;
 pub mod payload;
 pub mod servers;
+pub mod wrk;

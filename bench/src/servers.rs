@@ -1,6 +1,7 @@
 //! The reference servers: a raw tokio-tungstenite echo (the limit of the
-//! WebSocket stack underneath) and jsonrpsee with the same methods as the
-//! `bench_server` example (`add(a, b)`, `echo(s)`).
+//! WebSocket stack underneath), a bare hyper server (the limit of HTTP),
+//! and jsonrpsee with the same methods as the `bench_server` example
+//! (`add(a, b)`, `echo(s)`).
 
 use std::net::SocketAddr;
 
@@ -80,4 +81,40 @@ pub async fn jsonrpsee(
         .map_err(std::io::Error::other)?;
     let local = server.local_addr()?;
     Ok((local, server.start(module)))
+}
+
+/// What the bare hyper server answers to every request: `add(1, 2)`'s reply.
+pub const HYPER_ANSWER: &str = r#"{"jsonrpc":"2.0","result":3,"id":1}"#;
+
+/// Serves HTTP/1.1 with hyper alone on `listener` until the task is
+/// dropped: each request's body is read in full and answered with
+/// [`HYPER_ANSWER`], connections kept alive. The limit an HTTP JSON-RPC
+/// server on hyper can approach.
+pub async fn bare_hyper(listener: TcpListener) {
+    use http_body_util::{BodyExt as _, Full};
+    use hyper::body::{Bytes, Incoming};
+    use hyper::{Request, Response, header};
+
+    async fn answer(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
+        request.into_body().collect().await?;
+        let mut response = Response::new(Full::new(Bytes::from_static(HYPER_ANSWER.as_bytes())));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+        Ok(response)
+    }
+
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(
+            hyper::server::conn::http1::Builder::new().serve_connection(
+                hyper_util::rt::TokioIo::new(stream),
+                hyper::service::service_fn(answer),
+            ),
+        );
+    }
 }

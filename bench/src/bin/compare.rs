@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use clap::Parser;
+use rpc_bench::charts::{self, Chart, Group};
 use rpc_bench::idle::IdleMemory;
 use rpc_bench::load::Measured;
 use rpc_bench::payload::Payload;
@@ -28,6 +29,9 @@ struct Args {
     /// Connections held open for the memory measurement (0 to skip it).
     #[arg(long, default_value_t = 5000)]
     idle_connections: usize,
+    /// Also draw the comparison as SVG charts into this directory.
+    #[arg(long)]
+    charts: Option<PathBuf>,
     /// Only the scenarios whose name contains this.
     #[arg(long)]
     only: Option<String>,
@@ -42,47 +46,111 @@ struct Args {
 /// One row of the table.
 struct Scenario {
     name: &'static str,
+    /// Under its bars in the charts.
+    short: &'static str,
     connections: usize,
     in_flight: usize,
     payload: Payload,
+    transport: Transport,
 }
 
-const SCENARIOS: [Scenario; 6] = [
+/// How a scenario's calls travel, and so which server is its limit.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    /// `loadgen` over WebSocket; the limit is the raw echo.
+    WebSocket,
+    /// `wrk` POSTing `add(1, 2)` over keep-alive connections, one request
+    /// in flight on each; the limit is a bare hyper server.
+    Http,
+}
+
+/// A memory measurement: idle WebSocket connections after one call each.
+struct MemoryCase {
+    /// After what, in the table.
+    after: &'static str,
+    /// The call.
+    payload: Payload,
+    /// `--idle-connections` divided by this.
+    fewer: usize,
+    /// The most ours may hold per connection (issue 18).
+    target_kib: f64,
+    /// The most ours may hold next to jsonrpsee (issue 16).
+    peer_ratio: Option<f64>,
+}
+
+const MEMORY: [MemoryCase; 2] = [
+    MemoryCase {
+        after: "after an `add`",
+        payload: Payload::Add,
+        fewer: 1,
+        target_kib: 7.0,
+        peer_ratio: Some(0.5),
+    },
+    MemoryCase {
+        after: "after a 64 KiB `echo`",
+        payload: Payload::Echo64k,
+        fewer: 5,
+        target_kib: 16.0,
+        peer_ratio: None,
+    },
+];
+
+const SCENARIOS: [Scenario; 7] = [
     Scenario {
         name: "1 connection, 1 in flight, `add`",
+        short: "1 × 1 add",
         connections: 1,
         in_flight: 1,
         payload: Payload::Add,
+        transport: Transport::WebSocket,
     },
     Scenario {
         name: "1 connection, 64 pipelined, `add`",
+        short: "1 × 64 add",
         connections: 1,
         in_flight: 64,
         payload: Payload::Add,
+        transport: Transport::WebSocket,
     },
     Scenario {
         name: "50 connections × 8 in flight, `add`",
+        short: "50 × 8 add",
         connections: 50,
         in_flight: 8,
         payload: Payload::Add,
+        transport: Transport::WebSocket,
     },
     Scenario {
         name: "10 connections × 4, `echo` of 1 KiB",
+        short: "echo 1 KiB",
         connections: 10,
         in_flight: 4,
         payload: Payload::Echo1k,
+        transport: Transport::WebSocket,
     },
     Scenario {
         name: "10 connections × 4, `echo` of 64 KiB",
+        short: "echo 64 KiB",
         connections: 10,
         in_flight: 4,
         payload: Payload::Echo64k,
+        transport: Transport::WebSocket,
     },
     Scenario {
         name: "10 connections × 4, batch of 10 `add`",
+        short: "batch of 10",
         connections: 10,
         in_flight: 4,
         payload: Payload::Batch,
+        transport: Transport::WebSocket,
+    },
+    Scenario {
+        name: "HTTP `POST` `add`, 50 keep-alive connections (`wrk`)",
+        short: "HTTP add, 50",
+        connections: 50,
+        in_flight: 1,
+        payload: Payload::Add,
+        transport: Transport::Http,
     },
 ];
 
@@ -94,20 +162,16 @@ struct Server {
     expect: &'static str,
 }
 
-const ECHO: usize = 0;
-const OURS: usize = 1;
-const PEER: usize = 2;
-
-fn main() {
-    let args = Args::parse();
-    let bin = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(Path::to_path_buf))
-        .unwrap_or_default();
-    let servers = [
+/// The three servers of a transport: its limit, ours, the peer.
+fn servers(bin: &Path, transport: Transport) -> [Server; 3] {
+    let (limit, binary) = match transport {
+        Transport::WebSocket => ("raw echo", "echo_server"),
+        Transport::Http => ("bare hyper", "hyper_server"),
+    };
+    [
         Server {
-            name: "raw echo",
-            binary: bin.join("echo_server"),
+            name: limit,
+            binary: bin.join(binary),
             expect: "echo",
         },
         Server {
@@ -120,8 +184,23 @@ fn main() {
             binary: bin.join("jsonrpsee_server"),
             expect: "rpc",
         },
-    ];
-    for server in &servers {
+    ]
+}
+
+/// The limit's column: the raw echo, or the bare hyper server in HTTP rows.
+const ECHO: usize = 0;
+const OURS: usize = 1;
+const PEER: usize = 2;
+
+fn main() {
+    let args = Args::parse();
+    let bin = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
+    let ws = servers(&bin, Transport::WebSocket);
+    let http = servers(&bin, Transport::Http);
+    for server in ws.iter().chain(&http) {
         if !server.binary.exists() {
             fail(&format!(
                 "{} is missing: build it first (bash bench/run.sh does)",
@@ -129,16 +208,27 @@ fn main() {
             ));
         }
     }
+    let wrk = Command::new("wrk")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    if !wrk {
+        eprintln!("warning: no wrk (bench/run.sh installs it): the HTTP scenario is skipped");
+    }
     let pinning = Pinning::detect(&args);
     let scenarios: Vec<&Scenario> = SCENARIOS
         .iter()
         .filter(|s| args.only.as_ref().is_none_or(|only| s.name.contains(only)))
+        .filter(|s| wrk || s.transport != Transport::Http)
         .collect();
 
     // results[scenario][server] = one Measured per round.
     let mut results: Vec<[Vec<Measured>; 3]> =
         scenarios.iter().map(|_| Default::default()).collect();
-    let mut memory: [Vec<IdleMemory>; 3] = Default::default();
+    // memory[case][server] = one IdleMemory per round.
+    let mut memory: [[Vec<IdleMemory>; 3]; 2] = Default::default();
     for round in 0..args.rounds {
         let label = |what: &str, server: &Server| {
             format!(
@@ -149,13 +239,24 @@ fn main() {
             )
         };
         for (row, scenario) in scenarios.iter().enumerate() {
+            let servers = match scenario.transport {
+                Transport::WebSocket => &ws,
+                Transport::Http => &http,
+            };
             for index in rotation(round, servers.len()) {
                 let server = &servers[index];
+                let label = label(scenario.name, server);
+                if scenario.transport == Transport::Http {
+                    let measured = measure_http(&pinning, server, &label, scenario, &args);
+                    eprintln!("  {}", cell(&measured));
+                    results[row][index].push(measured);
+                    continue;
+                }
                 let measured: Measured = measure(
                     &bin,
                     &pinning,
                     server,
-                    &label(scenario.name, server),
+                    &label,
                     |running| {
                         vec![
                             "run".into(),
@@ -178,11 +279,15 @@ fn main() {
                 results[row][index].push(measured);
             }
         }
-        if args.idle_connections > 0 {
-            let what = format!("memory of {} idle connections", args.idle_connections);
-            for index in rotation(round, servers.len()) {
-                let server = &servers[index];
-                let measured: IdleMemory =
+        for (case, measured) in MEMORY.iter().zip(&mut memory) {
+            let connections = args.idle_connections / case.fewer;
+            if connections == 0 {
+                continue;
+            }
+            let what = format!("memory of {connections} idle connections, {}", case.after);
+            for index in rotation(round, ws.len()) {
+                let server = &ws[index];
+                let idle: IdleMemory =
                     measure(&bin, &pinning, server, &label(&what, server), |running| {
                         vec![
                             "idle".into(),
@@ -191,16 +296,109 @@ fn main() {
                             "--pid".into(),
                             running.child.id().to_string(),
                             "--connections".into(),
-                            args.idle_connections.to_string(),
+                            connections.to_string(),
+                            "--payload".into(),
+                            case.payload.name().into(),
                         ]
                     });
-                eprintln!("  {:.1} KiB per connection", measured.per_connection_kib);
-                memory[index].push(measured);
+                eprintln!("  {:.1} KiB per connection", idle.per_connection_kib);
+                measured[index].push(idle);
             }
         }
     }
 
-    print_report(&args, &pinning, &servers, &scenarios, &results, &memory);
+    print_report(&args, &pinning, &ws, &scenarios, &results, &memory);
+    if let Some(dir) = &args.charts {
+        draw_charts(dir, &args, &scenarios, &results, &memory)
+            .unwrap_or_else(|err| fail(&format!("charts: {err}")));
+    }
+}
+
+/// Throughput (relative to the limit), p99 latency and memory per idle
+/// connection, each an SVG file in `dir`.
+fn draw_charts(
+    dir: &Path,
+    args: &Args,
+    scenarios: &[&Scenario],
+    results: &[[Vec<Measured>; 3]],
+    memory: &[[Vec<IdleMemory>; 3]; 2],
+) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|err| format!("{}: {err}", dir.display()))?;
+    let medians: Vec<[Measured; 3]> = results
+        .iter()
+        .map(|runs| [0, 1, 2].map(|server| median_of(&runs[server])))
+        .collect();
+    let group = |scenario: &Scenario, values: [f64; 3], labels: [String; 3]| Group {
+        name: scenario.short.to_owned(),
+        values,
+        labels,
+    };
+    let throughput: Vec<Group> = scenarios
+        .iter()
+        .zip(&medians)
+        .map(|(scenario, m)| {
+            let limit = m[ECHO].per_second;
+            group(
+                scenario,
+                [0, 1, 2].map(|s| m[s].per_second / limit),
+                [0, 1, 2].map(|s| rate(m[s].per_second)),
+            )
+        })
+        .collect();
+    let rounds = format!("medians of {} rounds", args.rounds);
+    let title = format!("Round trips per second, relative to the limit ({rounds})");
+    let chart = Chart {
+        title: &title,
+        axis: "÷ the limit",
+        groups: &throughput,
+        log: false,
+    };
+    charts::draw(&chart, &dir.join("throughput.svg"))?;
+    let p99: Vec<Group> = scenarios
+        .iter()
+        .zip(&medians)
+        .map(|(scenario, m)| {
+            group(
+                scenario,
+                [0, 1, 2].map(|s| m[s].p99_us / 1_000.0),
+                [0, 1, 2].map(|s| micros(m[s].p99_us)),
+            )
+        })
+        .collect();
+    let title = format!("p99 latency per round trip, lower is better ({rounds})");
+    let chart = Chart {
+        title: &title,
+        axis: "ms (log scale)",
+        groups: &p99,
+        log: true,
+    };
+    charts::draw(&chart, &dir.join("p99.svg"))?;
+    let idle: Vec<Group> = MEMORY
+        .iter()
+        .zip(memory)
+        .filter_map(|(case, runs)| {
+            let kib = median_kib(runs)?;
+            Some(Group {
+                name: format!(
+                    "{} open, {}",
+                    args.idle_connections / case.fewer,
+                    case.after.replace('`', "")
+                ),
+                values: kib,
+                labels: kib.map(|kib| format!("{kib:.1} KiB")),
+            })
+        })
+        .collect();
+    if !idle.is_empty() {
+        let chart = Chart {
+            title: "Server memory per idle WebSocket connection, lower is better",
+            axis: "KiB (log scale)",
+            groups: &idle,
+            log: true,
+        };
+        charts::draw(&chart, &dir.join("memory.svg"))?;
+    }
+    Ok(())
 }
 
 fn print_report(
@@ -209,7 +407,7 @@ fn print_report(
     servers: &[Server; 3],
     scenarios: &[&Scenario],
     results: &[[Vec<Measured>; 3]],
-    memory: &[Vec<IdleMemory>; 3],
+    memory: &[[Vec<IdleMemory>; 3]; 2],
 ) {
     println!(
         "Machine: {}, {} cores; {}. Medians of {} interleaved rounds, {} s warm-up + {} s measured each.",
@@ -222,8 +420,8 @@ fn print_report(
     );
     println!();
     println!(
-        "| scenario | {} | {} | {} | ours ÷ echo | ours ÷ jsonrpsee |",
-        servers[ECHO].name, servers[OURS].name, servers[PEER].name
+        "| scenario | the limit | {} | {} | ours ÷ limit | ours ÷ jsonrpsee |",
+        servers[OURS].name, servers[PEER].name
     );
     println!("|---|--:|--:|--:|--:|--:|");
     let mut targets = Targets::default();
@@ -242,24 +440,28 @@ fn print_report(
         );
         targets.scenario(scenario, &medians);
     }
-    if memory.iter().all(|runs| !runs.is_empty()) {
-        let kib: Vec<f64> = memory
-            .iter()
-            .map(|runs| median(runs.iter().map(|m| m.per_connection_kib).collect()))
-            .collect();
+    for (case, runs) in MEMORY.iter().zip(memory) {
+        let Some(kib) = median_kib(runs) else {
+            continue;
+        };
         println!(
-            "| memory per idle connection ({} open) | {:.1} KiB | {:.1} KiB | {:.1} KiB | {:.2}× | {:.2}× |",
-            args.idle_connections,
+            "| memory per idle connection {} ({} open) | {:.1} KiB | {:.1} KiB | {:.1} KiB | {:.2}× | {:.2}× |",
+            case.after,
+            args.idle_connections / case.fewer,
             kib[ECHO],
             kib[OURS],
             kib[PEER],
             kib[OURS] / kib[ECHO],
             kib[OURS] / kib[PEER]
         );
-        targets.memory(&kib);
+        targets.memory(case, &kib);
     }
     println!();
-    println!("Each cell: round trips per second (a batch counts once) · median latency · p99.");
+    println!(
+        "Each cell: round trips per second (a batch counts once) · median latency · p99. \
+         The limit: a raw tokio-tungstenite echo over WebSocket, a bare hyper server \
+         answering a fixed body over HTTP."
+    );
     if !targets.0.is_empty() {
         println!();
         println!("| target | measured | met |");
@@ -294,41 +496,41 @@ impl Targets {
         ));
     }
 
+    /// Issue 18's targets: ratios to the limit of the same run.
     fn scenario(&mut self, scenario: &Scenario, medians: &[Measured]) {
-        let to_echo = medians[OURS].per_second / medians[ECHO].per_second;
+        let to_limit = medians[OURS].per_second / medians[ECHO].per_second;
         let to_peer = medians[OURS].per_second / medians[PEER].per_second;
-        match (scenario.connections, scenario.in_flight, scenario.payload) {
-            (1, 1, Payload::Add) => self.at_most(
+        let p99 = medians[OURS].p99_us / medians[ECHO].p99_us;
+        match (scenario.transport, scenario.connections, scenario.in_flight, scenario.payload) {
+            (Transport::Http, ..) => {
+                self.at_least("HTTP: ours ÷ bare hyper", to_limit, 0.90);
+                self.at_least("HTTP: ours ÷ jsonrpsee", to_peer, 1.2);
+            }
+            (_, 1, 1, Payload::Add) => self.at_most(
                 "1 × 1: median latency ÷ echo's",
                 medians[OURS].p50_us / medians[ECHO].p50_us,
-                1.15,
+                1.10,
                 "×",
             ),
-            (1, 64, Payload::Add) => {
-                self.at_least("1 × 64: ours ÷ jsonrpsee", to_peer, 3.5);
-                self.at_least("1 × 64: ours ÷ echo", to_echo, 0.75);
+            (_, 1, 64, Payload::Add) => self.at_least("1 × 64: ours ÷ echo", to_limit, 0.85),
+            (_, 50, 8, Payload::Add) => {
+                self.at_least("50 × 8: ours ÷ echo", to_limit, 0.90);
+                self.at_most("50 × 8: p99 ÷ echo's", p99, 1.5, "×");
             }
-            (50, 8, Payload::Add) => {
-                self.at_least("50 × 8: ours ÷ jsonrpsee", to_peer, 4.0);
-                self.at_least("50 × 8: ours ÷ echo", to_echo, 0.75);
-                self.at_most(
-                    "50 × 8: p99 ÷ echo's",
-                    medians[OURS].p99_us / medians[ECHO].p99_us,
-                    2.0,
-                    "×",
-                );
-            }
-            (_, _, Payload::Echo64k) => {
-                self.at_least("64 KiB echo: ours ÷ jsonrpsee", to_peer, 2.5)
-            }
-            (_, _, Payload::Batch) => self.at_least("batch of 10: ours ÷ jsonrpsee", to_peer, 3.0),
+            (.., Payload::Echo1k) => self.at_least("1 KiB echo: ours ÷ echo", to_limit, 0.85),
+            (.., Payload::Echo64k) => self.at_least("64 KiB echo: ours ÷ echo", to_limit, 0.80),
+            (.., Payload::Batch) => self.at_least("batch of 10: ours ÷ echo", to_limit, 0.85),
             _ => {}
         }
     }
 
-    fn memory(&mut self, kib: &[f64]) {
-        self.at_most("memory per idle connection", kib[OURS], 8.0, " KiB");
-        self.at_most("memory: ours ÷ jsonrpsee", kib[OURS] / kib[PEER], 0.5, "×");
+    fn memory(&mut self, case: &MemoryCase, kib: &[f64; 3]) {
+        let what = format!("memory per idle connection {}", case.after);
+        self.at_most(&what, kib[OURS], case.target_kib, " KiB");
+        if let Some(ratio) = case.peer_ratio {
+            let to_peer = kib[OURS] / kib[PEER];
+            self.at_most(&format!("{what}: ours ÷ jsonrpsee"), to_peer, ratio, "×");
+        }
     }
 }
 
@@ -355,6 +557,13 @@ fn micros(us: f64) -> String {
     } else {
         format!("{us:.0} µs")
     }
+}
+
+/// Each server's median memory per connection, if it was measured.
+fn median_kib(runs: &[Vec<IdleMemory>; 3]) -> Option<[f64; 3]> {
+    runs.iter().all(|runs| !runs.is_empty()).then(|| {
+        [0, 1, 2].map(|s| median(runs[s].iter().map(|m| m.per_connection_kib).collect()))
+    })
 }
 
 /// The median of each figure separately.
@@ -483,6 +692,45 @@ fn measure<T: serde::de::DeserializeOwned>(
     let mut args = load(&running);
     args.extend(["--expect".to_owned(), server.expect.to_owned()]);
     loadgen(bin, pinning, &args)
+}
+
+/// Starts `server` fresh, checks its answer to one `add` over HTTP, then
+/// runs `wrk` against it, pinned: a warm-up, then the measured window.
+fn measure_http(
+    pinning: &Pinning,
+    server: &Server,
+    label: &str,
+    scenario: &Scenario,
+    args: &Args,
+) -> Measured {
+    eprintln!("{label}");
+    let running = Running::start(server, pinning);
+    let addr = running.url.split_once("://").map_or("", |(_, addr)| addr);
+    rpc_bench::wrk::check(addr).unwrap_or_else(|err| fail(&format!("{}: {err}", server.name)));
+    let script = std::env::temp_dir().join("rpc-bench-add.lua");
+    std::fs::write(&script, rpc_bench::wrk::script())
+        .unwrap_or_else(|err| fail(&format!("{}: {err}", script.display())));
+    let wrk = |seconds: f64| {
+        let output = pinning
+            .command(Path::new("wrk"), |(_, load)| load)
+            .args(["-t1", "--latency", "-s"])
+            .arg(&script)
+            .arg(format!("-c{}", scenario.connections))
+            .arg(format!("-d{}s", seconds.ceil().max(1.0)))
+            .arg(format!("http://{addr}/"))
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap_or_else(|err| fail(&format!("wrk: {err}")));
+        let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+        if !output.status.success() {
+            fail(&format!("wrk failed:\n{printed}"));
+        }
+        rpc_bench::wrk::parse(&printed).unwrap_or_else(|err| fail(&err))
+    };
+    if args.warmup > 0.0 {
+        wrk(args.warmup);
+    }
+    wrk(args.duration)
 }
 
 /// Runs the load generator, pinned, and parses the JSON line it prints.
