@@ -11,7 +11,10 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// The servers' names and colours, in the order of every group's bars.
 pub const SERVERS: [(&str, RGBColor); 3] = [
-    ("the limit (raw echo; bare hyper for HTTP)", RGBColor(160, 160, 160)),
+    (
+        "the limit (raw echo; bare hyper for HTTP)",
+        RGBColor(160, 160, 160),
+    ),
     ("rpc-server", RGBColor(33, 113, 181)),
     ("jsonrpsee 0.26", RGBColor(230, 126, 34)),
 ];
@@ -47,7 +50,10 @@ pub fn draw(chart: &Chart<'_>, path: &Path) -> Result<(), String> {
     let root = SVGBackend::new(path, (width.max(520), 460)).into_drawing_area();
     root.fill(&WHITE).map_err(|err| err.to_string())?;
     let values = chart.groups.iter().flat_map(|group| group.values);
-    let top = values.clone().fold(f64::MIN, f64::max).max(f64::MIN_POSITIVE);
+    let top = values
+        .clone()
+        .fold(f64::MIN, f64::max)
+        .max(f64::MIN_POSITIVE);
     let x = 0.0..chart.groups.len() as f64;
     if chart.log {
         let bottom = values.fold(f64::MAX, f64::min).min(top);
@@ -99,7 +105,10 @@ where
         let boxes = chart.groups.iter().enumerate().map(move |(n, group)| {
             let left = n as f64 + 0.12 + server as f64 * 0.26;
             Rectangle::new(
-                [(left, floor), (left + 0.24, group.values[server].max(floor))],
+                [
+                    (left, floor),
+                    (left + 0.24, group.values[server].max(floor)),
+                ],
                 color.filled(),
             )
         });
@@ -119,7 +128,8 @@ where
         plot.draw_series(texts).map_err(failed)?;
     }
     let names = chart.groups.iter().enumerate().map(|(n, group)| {
-        EmptyElement::at((n as f64 + 0.5, floor)) + Text::new(group.name.clone(), (0, 8), under.clone())
+        EmptyElement::at((n as f64 + 0.5, floor))
+            + Text::new(group.name.clone(), (0, 8), under.clone())
     });
     plot.draw_series(names).map_err(failed)?;
     plot.configure_series_labels()

@@ -63,7 +63,12 @@ pub async fn members(url: &str, connections: usize, burst: u64) -> Result<(), St
         .map(|_| async {
             let mut socket = connect(url).await?;
             call(&mut socket, "join", "[]").await?;
-            tokio::spawn(member(socket, burst, first_sent.clone(), burst_sent.clone()));
+            tokio::spawn(member(
+                socket,
+                burst,
+                first_sent.clone(),
+                burst_sent.clone(),
+            ));
             Ok(())
         })
         .buffer_unordered(64)
@@ -204,9 +209,7 @@ pub struct ClusterPlan {
 /// a phase takes longer than two minutes.
 pub async fn cluster(plan: &ClusterPlan) -> Result<Cluster, String> {
     let resident = |pids: &[u32]| -> Result<u64, String> {
-        pids.iter()
-            .map(|&pid| crate::idle::resident_kib(pid))
-            .sum()
+        pids.iter().map(|&pid| crate::idle::resident_kib(pid)).sum()
     };
     let before = resident(&plan.pids)?;
     let count = plan.urls.len();
@@ -262,8 +265,7 @@ pub async fn cluster(plan: &ClusterPlan) -> Result<Cluster, String> {
         connections: plan.connections,
         instances: count,
         member_processes: processes.len(),
-        server_kib_per_connection: after.saturating_sub(before) as f64
-            / plan.connections as f64,
+        server_kib_per_connection: after.saturating_sub(before) as f64 / plan.connections as f64,
         broadcast_first_ms: millis(broadcast.first_ns),
         broadcast_last_ms: millis(broadcast.last_ns),
         broadcast_server_cpu_ms: cpu_after.0 - cpu_before.0,

@@ -399,7 +399,11 @@ async fn wait_for(delivered: &AtomicU64, target: u64) -> Result<(), String> {
 }
 
 /// Calls `method` and returns its raw result.
-pub(crate) async fn call(socket: &mut Socket, method: &str, params: &str) -> Result<String, String> {
+pub(crate) async fn call(
+    socket: &mut Socket,
+    method: &str,
+    params: &str,
+) -> Result<String, String> {
     let request = format!(r#"{{"jsonrpc":"2.0","method":"{method}","params":{params},"id":1}}"#);
     socket
         .send(Message::Text(request.into()))

@@ -110,11 +110,9 @@ pub async fn bare_hyper(listener: TcpListener) {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(
-            hyper::server::conn::http1::Builder::new().serve_connection(
-                hyper_util::rt::TokioIo::new(stream),
-                hyper::service::service_fn(answer),
-            ),
-        );
+        tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(
+            hyper_util::rt::TokioIo::new(stream),
+            hyper::service::service_fn(answer),
+        ));
     }
 }

@@ -114,7 +114,8 @@ use std::time::Duration;
 use rpc_server::CallError;
 use rpc_server::connect::ConnectionId;
 use rpc_server::groups::{
-    BackendError, BackendFuture, BackendHealth, Frame, GroupBackend, InstanceId, Member,
+    BackendError, BackendFuture, BackendHealth, BackendTraffic, Frame, GroupBackend, InstanceId,
+    Member,
 };
 use rpc_server::hooks::Hooks;
 
@@ -392,6 +393,16 @@ impl GroupBackend for RedisGroups {
 
     fn observe(&self, hooks: Arc<dyn Hooks>) {
         self.shared.observe(hooks);
+    }
+
+    fn traffic(&self) -> Option<BackendTraffic> {
+        let stats = self.stats();
+        let mut traffic = BackendTraffic::default();
+        traffic.published = stats.published;
+        traffic.received = stats.received;
+        traffic.dropped = stats.dropped_outbox + stats.dropped_not_received;
+        traffic.reconnects = stats.reconnects;
+        Some(traffic)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The cost of the protocol pipeline without sockets: one small call with
 //! nothing configured, with lifecycle hooks, with one middleware and with a
-//! rate limit that is never reached (what they add); a batch of ten; the error paths (unknown method, params that
+//! rate limit that is never reached (what they add); the server's state
+//! with and without metrics; a batch of ten; the error paths (unknown method, params that
 //! do not decode, invalid JSON). Against an older checkout, it shows
 //! whether a change made any of them slower.
 //!
@@ -85,6 +86,16 @@ fn pipeline(c: &mut Criterion) {
                 ));
                 black_box(reply)
             })
+        });
+    }
+    // The server's own pipeline (its configuration made into state), with
+    // and without metrics: what turning them on costs a call.
+    for (name, metrics) in [("server_state", false), ("server_state_metrics", true)] {
+        let mut config = rpc_server::ServerConfig::default();
+        config.metrics = metrics;
+        let client = rpc_server::testing::TestClient::with_config(Calc, config);
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(futures_executor::block_on(client.request(black_box(FRAME)))))
         });
     }
     group.finish();

@@ -2,6 +2,7 @@
 //! from the environment, and the types of its settings.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 pub use rpc_core::{Limits, Rate};
@@ -58,6 +59,8 @@ pub use crate::tls::TlsConfig;
 /// | [`cors_credentials`](Self::cors_credentials) | false | `RPC_CORS_CREDENTIALS` |
 /// | [`jsonrpc1`](Self::jsonrpc1) | false | `RPC_JSONRPC1` |
 /// | [`explorer`](Self::explorer) | true | `RPC_EXPLORER` |
+/// | [`metrics`](Self::metrics) | false | `RPC_METRICS` |
+/// | [`metrics_addr`](Self::metrics_addr) | none (the server's port) | `RPC_METRICS_ADDR` |
 /// | `tls` (feature `tls`) | off | `RPC_TLS_CERT` and `RPC_TLS_KEY` (PEM file paths, both or neither) |
 ///
 /// Durations are written `250ms`, `30s`, `5m` or `1h`; an optional one can
@@ -223,6 +226,23 @@ pub struct ServerConfig {
     /// and the server's notifications. It calls over a WebSocket like any
     /// client, so `on_connect`, the origin check and every limit apply to it.
     pub explorer: bool,
+    /// Serve Prometheus metrics at `GET /metrics` (the OpenMetrics text
+    /// format): connections open and accepted, handshakes and requests
+    /// refused by reason, calls by method and outcome (`ok`, or the error
+    /// code), call durations by method, calls in flight. Method labels are
+    /// only the service's own methods (`unknown` for any other name), so
+    /// clients cannot grow the label set. Off by default: on the server's
+    /// own port the page is as public as the port, so put the port behind
+    /// something that keeps `/metrics` internal. With metrics off nothing
+    /// is counted and the call path is unchanged.
+    pub metrics: bool,
+    /// Serve `GET /metrics` on this address instead of the server's own
+    /// port (which then answers 404 there), so that they stay internal:
+    /// `127.0.0.1:9100`, say. Setting it turns [`metrics`](Self::metrics)
+    /// on. It is bound with the server, so a port in use is an error of
+    /// `serve`; a mounted [`Endpoint`](crate::Endpoint) has no listener of
+    /// its own and does not serve it.
+    pub metrics_addr: Option<SocketAddr>,
     /// Terminate TLS with this certificate and key: `wss://` and
     /// `https://` on the same port.
     #[cfg(feature = "tls")]
@@ -267,6 +287,8 @@ impl Default for ServerConfig {
             cors_credentials: false,
             jsonrpc1: false,
             explorer: true,
+            metrics: false,
+            metrics_addr: None,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -407,6 +429,13 @@ impl ServerConfig {
         env.flag("RPC_CORS_CREDENTIALS", &mut config.cors_credentials)?;
         env.flag("RPC_JSONRPC1", &mut config.jsonrpc1)?;
         env.flag("RPC_EXPLORER", &mut config.explorer)?;
+        env.flag("RPC_METRICS", &mut config.metrics)?;
+        env.read(
+            "RPC_METRICS_ADDR",
+            "an address to serve /metrics on (127.0.0.1:9100)",
+            |v| v.parse().ok().map(Some),
+            &mut config.metrics_addr,
+        )?;
         #[cfg(feature = "tls")]
         {
             config.tls = env.tls()?;
@@ -562,6 +591,8 @@ mod tests {
             ("RPC_EXPOSE_INTERNAL_ERRORS", "true"),
             ("RPC_JSONRPC1", "true"),
             ("RPC_EXPLORER", "false"),
+            ("RPC_METRICS", "true"),
+            ("RPC_METRICS_ADDR", "127.0.0.1:9100"),
             ("RPC_MAX_OUTGOING_BYTES", "67108864"),
             ("RPC_MAX_SUBSCRIPTIONS_PER_CONNECTION", "10"),
             ("RPC_RATE_LIMIT", "600/m, burst 20"),
@@ -583,6 +614,8 @@ mod tests {
         assert!(c.expose_internal_errors);
         assert!(c.jsonrpc1);
         assert!(!c.explorer);
+        assert!(c.metrics);
+        assert_eq!(c.metrics_addr, Some("127.0.0.1:9100".parse().unwrap()));
         assert_eq!(c.max_outgoing_bytes, 64 << 20);
         assert_eq!(c.max_subscriptions_per_connection, 10);
         assert_eq!(c.max_connections_per_ip, Some(50));
@@ -611,6 +644,8 @@ mod tests {
             ("RPC_ALLOWED_ORIGINS", "a.example"),
             ("RPC_MAX_CONNECTIONS", "0"),
             ("RPC_MAX_CONNECTIONS", "-1"),
+            ("RPC_METRICS", "on"),
+            ("RPC_METRICS_ADDR", "9100"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable(), var);

@@ -239,6 +239,13 @@
 //! WebSocket like any client, and loads nothing from anywhere else. Turn it
 //! off with [`ServerConfig::explorer`] (`RPC_EXPLORER=false`).
 //!
+//! `GET /metrics` serves Prometheus metrics (the OpenMetrics text) when
+//! [`ServerConfig::metrics`] is on (`RPC_METRICS=true`), or on an address
+//! of its own with [`ServerConfig::metrics_addr`] (`RPC_METRICS_ADDR`):
+//! connections, refused handshakes, calls by method and outcome, call
+//! durations, calls in flight, bytes, pushes dropped for slow members and
+//! a shared group backend's state. Off, nothing is counted.
+//!
 //! With the `tls` feature, `ServerBuilder::tls` (or `RPC_TLS_CERT` and
 //! `RPC_TLS_KEY`) loads a PEM certificate chain and key, and the same port
 //! serves `wss://` and `https://`.
@@ -475,6 +482,7 @@ mod admission;
 mod connection;
 #[cfg(feature = "tower")]
 mod endpoint;
+mod metrics;
 mod origin;
 mod outgoing;
 mod peer;

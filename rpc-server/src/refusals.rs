@@ -6,10 +6,12 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use rpc_core::log::QuietPeriod;
+
+use crate::metrics::Metrics;
 
 /// What was refused, or which limit was hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +34,18 @@ impl Refused {
     /// How many kinds there are (the variants are numbered from 0).
     const COUNT: usize = Self::SlowBody as usize + 1;
 
+    /// Its `reason` label in the metrics.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::ServerFull => "server_full",
+            Self::AddressLimit => "address_limit",
+            Self::Origin => "origin",
+            Self::OnConnect => "on_connect",
+            Self::IncomingBudget => "incoming_budget",
+            Self::SlowBody => "slow_body",
+        }
+    }
+
     fn what(self) -> &'static str {
         match self {
             Self::ServerFull => "connection refused: the server is at max_connections",
@@ -50,22 +64,29 @@ impl Refused {
     }
 }
 
-/// One quiet period per kind of refusal.
+/// One quiet period per kind of refusal, and the metrics that count every
+/// refusal (when they are on).
 #[derive(Debug)]
 pub(crate) struct Refusals {
     kinds: [Mutex<QuietPeriod>; Refused::COUNT],
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Refusals {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(metrics: Option<Arc<Metrics>>) -> Self {
         Self {
             kinds: Default::default(),
+            metrics,
         }
     }
 
-    /// Logs that `client` was refused as `kind` says, for `reason`, unless
-    /// the same kind was logged less than [`QUIET`](rpc_core::log::QUIET) ago.
+    /// Counts the refusal, and logs that `client` was refused as `kind`
+    /// says, for `reason`, unless the same kind was logged less than
+    /// [`QUIET`](rpc_core::log::QUIET) ago.
     pub(crate) fn log(&self, kind: Refused, client: IpAddr, reason: &dyn fmt::Display) {
+        if let Some(metrics) = &self.metrics {
+            metrics.refused(kind.label());
+        }
         let Some(left_out) = self.admit(kind, Instant::now()) else {
             return;
         };
@@ -95,7 +116,7 @@ mod tests {
 
     #[test]
     fn a_kind_is_logged_once_per_quiet_period_with_what_was_left_out() {
-        let refusals = Refusals::new();
+        let refusals = Refusals::new(None);
         let start = Instant::now();
         assert_eq!(refusals.admit(Refused::ServerFull, start), Some(0));
         for i in 1..=5 {

@@ -28,6 +28,8 @@ use crate::transport::{self, Admit};
 pub struct Serve<S> {
     listener: std::net::TcpListener,
     local_addr: SocketAddr,
+    /// `GET /metrics` on an address of its own, when configured.
+    metrics_listener: Option<std::net::TcpListener>,
     state: State<S>,
     stop: shutdown::Trigger,
     stopped: watch::Sender<bool>,
@@ -51,9 +53,18 @@ impl<S: Service> Serve<S> {
 
     fn on(listener: std::net::TcpListener, state: State<S>) -> io::Result<Self> {
         let (stop, _) = shutdown::channel();
+        let metrics_listener = match state.config.metrics_addr {
+            Some(addr) => {
+                let listener = std::net::TcpListener::bind(addr)?;
+                listener.set_nonblocking(true)?;
+                Some(listener)
+            }
+            None => None,
+        };
         Ok(Self {
             local_addr: listener.local_addr()?,
             listener,
+            metrics_listener,
             state,
             stop,
             stopped: watch::channel(false).0,
@@ -65,6 +76,15 @@ impl<S: Service> Serve<S> {
     /// port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Where `GET /metrics` is served when it has an address of its own
+    /// ([`ServerConfig::metrics_addr`](crate::ServerConfig::metrics_addr);
+    /// the port chosen, when bound to port 0).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     /// Shuts down gracefully when `signal` completes
@@ -109,6 +129,16 @@ impl<S: Service> IntoFuture for Serve<S> {
         Box::pin(async move {
             let listener = TcpListener::from_std(self.listener)?;
             let state = Arc::new(self.state);
+            // Stopped (with its connections) when the server stops.
+            let _metrics = match (self.metrics_listener, &state.metrics) {
+                (Some(listener), Some(metrics)) => Some(AbortOnDrop(tokio::spawn(
+                    transport::metrics_listener::serve(
+                        TcpListener::from_std(listener)?,
+                        Arc::clone(metrics),
+                    ),
+                ))),
+                _ => None,
+            };
             let signal = self
                 .signal
                 .unwrap_or_else(|| Box::pin(std::future::pending()));
@@ -125,6 +155,15 @@ impl<S> fmt::Debug for Serve<S> {
             .field("listener", &self.listener)
             .field("state", &self.state)
             .finish_non_exhaustive()
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -233,6 +272,11 @@ fn log_start(listener: &TcpListener, config: &crate::ServerConfig) -> io::Result
         http = true,
         tls,
         explorer = config.explorer,
+        metrics = %match config.metrics_addr {
+            Some(addr) => format!("http://{addr}/metrics"),
+            None if config.metrics => "/metrics".to_owned(),
+            None => "off".to_owned(),
+        },
         jsonrpc1 = config.jsonrpc1,
         max_connections = config.max_connections,
         max_connections_per_ip = %or_off(config.max_connections_per_ip),

@@ -187,6 +187,10 @@ impl ServerBuilder {
         jsonrpc1: bool;
         /// Sets [`ServerConfig::explorer`].
         explorer: bool;
+        /// Sets [`ServerConfig::metrics`].
+        metrics: bool;
+        /// Sets [`ServerConfig::metrics_addr`].
+        metrics_addr: Option<std::net::SocketAddr>;
     }
 
     /// Lets pages from these origins open a WebSocket, besides same-origin

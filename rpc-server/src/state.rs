@@ -11,6 +11,7 @@ use rpc_core::{ConnectionInfo, DisconnectReason, Hooks, Middleware, Protocol, Se
 use crate::admission::{OnConnect, OnDisconnect};
 use crate::config::ServerConfig;
 use crate::groups::{GroupBackend, LocalGroups};
+use crate::metrics::{BothHooks, Metrics};
 use crate::timer::TokioTimer;
 
 /// What the builder holds besides plain settings.
@@ -44,6 +45,8 @@ pub(crate) struct State<S> {
     pub(crate) rates: crate::rates::Rates,
     /// The log of refusals and limit hits, quiet after each line.
     pub(crate) refusals: crate::refusals::Refusals,
+    /// The metrics `GET /metrics` shows, when they are on.
+    pub(crate) metrics: Option<Arc<Metrics>>,
     /// The CORS rules of the HTTP transport, from `config`.
     pub(crate) cors: tower_http::cors::CorsLayer,
     /// Set when the server terminates TLS.
@@ -63,18 +66,36 @@ impl<S: Service> State<S> {
         for middleware in extras.middleware {
             protocol = protocol.with_shared_middleware(middleware);
         }
-        if let Some(hooks) = extras.hooks {
-            protocol = protocol.with_hooks(hooks);
-        }
         let groups = extras
             .groups
             .unwrap_or_else(|| Arc::new(LocalGroups::new()));
+        let metrics_on = config.metrics || config.metrics_addr.is_some();
+        let metrics = metrics_on.then(|| {
+            let mut metrics = Metrics::new(service.methods().iter().map(|m| m.name));
+            metrics.observe_backend(Arc::clone(&groups));
+            Arc::new(metrics)
+        });
+        // The metrics observe calls as hooks do, beside the user's own.
+        let hooks: Option<Arc<dyn Hooks>> = match (&metrics, extras.hooks) {
+            (None, hooks) => hooks,
+            (Some(metrics), None) => Some(Arc::clone(metrics) as Arc<dyn Hooks>),
+            (Some(metrics), Some(hooks)) => Some(Arc::new(BothHooks(
+                Arc::clone(metrics) as Arc<dyn Hooks>,
+                hooks,
+            ))),
+        };
+        if let Some(hooks) = hooks {
+            protocol = protocol.with_hooks(hooks);
+        }
         if let Some(hooks) = protocol.hooks() {
             groups.observe(Arc::clone(hooks));
         }
         Self {
             incoming: Arc::new(crate::transport::incoming::WatchRules::new(&config)),
-            outgoing: crate::outgoing::OutgoingBudget::new(config.max_outgoing_bytes),
+            outgoing: crate::outgoing::OutgoingBudget::counting_drops(
+                config.max_outgoing_bytes,
+                metrics.as_ref().map(|m| m.slow_drops()),
+            ),
             addresses: Arc::new(crate::addresses::Addresses::new(
                 config.max_connections_per_ip,
                 config.handshake_rate_per_ip,
@@ -83,7 +104,8 @@ impl<S: Service> State<S> {
             rates: crate::rates::Rates::new(config.rate_limit, service.methods()),
             service,
             protocol,
-            refusals: crate::refusals::Refusals::new(),
+            refusals: crate::refusals::Refusals::new(metrics.clone()),
+            metrics,
             cors: crate::transport::cors::layer(&config),
             config,
             on_connect: extras.on_connect,

@@ -252,29 +252,23 @@ fn main() {
                     results[row][index].push(measured);
                     continue;
                 }
-                let measured: Measured = measure(
-                    &bin,
-                    &pinning,
-                    server,
-                    &label,
-                    |running| {
-                        vec![
-                            "run".into(),
-                            "--url".into(),
-                            running.url.clone(),
-                            "--connections".into(),
-                            scenario.connections.to_string(),
-                            "--in-flight".into(),
-                            scenario.in_flight.to_string(),
-                            "--payload".into(),
-                            scenario.payload.name().into(),
-                            "--warmup".into(),
-                            args.warmup.to_string(),
-                            "--duration".into(),
-                            args.duration.to_string(),
-                        ]
-                    },
-                );
+                let measured: Measured = measure(&bin, &pinning, server, &label, |running| {
+                    vec![
+                        "run".into(),
+                        "--url".into(),
+                        running.url.clone(),
+                        "--connections".into(),
+                        scenario.connections.to_string(),
+                        "--in-flight".into(),
+                        scenario.in_flight.to_string(),
+                        "--payload".into(),
+                        scenario.payload.name().into(),
+                        "--warmup".into(),
+                        args.warmup.to_string(),
+                        "--duration".into(),
+                        args.duration.to_string(),
+                    ]
+                });
                 eprintln!("  {}", cell(&measured));
                 results[row][index].push(measured);
             }
@@ -501,7 +495,12 @@ impl Targets {
         let to_limit = medians[OURS].per_second / medians[ECHO].per_second;
         let to_peer = medians[OURS].per_second / medians[PEER].per_second;
         let p99 = medians[OURS].p99_us / medians[ECHO].p99_us;
-        match (scenario.transport, scenario.connections, scenario.in_flight, scenario.payload) {
+        match (
+            scenario.transport,
+            scenario.connections,
+            scenario.in_flight,
+            scenario.payload,
+        ) {
             (Transport::Http, ..) => {
                 self.at_least("HTTP: ours ÷ bare hyper", to_limit, 0.90);
                 self.at_least("HTTP: ours ÷ jsonrpsee", to_peer, 1.2);
@@ -561,9 +560,9 @@ fn micros(us: f64) -> String {
 
 /// Each server's median memory per connection, if it was measured.
 fn median_kib(runs: &[Vec<IdleMemory>; 3]) -> Option<[f64; 3]> {
-    runs.iter().all(|runs| !runs.is_empty()).then(|| {
-        [0, 1, 2].map(|s| median(runs[s].iter().map(|m| m.per_connection_kib).collect()))
-    })
+    runs.iter()
+        .all(|runs| !runs.is_empty())
+        .then(|| [0, 1, 2].map(|s| median(runs[s].iter().map(|m| m.per_connection_kib).collect())))
 }
 
 /// The median of each figure separately.

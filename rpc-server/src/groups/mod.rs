@@ -224,6 +224,29 @@ pub trait GroupBackend: Send + Sync + 'static {
     fn observe(&self, hooks: Arc<dyn Hooks>) {
         let _ = hooks;
     }
+
+    /// What the backend has carried between instances so far, for the
+    /// server's metrics; `None` (the default) for a backend that shares
+    /// nothing with other instances.
+    fn traffic(&self) -> Option<BackendTraffic> {
+        None
+    }
+}
+
+/// What a group backend shared by several instances has carried, counted
+/// since it started ([`GroupBackend::traffic`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BackendTraffic {
+    /// Messages this instance sent to the others.
+    pub published: u64,
+    /// Messages from other instances received here.
+    pub received: u64,
+    /// Messages lost: not sent, or sent by another instance and never
+    /// received here.
+    pub dropped: u64,
+    /// Times the link to the broker came back after an outage.
+    pub reconnects: u64,
 }
 
 impl<B: GroupBackend + ?Sized> GroupBackend for Arc<B> {
@@ -268,5 +291,9 @@ impl<B: GroupBackend + ?Sized> GroupBackend for Arc<B> {
     }
     fn observe(&self, hooks: Arc<dyn Hooks>) {
         (**self).observe(hooks);
+    }
+
+    fn traffic(&self) -> Option<BackendTraffic> {
+        (**self).traffic()
     }
 }

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::Notify;
 
 /// What a connection may hold without being counted.
@@ -44,14 +45,23 @@ pub(crate) struct OutgoingBudget {
     /// Accounts that have been counted, by address, until their connection
     /// ends.
     counted: Mutex<HashMap<usize, Arc<Account>>>,
+    /// Counts pushes a full queue refused, when metrics are on.
+    drops: Option<Counter>,
 }
 
 impl OutgoingBudget {
     pub(crate) fn new(limit: usize) -> Arc<Self> {
+        Self::counting_drops(limit, None)
+    }
+
+    /// A budget whose connections count the pushes their full queues
+    /// refuse in `drops`.
+    pub(crate) fn counting_drops(limit: usize, drops: Option<Counter>) -> Arc<Self> {
         Arc::new(Self {
             limit,
             used: AtomicUsize::new(0),
             counted: Mutex::default(),
+            drops,
         })
     }
 
@@ -128,6 +138,13 @@ pub(crate) struct Account {
 }
 
 impl Account {
+    /// A push did not fit in the connection's queue.
+    pub(crate) fn push_refused(&self) {
+        if let Some(drops) = &self.budget.drops {
+            drops.inc();
+        }
+    }
+
     pub(crate) fn add(self: &Arc<Self>, bytes: usize) {
         let before = self.bytes.fetch_add(bytes, Ordering::AcqRel);
         self.reweigh(before, before + bytes);

@@ -130,8 +130,13 @@ impl Outgoing {
     /// queue).
     pub(crate) fn try_send(&self, frame: Utf8Bytes) -> Result<(), TrySendError> {
         let (budget, len) = (self.0.budget, frame.len());
-        self.0
-            .push_if(frame, |bytes| bytes == 0 || bytes + len <= budget)
+        let pushed = self
+            .0
+            .push_if(frame, |bytes| bytes == 0 || bytes + len <= budget);
+        if let Err(TrySendError::Full) = pushed {
+            self.0.account.push_refused();
+        }
+        pushed
     }
 
     /// Whether the connection is gone.

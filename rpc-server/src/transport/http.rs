@@ -20,6 +20,7 @@ use tower_layer::Layer as _;
 
 use crate::admission::{ConnectRequest, run_on_connect};
 use crate::groups::BackendHealth;
+use crate::metrics::Metrics;
 use crate::origin::origin_of;
 use crate::refusals::Refused;
 use crate::state::State;
@@ -34,6 +35,16 @@ fn health<S>(state: &State<S>) -> Response<Full<Bytes>> {
         BackendHealth::Healthy => plain(StatusCode::OK, "ok"),
         BackendHealth::Degraded(reason) => plain(StatusCode::OK, &format!("degraded: {reason}")),
     }
+}
+
+/// `GET /metrics`: the OpenMetrics text.
+pub(crate) fn metrics_page(metrics: &Metrics) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(metrics.encode())));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    response
 }
 
 /// What a request body must be for the HTTP transport: hyper's own, or
@@ -67,6 +78,11 @@ pub(crate) async fn handle<S: Service>(
     match (&request.method, request.uri.path()) {
         (&Method::GET, "/health") if draining => plain(StatusCode::SERVICE_UNAVAILABLE, "draining"),
         (&Method::GET, "/health") => health(state),
+        // On the RPC port only when no address of their own is set.
+        (&Method::GET, "/metrics") if state.config.metrics_addr.is_none() => match &state.metrics {
+            Some(metrics) => metrics_page(metrics),
+            None => plain(StatusCode::NOT_FOUND, "not found"),
+        },
         // A page the allow-list does not name is refused before anything
         // runs, as on the WebSocket (CORS alone would only hide the answer).
         _ if !state

@@ -3,11 +3,13 @@
 
 mod admit;
 pub(crate) mod cors;
+mod counted;
 pub(crate) mod direct_write;
 mod diverted;
 mod explorer;
 pub(crate) mod http;
 pub(crate) mod incoming;
+pub(crate) mod metrics_listener;
 mod read_ahead;
 pub(crate) mod response;
 pub(crate) mod ws;
@@ -38,6 +40,7 @@ pub(crate) async fn serve_tcp<S: Service>(
     state: Arc<State<S>>,
     shutdown: shutdown::Signal,
 ) -> Option<ws::Connection> {
+    let stream = counted::Counted::new(stream, state.metrics.as_ref().map(|m| m.bytes()));
     #[cfg(feature = "tls")]
     if let Some(acceptor) = state.tls.clone() {
         let handshake = timeout(state.config.handshake_timeout, acceptor.accept(stream));

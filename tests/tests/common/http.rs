@@ -118,3 +118,34 @@ fn parse_all(mut text: &str) -> Vec<HttpResponse> {
     }
     responses
 }
+
+/// `GET /metrics`, checked to be the OpenMetrics text.
+pub async fn metrics(addr: SocketAddr) -> String {
+    let response = request(addr, "GET", "/metrics", &[], "").await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(
+        response.header("content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
+    response.body
+}
+
+/// The metrics once `line` is among them (what is counted asynchronously,
+/// a closed connection or a message from another instance, shows a little
+/// later); the caller's timeout bounds the wait.
+pub async fn metrics_with(addr: SocketAddr, line: &str) -> String {
+    loop {
+        let text = metrics(addr).await;
+        if text.lines().any(|l| l == line) {
+            return text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Panics unless every line of `expected` is in `text`.
+pub fn assert_metrics(text: &str, expected: &[&str]) {
+    for line in expected {
+        assert!(text.lines().any(|l| l == *line), "no {line:?} in:\n{text}");
+    }
+}

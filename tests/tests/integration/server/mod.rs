@@ -11,6 +11,7 @@ mod jsonrpc1;
 mod large_messages;
 mod lifecycle;
 mod limits;
+mod metrics;
 mod mounted;
 mod push;
 mod redis_groups;

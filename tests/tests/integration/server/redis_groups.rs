@@ -16,6 +16,7 @@ use rpc_server::{RpcContext, RpcError, Server, ServerHandle, rpc_service};
 use serde_json::{Value, json};
 use ws::{Client, within};
 
+use crate::common::http;
 use crate::common::redis;
 use crate::common::ws;
 
@@ -214,6 +215,55 @@ async fn a_broadcast_from_any_instance_reaches_every_member_once_and_in_order() 
             assert_eq!(stats.received, 2 * EACH, "the others' broadcasts, once");
             assert_eq!(stats.dropped_not_received + stats.dropped_outbox, 0);
             instance.handle.shutdown_and_wait().await;
+        }
+    })
+    .await;
+}
+
+/// `/metrics` of instances sharing Redis: the backend's state, and what it
+/// carried, counted exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_the_backend_and_its_traffic() {
+    let Some(url) = redis_url().await else { return };
+    within(LIMIT, async {
+        let prefix = unique_prefix("metrics");
+        let mut handles = Vec::new();
+        for _ in 0..2 {
+            let groups = RedisGroups::with_config(quick(&url, &prefix)).expect("a valid URL");
+            let handle = Server::builder()
+                .groups(groups)
+                .metrics(true)
+                .serve("127.0.0.1:0", Rooms)
+                .expect("bound")
+                .spawn();
+            handles.push(handle);
+        }
+        let (a, b) = (&handles[0], &handles[1]);
+        let mut member = joined(b.local_addr(), "room").await;
+        for _ in 0..500 {
+            if a.member_count("room").await == Ok(1) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        for n in 0..3 {
+            assert_eq!(a.notify_group("room", "n", [n]).unwrap(), 0);
+        }
+        for n in 0..3 {
+            assert_eq!(member.receive_json().await["params"], json!([n]));
+        }
+        let sent = http::metrics_with(a.local_addr(), "rpc_group_backend_published_total 3").await;
+        http::assert_metrics(
+            &sent,
+            &[
+                "rpc_group_backend_up 1",
+                "rpc_group_backend_dropped_total 0",
+            ],
+        );
+        let got = http::metrics_with(b.local_addr(), "rpc_group_backend_received_total 3").await;
+        http::assert_metrics(&got, &["rpc_group_backend_up 1"]);
+        for handle in handles {
+            handle.shutdown_and_wait().await;
         }
     })
     .await;
