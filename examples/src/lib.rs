@@ -73,12 +73,16 @@ pub fn server() -> rpc_server::ServerBuilder {
 /// Installs the examples' logs, on stderr (stdout keeps the lines tools
 /// read): `RUST_LOG` filters them (`info` when unset: where the server
 /// listens, its limits, shutdowns, warnings), and `RPC_LOG_FORMAT=json`
-/// writes them as JSON lines.
+/// writes them as JSON lines. At debug (`RUST_LOG=rpc_core=debug`) each
+/// call's span is printed as it closes: method, id, connection, transport,
+/// the caller's `traceparent`, the outcome and how long it took.
 pub fn init_logs() {
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::fmt::format::FmtSpan;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_span_events(FmtSpan::CLOSE)
         .with_writer(std::io::stderr);
     // A second call (or a subscriber set elsewhere) keeps the first.
     let _ = match std::env::var("RPC_LOG_FORMAT").as_deref() {

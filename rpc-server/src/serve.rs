@@ -14,6 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::timeout;
+use tracing::Instrument as _;
 
 use crate::connection;
 use crate::groups::{BackendError, Frame, GroupBackend};
@@ -318,7 +319,15 @@ async fn accept_loop<S: Service>(
             accepted = listener.accept() => match accepted {
                 Ok((stream, remote)) => {
                     let task = serve_connection(stream, remote, Arc::clone(&state), Arc::clone(&slots), stop.signal());
-                    connections.spawn(task);
+                    // Calls' spans are its children; the id and transport
+                    // are recorded once known.
+                    let span = tracing::debug_span!(
+                        "rpc_connection",
+                        %remote,
+                        connection = tracing::field::Empty,
+                        transport = tracing::field::Empty,
+                    );
+                    connections.spawn(task.instrument(span));
                 }
                 Err(err) => {
                     // Out of file descriptors, say: transient, so wait a

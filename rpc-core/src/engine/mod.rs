@@ -4,6 +4,7 @@
 
 pub(crate) mod call_rates;
 pub(crate) mod call_slots;
+pub(crate) mod call_span;
 pub(crate) mod dispatch;
 pub(crate) mod failures;
 pub(crate) mod hooks;

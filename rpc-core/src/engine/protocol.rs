@@ -10,6 +10,7 @@ use tracing::Instrument as _;
 
 use crate::connection::ConnectionInfo;
 use crate::engine::call_slots::CallSlots;
+use crate::engine::call_span::CallSpan;
 use crate::engine::dispatch::{self, MethodEndpoint};
 use crate::engine::failures::Failures;
 use crate::engine::hooks::Hooks;
@@ -33,8 +34,12 @@ use crate::wire::response::{self, Reply};
 /// answers `rpc.discover`, calls the [`Service`] under the method's timeout
 /// (given a [`Timer`]), turns a panicking method into INTERNAL_ERROR, and
 /// sanitizes errors (an [`RpcError::internal`] detail is logged, not sent).
-/// Each call runs in a `tracing` span named `rpc_call` with its method and
-/// id; params are logged only when [`Protocol::log_params`] is on.
+/// Each call runs in a `tracing` span named `rpc_call` (debug) with its
+/// method, id, connection, transport and the caller's W3C `traceparent`
+/// (from the handshake's or the HTTP request's headers), and records its
+/// `outcome` (`ok` or the error code) when it ends (its duration is the
+/// span's own);
+/// params are logged only when [`Protocol::log_params`] is on.
 ///
 /// ```
 /// use rpc_core::{Call, ConnectionInfo, MethodFuture, Protocol, RpcError, Service};
@@ -344,10 +349,13 @@ impl<T: Timer> Protocol<T> {
         };
         let version = request.version;
         let method = &*request.method;
-        let span = tracing::debug_span!("rpc_call", method, id = request.id.map(|id| id.as_raw()),);
+        // Only the span is held across the call (a reference to it too made
+        // the boxed future larger, and its allocation slower).
+        let span = CallSpan::new(method, request.id, connection);
         if self.log_params {
             if let Some(params) = request.params.raw() {
-                span.in_scope(|| tracing::debug!(params = params.get(), "params"));
+                span.span()
+                    .in_scope(|| tracing::debug!(params = params.get(), "params"));
             }
         }
         let mut call = Call::new(method, request.params, request.id, connection);
@@ -356,15 +364,16 @@ impl<T: Timer> Protocol<T> {
         let result = if self.hooks.is_none() && self.middleware.is_empty() {
             // The plain path: no chain, no hooks, nothing added to the call.
             dispatch::run(service, call, &self.timer, self.default_timeout)
-                .instrument(span.clone())
+                .instrument(span.span().clone())
                 .await
         } else {
             // Boxed so the plain path's future stays small.
             Box::pin(self.observed(service, call))
-                .instrument(span.clone())
+                .instrument(span.span().clone())
                 .await
         };
-        let _entered = span.enter();
+        span.finish(&result);
+        let _entered = span.span().enter();
         let Some(id) = request.id else {
             if let Err(error) = result {
                 self.failures.log(method, &error);

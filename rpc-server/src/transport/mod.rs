@@ -87,7 +87,12 @@ where
             let busy = activity.begin();
             async move {
                 let _busy = busy;
-                let response = if ws::is_upgrade(&request) {
+                let upgrade = ws::is_upgrade(&request);
+                if !upgrade {
+                    // The connection's span (its upgrade records its own).
+                    tracing::Span::current().record("transport", "http");
+                }
+                let response = if upgrade {
                     let taken = accepted_tx.lock().ok().and_then(|mut tx| tx.take());
                     match taken {
                         Some(accepted) => {

@@ -37,6 +37,23 @@ impl Client {
         Self::connect_to(&format!("ws://{addr}")).await
     }
 
+    /// A handshake carrying `headers` too.
+    pub async fn connect_with(addr: SocketAddr, headers: &[(&'static str, &str)]) -> Self {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+        let mut request = format!("ws://{addr}")
+            .into_client_request()
+            .expect("a request");
+        for (name, value) in headers {
+            request
+                .headers_mut()
+                .insert(*name, value.parse().expect("a header value"));
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("connect");
+        Self { ws }
+    }
+
     pub async fn connect_to(url: &str) -> Self {
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await

@@ -18,3 +18,4 @@ mod redis_groups;
 mod subscriptions;
 mod test_client;
 mod tls;
+mod tracing_spans;
