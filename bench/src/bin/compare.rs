@@ -308,6 +308,10 @@ fn main() {
     }
 }
 
+/// A chart's value and label for one server (by index) of a scenario's
+/// medians.
+type Cell<'a> = dyn Fn(&[Measured; 3], usize) -> (f64, String) + 'a;
+
 /// Throughput (relative to the limit), p99 latency and memory per idle
 /// connection, each an SVG file in `dir`.
 fn draw_charts(
@@ -322,23 +326,22 @@ fn draw_charts(
         .iter()
         .map(|runs| [0, 1, 2].map(|server| median_of(&runs[server])))
         .collect();
-    let group = |scenario: &Scenario, values: [f64; 3], labels: [String; 3]| Group {
-        name: scenario.short.to_owned(),
-        values,
-        labels,
+    // One group per scenario; `cell` gives a server's value and label.
+    let groups = |cell: &Cell<'_>| -> Vec<Group> {
+        scenarios
+            .iter()
+            .zip(&medians)
+            .map(|(scenario, m)| Group {
+                name: scenario.short.to_owned(),
+                values: [0, 1, 2].map(|s| cell(m, s).0),
+                labels: [0, 1, 2].map(|s| cell(m, s).1),
+            })
+            .collect()
     };
-    let throughput: Vec<Group> = scenarios
-        .iter()
-        .zip(&medians)
-        .map(|(scenario, m)| {
-            let limit = m[ECHO].per_second;
-            group(
-                scenario,
-                [0, 1, 2].map(|s| m[s].per_second / limit),
-                [0, 1, 2].map(|s| rate(m[s].per_second)),
-            )
-        })
-        .collect();
+    let throughput = groups(&|m, s| {
+        let per_second = m[s].per_second;
+        (per_second / m[ECHO].per_second, rate(per_second))
+    });
     let rounds = format!("medians of {} rounds", args.rounds);
     let title = format!("Round trips per second, relative to the limit ({rounds})");
     let chart = Chart {
@@ -348,17 +351,7 @@ fn draw_charts(
         log: false,
     };
     charts::draw(&chart, &dir.join("throughput.svg"))?;
-    let p99: Vec<Group> = scenarios
-        .iter()
-        .zip(&medians)
-        .map(|(scenario, m)| {
-            group(
-                scenario,
-                [0, 1, 2].map(|s| m[s].p99_us / 1_000.0),
-                [0, 1, 2].map(|s| micros(m[s].p99_us)),
-            )
-        })
-        .collect();
+    let p99 = groups(&|m, s| (m[s].p99_us / 1_000.0, micros(m[s].p99_us)));
     let title = format!("p99 latency per round trip, lower is better ({rounds})");
     let chart = Chart {
         title: &title,
