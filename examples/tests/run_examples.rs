@@ -287,6 +287,31 @@ fn bidirectional() {
 }
 
 #[test]
+fn tracing_otel() {
+    let output = run_to_end("tracing_otel", &["--addr", "127.0.0.1:0"]);
+    assert!(
+        output.contains(r#"{"jsonrpc":"2.0","result":5,"id":1}"#),
+        "{output}"
+    );
+    // Both spans carry the caller's trace id; the request's parent is the
+    // caller's span.
+    for span in ["rpc_call", "rpc_request"] {
+        let printed = output
+            .split("Span #")
+            .find(|block| block.contains(&format!("Name         : {span}")))
+            .unwrap_or_else(|| panic!("no {span} in {output}"));
+        assert!(
+            printed.contains("TraceId      : 4bf92f3577b34da6a3ce929d0e0e4736"),
+            "{printed}"
+        );
+    }
+    assert!(
+        output.contains("ParentSpanId : 00f067aa0ba902b7"),
+        "{output}"
+    );
+}
+
+#[test]
 fn typed_client() {
     let calculator = start("calculator");
     let url = format!("ws://{}", calculator.addr);

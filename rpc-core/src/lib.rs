@@ -97,8 +97,10 @@ pub mod calls {
 }
 
 pub mod log {
-    //! Logging that cannot flood: what the framework's transports log
-    //! refusals and failures with, for transports of other kinds too.
+    //! Logging that cannot flood, and the caller's trace context: what the
+    //! framework's transports log refusals and failures with and read
+    //! `traceparent` with, for transports of other kinds too.
+    pub use crate::engine::call_span::traceparent;
     pub use crate::engine::quiet::{QUIET, QuietPeriod};
 }
 

@@ -17,12 +17,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use ::http::{Request, Response, StatusCode, header};
+use ::http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use rpc_core::{CallError, ConnectionId, Service};
 use tokio::sync::{Semaphore, oneshot};
 use tokio_util::task::TaskTracker;
+use tracing::Instrument as _;
 
 use crate::addresses::AddressSlot;
 use crate::connection;
@@ -30,7 +31,7 @@ use crate::groups::Frame;
 use crate::refusals::Refused;
 use crate::shutdown;
 use crate::state::State;
-use crate::transport::http::{self, HttpEndpoint, RequestBody};
+use crate::transport::http::{self, RequestBody};
 use crate::transport::response::{closing, plain};
 use crate::transport::{Admit, ws};
 
@@ -217,17 +218,10 @@ impl<S: Service> Inner<S> {
             return self.upgrade(request, remote).await;
         }
         let (remote, admit) = (remote.unwrap_or(UNKNOWN_REMOTE), Admit::Yes);
-        if request.headers().contains_key(header::ORIGIN) {
-            let endpoint = HttpEndpoint {
-                state: Arc::clone(&self.state),
-                remote,
-                admit,
-                draining,
-            };
-            http::with_cors(request, endpoint).await
-        } else {
-            http::handle(request, remote, admit, draining, &self.state).await
-        }
+        let span = crate::spans::request(remote, request.headers());
+        http::answer(request, remote, admit, draining, Arc::clone(&self.state))
+            .instrument(span)
+            .await
     }
 
     /// Answers a WebSocket upgrade, and serves the WebSocket on a task of
@@ -259,8 +253,9 @@ impl<S: Service> Inner<S> {
                     return;
                 };
                 tracing::debug!(remote = ?remote, id = %accepted.info.id(), "connection opened");
+                let span = crate::spans::connection(&accepted.info);
                 tokio::select! {
-                    () = connection::serve(accepted, state, shutdown) => {}
+                    () = connection::serve(accepted, state, shutdown).instrument(span) => {}
                     () = cut.fired() => {}
                 }
                 drop((slot, address));

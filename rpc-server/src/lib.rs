@@ -267,6 +267,7 @@
 //! | `tls` | TLS termination with rustls (ring provider) |
 //! | `tower` | `Endpoint`: the endpoint as a tower service, for any hyper or tower server |
 //! | `axum` | `tower`, and the client's address from axum's `ConnectInfo` |
+//! | `opentelemetry` | the caller's W3C `traceparent` (handshake or HTTP request) as the OpenTelemetry parent of the connection's or request's span, so calls join the caller's trace when a `tracing-opentelemetry` layer is installed (the `tracing_otel` example) |
 //!
 //! # On the wire
 //!
@@ -493,6 +494,7 @@ mod serve;
 mod server;
 mod shutdown;
 mod signals;
+mod spans;
 mod state;
 mod subscriptions;
 mod timer;

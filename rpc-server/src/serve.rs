@@ -319,15 +319,7 @@ async fn accept_loop<S: Service>(
             accepted = listener.accept() => match accepted {
                 Ok((stream, remote)) => {
                     let task = serve_connection(stream, remote, Arc::clone(&state), Arc::clone(&slots), stop.signal());
-                    // Calls' spans are its children; the id and transport
-                    // are recorded once known.
-                    let span = tracing::debug_span!(
-                        "rpc_connection",
-                        %remote,
-                        connection = tracing::field::Empty,
-                        transport = tracing::field::Empty,
-                    );
-                    connections.spawn(task.instrument(span));
+                    connections.spawn(task);
                 }
                 Err(err) => {
                     // Out of file descriptors, say: transient, so wait a
@@ -407,6 +399,9 @@ async fn serve_connection<S: Service>(
         return;
     }
     tracing::debug!(%remote, id = %accepted.info.id(), "connection opened");
-    connection::serve(accepted, Arc::clone(&state), shutdown).await;
+    let span = crate::spans::connection(&accepted.info);
+    connection::serve(accepted, Arc::clone(&state), shutdown)
+        .instrument(span)
+        .await;
     drop(slot);
 }

@@ -38,7 +38,7 @@ impl CallSpan {
         if !span.is_disabled() {
             span.record("connection", display(connection.id()));
             span.record("transport", transport_name(connection.transport()));
-            if let Some(traceparent) = traceparent(connection) {
+            if let Some(traceparent) = traceparent(connection.headers()) {
                 span.record("traceparent", traceparent);
             }
         }
@@ -69,12 +69,12 @@ fn transport_name(transport: Transport) -> &'static str {
     }
 }
 
-/// The connection's `traceparent` header if it is a valid W3C trace
-/// context (version 00: `00-<32 hex trace id>-<16 hex parent id>-<2 hex
-/// flags>`, ids not all zeros); anything else is ignored, as the
-/// specification asks.
-fn traceparent(connection: &ConnectionInfo) -> Option<&str> {
-    let value = connection.headers().get("traceparent")?.to_str().ok()?;
+/// The `traceparent` header of `headers` if it is a valid W3C trace context
+/// (version 00: `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`,
+/// ids not all zeros); `None` for anything else, which the specification
+/// asks to ignore.
+pub fn traceparent(headers: &http::HeaderMap) -> Option<&str> {
+    let value = headers.get("traceparent")?.to_str().ok()?;
     is_traceparent(value).then_some(value)
 }
 

@@ -58,6 +58,28 @@ impl<B> RequestBody for B where B: Body<Data = Bytes, Error: Into<BoxError>> + S
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Answers one plain HTTP request: through CORS when a page sent it (it
+/// has an `Origin`), else directly.
+pub(crate) async fn answer<S: Service>(
+    request: Request<impl RequestBody>,
+    remote: SocketAddr,
+    admit: Admit,
+    draining: bool,
+    state: Arc<State<S>>,
+) -> Response<Full<Bytes>> {
+    if request.headers().contains_key(header::ORIGIN) {
+        let endpoint = HttpEndpoint {
+            state,
+            remote,
+            admit,
+            draining,
+        };
+        with_cors(request, endpoint).await
+    } else {
+        handle(request, remote, admit, draining, &state).await
+    }
+}
+
 /// Answers one plain HTTP request (CORS preflights are answered before
 /// it, by [`cors`](super::cors)). A refused connection (`admit`) gets its
 /// refusal, health checks aside; `draining` says a shutdown is under way.

@@ -28,6 +28,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use rpc_core::Service;
 use tokio::sync::oneshot;
 use tokio::time::timeout;
+use tracing::Instrument as _;
 
 use crate::shutdown;
 use crate::state::State;
@@ -87,12 +88,7 @@ where
             let busy = activity.begin();
             async move {
                 let _busy = busy;
-                let upgrade = ws::is_upgrade(&request);
-                if !upgrade {
-                    // The connection's span (its upgrade records its own).
-                    tracing::Span::current().record("transport", "http");
-                }
-                let response = if upgrade {
+                let response = if ws::is_upgrade(&request) {
                     let taken = accepted_tx.lock().ok().and_then(|mut tx| tx.take());
                     match taken {
                         Some(accepted) => {
@@ -104,16 +100,11 @@ where
                             "one WebSocket upgrade per connection",
                         ),
                     }
-                } else if request.headers().contains_key(::http::header::ORIGIN) {
-                    let endpoint = http::HttpEndpoint {
-                        state,
-                        remote,
-                        admit,
-                        draining,
-                    };
-                    http::with_cors(request, endpoint).await
                 } else {
-                    http::handle(request, remote, admit, draining, &state).await
+                    let span = crate::spans::request(remote, request.headers());
+                    http::answer(request, remote, admit, draining, state)
+                        .instrument(span)
+                        .await
                 };
                 Ok::<_, Infallible>(response)
             }

@@ -225,9 +225,6 @@ pub(crate) async fn upgrade<B: Send>(
     let info = ConnectionInfo::new()
         .with_instance(groups.instance())
         .with_transport(Transport::WebSocket);
-    let span = tracing::Span::current();
-    span.record("connection", tracing::field::display(info.id()));
-    span.record("transport", "websocket");
     // Whatever path this handshake ends on, a membership `on_connect`
     // made ends with it unless the connection is handed over.
     let link = OwnedLink::new(ServerLink::new(

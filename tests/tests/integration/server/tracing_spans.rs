@@ -1,5 +1,5 @@
-//! The spans a server opens, as a subscriber sees them: one per connection,
-//! one per call inside it, with the caller's `traceparent` and the outcome
+//! The spans a server opens, as a subscriber sees them: one per WebSocket
+//! connection and one per HTTP request, one per call inside them, with the caller's `traceparent` and the outcome
 //! recorded, and the call's span closed when it ends (its duration).
 
 use std::collections::HashMap;
@@ -113,10 +113,9 @@ async fn calls_run_in_spans_that_carry_the_callers_trace() {
     .await;
 
     let connections = spans.named("rpc_connection");
-    let websocket = connections
-        .iter()
-        .find(|s| s.fields.get("transport").map(String::as_str) == Some("websocket"))
-        .expect("the WebSocket's connection span");
+    assert_eq!(connections.len(), 1, "{connections:#?}");
+    let websocket = &connections[0];
+    assert_eq!(websocket.fields["transport"], "websocket");
     let calls = spans.named("rpc_call");
     assert_eq!(calls.len(), 3, "{calls:#?}");
     let (ok, failed, http_call) = (&calls[0], &calls[1], &calls[2]);
@@ -134,5 +133,70 @@ async fn calls_run_in_spans_that_carry_the_callers_trace() {
         !http_call.fields.contains_key("traceparent"),
         "{http_call:#?}"
     );
-    assert_eq!(http_call.parent, Some("rpc_connection"));
+    assert_eq!(http_call.parent, Some("rpc_request"));
+    assert_eq!(spans.named("rpc_request").len(), 1);
+}
+
+/// With an OpenTelemetry layer (and the server's `opentelemetry` feature),
+/// the call joins the caller's trace: its trace id is the caller's, and its
+/// connection's parent is the caller's span.
+#[tokio::test(flavor = "current_thread")]
+async fn with_opentelemetry_a_call_joins_the_callers_trace() {
+    use opentelemetry::trace::{SpanId, TraceId, TracerProvider as _};
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("test"));
+    let _default = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
+    within(LIMIT, async {
+        let server = Server::builder().serve("127.0.0.1:0", Api).unwrap().spawn();
+        let addr = server.local_addr();
+        let mut client = Client::connect_with(addr, &[("traceparent", TRACEPARENT)]).await;
+        assert_eq!(client.call("add", json!([1, 2]), 1).await["result"], 3);
+        drop(client);
+        let response = http::request(
+            addr,
+            "POST",
+            "/",
+            &[
+                ("content-type", "application/json"),
+                ("traceparent", TRACEPARENT),
+            ],
+            r#"{"jsonrpc":"2.0","method":"add","params":[2,2],"id":2}"#,
+        )
+        .await;
+        assert_eq!(response.json()["result"], 4);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+    provider.force_flush().unwrap();
+
+    let spans = exporter.get_finished_spans().unwrap();
+    let caller_trace = TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap();
+    let caller_span = SpanId::from_hex("00f067aa0ba902b7").unwrap();
+    let named = |name: &'static str| spans.iter().filter(move |s| s.name == name);
+    for outer in ["rpc_connection", "rpc_request"] {
+        let outer = named(outer)
+            .next()
+            .unwrap_or_else(|| panic!("no {outer}: {spans:#?}"));
+        assert_eq!(outer.span_context.trace_id(), caller_trace, "{outer:#?}");
+        assert_eq!(outer.parent_span_id, caller_span);
+        assert!(outer.parent_span_is_remote);
+    }
+    let calls: Vec<_> = named("rpc_call").collect();
+    assert_eq!(calls.len(), 2, "{spans:#?}");
+    for call in calls {
+        assert_eq!(call.span_context.trace_id(), caller_trace, "{call:#?}");
+        let parent = spans
+            .iter()
+            .find(|s| s.span_context.span_id() == call.parent_span_id)
+            .expect("the call's parent was exported");
+        assert!(
+            ["rpc_connection", "rpc_request"].contains(&&*parent.name),
+            "{parent:#?}"
+        );
+    }
 }
