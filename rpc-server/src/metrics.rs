@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use prometheus_client::collector::Collector;
@@ -199,6 +199,9 @@ impl Metrics {
     /// is shared with other instances.
     pub(crate) fn observe_backend(&mut self, groups: Arc<dyn GroupBackend>) {
         if groups.traffic().is_some() {
+            // Weak: the backend holds the server's hooks, which hold these
+            // metrics; a strong reference would keep both alive forever.
+            let groups = Arc::downgrade(&groups);
             self.registry
                 .register_collector(Box::new(BackendCollector(groups)));
         }
@@ -280,11 +283,15 @@ impl Hooks for Metrics {
 }
 
 /// The shared group backend's state and counts, read at each scrape.
-struct BackendCollector(Arc<dyn GroupBackend>);
+struct BackendCollector(Weak<dyn GroupBackend>);
 
 impl Collector for BackendCollector {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
-        let healthy = ConstGauge::new(i64::from(matches!(self.0.health(), BackendHealth::Healthy)));
+        // Nothing once the backend is gone.
+        let Some(groups) = self.0.upgrade() else {
+            return Ok(());
+        };
+        let healthy = ConstGauge::new(i64::from(matches!(groups.health(), BackendHealth::Healthy)));
         healthy.encode(encoder.encode_descriptor(
             // The registry adds its prefix, `rpc_`, as to every name.
             "group_backend_up",
@@ -292,7 +299,7 @@ impl Collector for BackendCollector {
             None,
             healthy.metric_type(),
         )?)?;
-        let traffic = self.0.traffic().unwrap_or_default();
+        let traffic = groups.traffic().unwrap_or_default();
         let counts = [
             (
                 "group_backend_published",

@@ -93,8 +93,11 @@ pub(crate) async fn handle<S: Service>(
     // Split, so that no future below holds the body by reference (axum's
     // body is `Send` but not `Sync`).
     let (request, body) = request.into_parts();
-    let is_health = request.method == Method::GET && request.uri.path() == "/health";
-    if let (false, Some(refusal)) = (is_health, admit.refusal()) {
+    // Health checks and scrapes are answered even at a limit: that is when
+    // they matter.
+    let exempt =
+        request.method == Method::GET && matches!(request.uri.path(), "/health" | "/metrics");
+    if let (false, Some(refusal)) = (exempt, admit.refusal()) {
         return refusal;
     }
     match (&request.method, request.uri.path()) {

@@ -26,7 +26,9 @@ pub(crate) async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
         let (stream, _) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(err) => {
-                tracing::debug!(error = %err, "the metrics listener failed to accept");
+                // Out of descriptors, say: wait rather than spin.
+                tracing::warn!(error = %err, "the metrics listener failed to accept");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 continue;
             }
         };
