@@ -454,7 +454,8 @@ mod tests {
     #[test]
     fn a_shared_backend_is_read_at_each_scrape() {
         let mut metrics = Metrics::new([]);
-        metrics.observe_backend(Arc::new(Shared(crate::groups::LocalGroups::new())));
+        let backend: Arc<dyn GroupBackend> = Arc::new(Shared(crate::groups::LocalGroups::new()));
+        metrics.observe_backend(Arc::clone(&backend));
         let text = metrics.encode();
         for line in [
             "rpc_group_backend_up 1",
@@ -465,6 +466,9 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
         }
+        // The metrics do not keep the backend alive.
+        drop(backend);
+        assert!(!metrics.encode().contains("group_backend"));
         let local = Metrics::new([]);
         assert!(!local.encode().contains("group_backend"));
     }
