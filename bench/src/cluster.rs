@@ -18,9 +18,8 @@ use hdrhistogram::Histogram;
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, BufReader, Lines};
 use tokio::process::{Child, ChildStdout};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
 
-use crate::fanout::{call, unix_nanos};
+use crate::fanout::{call, print_json, read_numbered};
 use crate::load::{Socket, connect, new_histogram};
 
 /// What the members of one process saw of one broadcast phase.
@@ -83,7 +82,7 @@ pub async fn members(url: &str, connections: usize, burst: u64) -> Result<(), St
         let delay = firsts.recv().await.ok_or("a member ended")??;
         first.saturating_record(delay);
     }
-    print_line(&Arrivals::of(&first))?;
+    print_json(&Arrivals::of(&first))?;
     let mut all = new_histogram();
     let mut held = Vec::with_capacity(connections);
     for _ in 0..connections {
@@ -93,7 +92,7 @@ pub async fn members(url: &str, connections: usize, burst: u64) -> Result<(), St
         }
         held.push(socket);
     }
-    print_line(&Arrivals::of(&all))?;
+    print_json(&Arrivals::of(&all))?;
     // Every socket stays open until the coordinator is done with every
     // process.
     let _ = tokio::io::stdin().read_to_end(&mut Vec::new()).await;
@@ -125,32 +124,6 @@ async fn member(
         }
     }
     let _ = all.send(Ok((delays, socket)));
-}
-
-fn print_line(arrivals: &Arrivals) -> Result<(), String> {
-    println!(
-        "{}",
-        serde_json::to_string(arrivals).map_err(|err| err.to_string())?
-    );
-    Ok(())
-}
-
-/// Reads broadcast `n` (`[n, sent_unix_nanos]`) and returns its delay.
-async fn read_numbered(socket: &mut Socket, n: u64) -> Result<u64, String> {
-    let text = loop {
-        match socket.next().await {
-            Some(Ok(Message::Text(text))) => break text,
-            // The server's pings (tungstenite answers them).
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-            other => return Err(format!("member lost at message {n}: {other:?}")),
-        }
-    };
-    let message: serde_json::Value = serde_json::from_str(&text).map_err(|err| err.to_string())?;
-    if message["params"][0] != n {
-        return Err(format!("expected message {n}, got {text}"));
-    }
-    let sent = message["params"][1].as_u64().unwrap_or(0);
-    Ok(unix_nanos().saturating_sub(sent))
 }
 
 /// What a run over several instances measured.

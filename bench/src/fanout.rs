@@ -343,17 +343,7 @@ async fn receive(
 ) -> Result<Histogram<u64>, String> {
     let mut latency = new_histogram();
     for n in 0..expected {
-        let text = match socket.next().await {
-            Some(Ok(Message::Text(text))) => text,
-            other => return Err(format!("member lost at message {n}: {other:?}")),
-        };
-        let message: serde_json::Value =
-            serde_json::from_str(&text).map_err(|err| err.to_string())?;
-        if message["params"][0] != n {
-            return Err(format!("expected message {n}, got {text}"));
-        }
-        let sent = message["params"][1].as_u64().unwrap_or(0);
-        latency.saturating_record(unix_nanos().saturating_sub(sent));
+        latency.saturating_record(read_numbered(&mut socket, n).await?);
         delivered.fetch_add(1, Ordering::Relaxed);
     }
     Ok(latency)
@@ -368,21 +358,39 @@ async fn arrivals_of_two(
     delivered: Arc<AtomicU64>,
 ) -> Result<([u64; 2], Socket), String> {
     let mut delays = [0; 2];
-    for (n, delay) in delays.iter_mut().enumerate() {
-        let text = match socket.next().await {
-            Some(Ok(Message::Text(text))) => text,
-            other => return Err(format!("member lost at broadcast {n}: {other:?}")),
-        };
-        let message: serde_json::Value =
-            serde_json::from_str(&text).map_err(|err| err.to_string())?;
-        if message["params"][0] != n {
-            return Err(format!("expected broadcast {n}, got {text}"));
-        }
-        let sent = message["params"][1].as_u64().unwrap_or(0);
-        *delay = unix_nanos().saturating_sub(sent);
+    for (n, delay) in (0..).zip(delays.iter_mut()) {
+        *delay = read_numbered(&mut socket, n).await?;
         delivered.fetch_add(1, Ordering::Relaxed);
     }
     Ok((delays, socket))
+}
+
+/// Reads broadcast `n` (`[n, sent_unix_nanos]`, the server's pings let
+/// by) and returns its delay in nanoseconds from its sending.
+pub(crate) async fn read_numbered(socket: &mut Socket, n: u64) -> Result<u64, String> {
+    let text = loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) => break text,
+            // tungstenite answers them.
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            other => return Err(format!("member lost at message {n}: {other:?}")),
+        }
+    };
+    let message: serde_json::Value = serde_json::from_str(&text).map_err(|err| err.to_string())?;
+    if message["params"][0] != n {
+        return Err(format!("expected message {n}, got {text}"));
+    }
+    let sent = message["params"][1].as_u64().unwrap_or(0);
+    Ok(unix_nanos().saturating_sub(sent))
+}
+
+/// Prints `value` as one JSON line (what the tools' callers read).
+pub fn print_json(value: &impl serde::Serialize) -> Result<(), String> {
+    println!(
+        "{}",
+        serde_json::to_string(value).map_err(|err| err.to_string())?
+    );
+    Ok(())
 }
 
 /// Waits until `delivered` reaches `target` (60 s at most).

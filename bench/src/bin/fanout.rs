@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use futures_util::StreamExt as _;
 use redis::AsyncCommands as _;
 use rpc_bench::cluster::{self, ClusterPlan};
-use rpc_bench::fanout::{self, Fanout, Plan, unix_nanos};
+use rpc_bench::fanout::{self, Fanout, Plan, print_json, unix_nanos};
 use rpc_bench::load::new_histogram;
 use rpc_redis::{RedisConfig, RedisGroups};
 use rpc_server::Server;
@@ -145,10 +145,7 @@ async fn main() -> Result<(), String> {
                 bursts,
             };
             let measured = fanout::run(&plan).await?;
-            println!(
-                "{}",
-                serde_json::to_string(&measured).map_err(|e| e.to_string())?
-            );
+            print_json(&measured)?;
             for mut child in children {
                 let _ = child.kill().await;
             }
@@ -157,10 +154,7 @@ async fn main() -> Result<(), String> {
         Command::Churn { connections } => {
             let (mut child, url) = spawn_instance(Backend::Local, "", "").await?;
             let measured = fanout::churn(&url, connections).await?;
-            println!(
-                "{}",
-                serde_json::to_string(&measured).map_err(|e| e.to_string())?
-            );
+            print_json(&measured)?;
             let _ = child.kill().await;
             Ok(())
         }
@@ -171,10 +165,7 @@ async fn main() -> Result<(), String> {
             let (mut child, url) = spawn_instance(Backend::Local, "", "").await?;
             let pid = child.id().ok_or("the instance ended")?;
             let measured = fanout::scale(&url, pid, connections, round_trips).await?;
-            println!(
-                "{}",
-                serde_json::to_string(&measured).map_err(|e| e.to_string())?
-            );
+            print_json(&measured)?;
             let _ = child.kill().await;
             Ok(())
         }
@@ -201,10 +192,7 @@ async fn main() -> Result<(), String> {
                 exe: std::env::current_exe().map_err(|e| e.to_string())?,
             };
             let measured = cluster::cluster(&plan).await?;
-            println!(
-                "{}",
-                serde_json::to_string(&measured).map_err(|e| e.to_string())?
-            );
+            print_json(&measured)?;
             Ok(())
         }
         Command::Members {
