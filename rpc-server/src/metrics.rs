@@ -124,7 +124,7 @@ impl Metrics {
         let calls = Family::<CallLabels, Counter>::default();
         registry.register(
             "calls",
-            "Calls run (notifications and batch elements included), by method and outcome (ok, or the error code)",
+            "Calls run (notifications and batch elements included), by method and outcome (ok, the error code, or cancelled: dropped unfinished with its connection)",
             calls.clone(),
         );
         let durations: Durations =
@@ -226,24 +226,36 @@ impl Metrics {
         self.methods.get(method).unwrap_or(&self.unknown)
     }
 
-    fn ended(&self, method: &str, elapsed: Duration, code: Option<ErrorCode>) {
+    fn ended(&self, method: &str, outcome: Outcome, elapsed: Duration) {
         self.in_flight.dec();
         let series = self.series(method);
-        series.duration.observe(elapsed.as_secs_f64());
-        match code {
-            None => {
+        let outcome = match outcome {
+            Outcome::Ok => {
+                series.duration.observe(elapsed.as_secs_f64());
                 series.ok.inc();
+                return;
             }
-            Some(code) => {
-                self.calls
-                    .get_or_create(&CallLabels {
-                        method: series.name.clone(),
-                        outcome: Cow::Owned(code.code().to_string()),
-                    })
-                    .inc();
+            Outcome::Failed(code) => {
+                series.duration.observe(elapsed.as_secs_f64());
+                Cow::Owned(code.code().to_string())
             }
-        }
+            // Not timed: it did not finish.
+            Outcome::Cancelled => Cow::Borrowed("cancelled"),
+        };
+        self.calls
+            .get_or_create(&CallLabels {
+                method: series.name.clone(),
+                outcome,
+            })
+            .inc();
     }
+}
+
+/// How a call ended, as `rpc_calls_total`'s `outcome` label says it.
+enum Outcome {
+    Ok,
+    Failed(ErrorCode),
+    Cancelled,
 }
 
 fn transport(connection: &ConnectionInfo) -> TransportLabel {
@@ -262,11 +274,15 @@ impl Hooks for Metrics {
     }
 
     fn call_completed(&self, call: &Call<'_>, elapsed: Duration) {
-        self.ended(call.method, elapsed, None);
+        self.ended(call.method, Outcome::Ok, elapsed);
     }
 
     fn call_failed(&self, call: &Call<'_>, code: ErrorCode, elapsed: Duration) {
-        self.ended(call.method, elapsed, Some(code));
+        self.ended(call.method, Outcome::Failed(code), elapsed);
+    }
+
+    fn call_cancelled(&self, call: &Call<'_>, elapsed: Duration) {
+        self.ended(call.method, Outcome::Cancelled, elapsed);
     }
 
     fn client_connected(&self, connection: &ConnectionInfo) {
@@ -360,6 +376,11 @@ impl Hooks for BothHooks {
         self.1.call_failed(call, code, elapsed);
     }
 
+    fn call_cancelled(&self, call: &Call<'_>, elapsed: Duration) {
+        self.0.call_cancelled(call, elapsed);
+        self.1.call_cancelled(call, elapsed);
+    }
+
     fn client_connected(&self, connection: &ConnectionInfo) {
         self.0.client_connected(connection);
         self.1.client_connected(connection);
@@ -392,9 +413,9 @@ mod tests {
     fn unknown_methods_share_one_label() {
         let metrics = Metrics::new(["add"]);
         for n in 0..1_000 {
-            metrics.ended(&format!("m{n}"), Duration::from_millis(1), None);
+            metrics.ended(&format!("m{n}"), Outcome::Ok, Duration::from_millis(1));
         }
-        metrics.ended("add", Duration::from_millis(1), None);
+        metrics.ended("add", Outcome::Ok, Duration::from_millis(1));
         let text = metrics.encode();
         assert!(
             text.contains(r#"rpc_calls_total{method="unknown",outcome="ok"} 1000"#),

@@ -4,6 +4,7 @@
 //! the connections only read it.
 
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use rpc_core::{ConnectionInfo, DisconnectReason, Hooks, Middleware, Protocol, Service};
@@ -125,21 +126,50 @@ impl<S: Service> State<S> {
         Ok(())
     }
 
-    /// Tells the hooks a connection opened.
-    pub(crate) fn connected(&self, connection: &ConnectionInfo) {
+    /// Tells the hooks a connection opened; the guard tells them, and
+    /// `on_disconnect`, when it ends.
+    pub(crate) fn open<'a>(&'a self, connection: &'a ConnectionInfo) -> Open<'a, S> {
         if let Some(hooks) = self.protocol.hooks() {
-            hooks.client_connected(connection);
+            quietly(|| hooks.client_connected(connection));
+        }
+        Open {
+            state: self,
+            connection,
+            end: DisconnectReason::ServerShutdown,
         }
     }
+}
 
-    /// Tells the hooks and `on_disconnect` a connection ended.
-    pub(crate) fn disconnected(&self, connection: &ConnectionInfo, reason: DisconnectReason) {
-        if let Some(hooks) = self.protocol.hooks() {
-            hooks.client_disconnected(connection, reason);
+/// An open connection, as the hooks and `on_disconnect` see it. Dropped, it
+/// tells them the connection ended, with the reason set in [`Open::end`];
+/// a connection whose future is dropped unfinished (cut when shutdown's
+/// drain timeout passes) ends as [`DisconnectReason::ServerShutdown`]. So
+/// every `client_connected` gets its `client_disconnected`, and a gauge of
+/// open connections comes back down.
+pub(crate) struct Open<'a, S> {
+    state: &'a State<S>,
+    connection: &'a ConnectionInfo,
+    /// Why the connection ended.
+    pub(crate) end: DisconnectReason,
+}
+
+impl<S> Drop for Open<'_, S> {
+    fn drop(&mut self) {
+        let (connection, end) = (self.connection, self.end);
+        if let Some(hooks) = self.state.protocol.hooks() {
+            quietly(|| hooks.client_disconnected(connection, end));
         }
-        if let Some(on_disconnect) = &self.on_disconnect {
-            on_disconnect(connection, reason);
+        if let Some(on_disconnect) = &self.state.on_disconnect {
+            quietly(|| on_disconnect(connection, end));
         }
+    }
+}
+
+/// Runs a user's hook; a panicking one is logged, not propagated (it would
+/// take the connection's task down, and, from a drop, the process).
+fn quietly(hook: impl FnOnce()) {
+    if catch_unwind(AssertUnwindSafe(hook)).is_err() {
+        tracing::error!("a connection hook panicked");
     }
 }
 

@@ -15,8 +15,8 @@ use crate::wire::error::ErrorCode;
 /// ignored.
 ///
 /// A call that is valid and reaches dispatch gets exactly one
-/// `call_started` and then exactly one of `call_completed` or
-/// `call_failed`.
+/// `call_started` and then exactly one of `call_completed`, `call_failed`
+/// or `call_cancelled`.
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU64, Ordering};
@@ -52,6 +52,14 @@ pub trait Hooks: Send + Sync + 'static {
     /// A call finished with an error.
     fn call_failed(&self, call: &Call<'_>, code: ErrorCode, elapsed: Duration) {
         let _ = (call, code, elapsed);
+    }
+
+    /// A call was dropped before it finished, and got no reply: its
+    /// connection closed while it ran, or the server cut it when shutdown's
+    /// drain timeout passed. (Without this, an in-flight gauge kept by
+    /// `call_started` and the two above would stay raised for it.)
+    fn call_cancelled(&self, call: &Call<'_>, elapsed: Duration) {
+        let _ = (call, elapsed);
     }
 
     /// A client connected (after its handshake was accepted).

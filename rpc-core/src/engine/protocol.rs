@@ -397,13 +397,14 @@ impl<T: Timer> Protocol<T> {
             return self.run(service, call).await;
         };
         quietly(|| hooks.call_started(&call));
-        let started = Instant::now();
+        let watch = CallWatch {
+            hooks: &**hooks,
+            call,
+            started: Instant::now(),
+            ended: false,
+        };
         let result = self.run(service, call).await;
-        let elapsed = started.elapsed();
-        match &result {
-            Ok(_) => quietly(|| hooks.call_completed(&call, elapsed)),
-            Err(error) => quietly(|| hooks.call_failed(&call, error.code(), elapsed)),
-        }
+        watch.end(&result);
         result
     }
 
@@ -467,6 +468,37 @@ fn batch_reply(replies: impl IntoIterator<Item = Vec<u8>>) -> Option<Reply> {
 /// A reply that is a single error with id null (a whole-message failure).
 fn lone_error(error: &RpcError) -> Reply {
     Reply::from_bytes(response::error(error, Id::NULL, Version::V2))
+}
+
+/// A running call as the hooks see it: it tells them how the call ended,
+/// or, dropped before that (the call's future was dropped unfinished: its
+/// connection closed, or was cut at the shutdown's drain timeout), that it
+/// was cancelled. Without it a dropped call would never end for them.
+struct CallWatch<'a, 'c> {
+    hooks: &'a dyn Hooks,
+    call: Call<'c>,
+    started: Instant,
+    ended: bool,
+}
+
+impl CallWatch<'_, '_> {
+    fn end(mut self, result: &MethodResult) {
+        self.ended = true;
+        let (hooks, call, elapsed) = (self.hooks, &self.call, self.started.elapsed());
+        match result {
+            Ok(_) => quietly(|| hooks.call_completed(call, elapsed)),
+            Err(error) => quietly(|| hooks.call_failed(call, error.code(), elapsed)),
+        }
+    }
+}
+
+impl Drop for CallWatch<'_, '_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            let elapsed = self.started.elapsed();
+            quietly(|| self.hooks.call_cancelled(&self.call, elapsed));
+        }
+    }
 }
 
 /// Runs a hook; a panicking one is logged, not propagated.

@@ -51,7 +51,7 @@ pub(crate) async fn serve<S: Service>(
         address: _address,
     } = accepted;
     let connection = Arc::new(info);
-    state.connected(&connection);
+    let mut open = state.open(&connection);
     let mut socket = Socket::new(ws, queue, &state.config);
     let mut calls = Calls {
         outgoing,
@@ -64,7 +64,7 @@ pub(crate) async fn serve<S: Service>(
     let end = read(&mut socket, &mut calls, shutdown).await;
     close(&mut socket, &mut calls, end).await;
     tracing::debug!(%end, "connection closed");
-    state.disconnected(&connection, end);
+    open.end = end;
 }
 
 type End = DisconnectReason;

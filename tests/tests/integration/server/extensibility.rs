@@ -9,6 +9,7 @@ use rpc_server::hooks::Hooks;
 use rpc_server::middleware::{Call, MethodFuture, Middleware, Next, SerializedResult};
 use rpc_server::{ErrorCode, RpcContext, RpcError, Server, ServerHandle, rpc_service};
 use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt as _;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use ws::{Client, within};
 
@@ -52,6 +53,11 @@ impl Api {
 
     #[rpc(notification)]
     fn note(&self) {}
+
+    /// Never answers.
+    async fn hang(&self) {
+        std::future::pending::<()>().await;
+    }
 }
 
 async fn connect_with(server: &ServerHandle, token: &str, path: &str) -> Client {
@@ -194,11 +200,11 @@ async fn rpc_discover_is_filtered_per_connection() {
         let mut exporter = connect_with(&server, "exporter", "/").await;
         assert_eq!(
             names(reader.call("rpc.discover", json!([]), 1).await),
-            ["whoami", "add", "note"]
+            ["whoami", "add", "note", "hang"]
         );
         assert_eq!(
             names(exporter.call("rpc.discover", json!([]), 1).await),
-            ["whoami", "export", "add", "note"]
+            ["whoami", "export", "add", "note", "hang"]
         );
         server.shutdown_and_wait().await;
     })
@@ -322,6 +328,9 @@ impl Hooks for Recorder {
         self.0
             .push(format!("failed {} {}", call.method, code.code()));
     }
+    fn call_cancelled(&self, call: &Call<'_>, _elapsed: Duration) {
+        self.0.push(format!("cancelled {}", call.method));
+    }
     fn client_connected(&self, connection: &ConnectionInfo) {
         self.0
             .push(format!("connected {}", connection.remote_addr().is_some()));
@@ -374,6 +383,129 @@ async fn hooks_fire_once_each_with_the_right_data() {
         expected.sort();
         assert_eq!(events, expected);
         assert_eq!(disconnects.take(), ["true the client closed the connection"]);
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+impl Recorder {
+    /// Waits until the hooks have seen `event`.
+    async fn saw(&self, event: &str) {
+        while !self.0.0.lock().unwrap().iter().any(|seen| seen == event) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_call_cut_short_with_its_connection_ends_as_cancelled() {
+    within(LIMIT, async {
+        let recorder = Recorder::default();
+        let server = Server::builder()
+            .hooks(recorder.clone())
+            .serve("127.0.0.1:0", Api)
+            .unwrap()
+            .spawn();
+        let mut client = Client::connect(server.local_addr()).await;
+        client
+            .send(r#"{"jsonrpc":"2.0","method":"hang","id":1}"#)
+            .await;
+        recorder.saw("started hang 1").await;
+        // An unmasked frame breaks the protocol: the connection ends at
+        // once, without waiting for its calls.
+        let mut raw = client.into_raw();
+        raw.write_all(&[0x81, 0x01, b'x']).await.unwrap();
+        recorder.saw("disconnected ProtocolViolation").await;
+        recorder.saw("cancelled hang").await;
+        let mut events = recorder.0.take();
+        events.sort();
+        assert_eq!(
+            events,
+            [
+                "cancelled hang",
+                "connected true",
+                "disconnected ProtocolViolation",
+                "started hang 1"
+            ]
+        );
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+/// A runtime dropped with a connection and its call still running (what
+/// the drain timeout's cut does to both) still ends them for the hooks and
+/// `on_disconnect`: a gauge kept from the hooks comes back to zero.
+#[test]
+fn a_connection_dropped_unfinished_still_ends_for_the_hooks() {
+    let recorder = Recorder::default();
+    let disconnects = Trace::default();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = runtime.block_on(within(LIMIT, async {
+        let on_disconnect = disconnects.clone();
+        let server = Server::builder()
+            .hooks(recorder.clone())
+            .on_disconnect(move |_, reason| on_disconnect.push(format!("{reason:?}")))
+            .serve("127.0.0.1:0", Api)
+            .unwrap()
+            .spawn();
+        let mut client = Client::connect(server.local_addr()).await;
+        client
+            .send(r#"{"jsonrpc":"2.0","method":"hang","id":1}"#)
+            .await;
+        recorder.saw("started hang 1").await;
+        (client, server)
+    }));
+    drop(runtime);
+    let mut events = recorder.0.take();
+    events.sort();
+    assert_eq!(
+        events,
+        [
+            "cancelled hang",
+            "connected true",
+            "disconnected ServerShutdown",
+            "started hang 1"
+        ]
+    );
+    assert_eq!(disconnects.take(), ["ServerShutdown"]);
+    drop(client);
+}
+
+/// Hooks that panic on every event.
+struct Panicking;
+
+impl Hooks for Panicking {
+    fn client_connected(&self, _connection: &ConnectionInfo) {
+        panic!("connected");
+    }
+    fn client_disconnected(&self, _connection: &ConnectionInfo, _reason: DisconnectReason) {
+        panic!("disconnected");
+    }
+    fn call_cancelled(&self, _call: &Call<'_>, _elapsed: Duration) {
+        panic!("cancelled");
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_connection_hook_costs_nothing_but_a_log_line() {
+    within(LIMIT, async {
+        let server = Server::builder()
+            .hooks(Panicking)
+            .serve("127.0.0.1:0", Api)
+            .unwrap()
+            .spawn();
+        for _ in 0..2 {
+            let mut client = Client::connect(server.local_addr()).await;
+            assert_eq!(client.call("add", json!([1, 2]), 1).await["result"], 3);
+            client
+                .send(r#"{"jsonrpc":"2.0","method":"hang","id":2}"#)
+                .await;
+            let mut raw = client.into_raw();
+            raw.write_all(&[0x81, 0x01, b'x']).await.unwrap();
+        }
+        let mut client = Client::connect(server.local_addr()).await;
+        assert_eq!(client.call("add", json!([2, 2]), 1).await["result"], 4);
         server.shutdown_and_wait().await;
     })
     .await;

@@ -5,6 +5,7 @@
 use rpc_server::groups::SlowMemberPolicy;
 use rpc_server::{RpcContext, RpcError, Server, ServerHandle, rpc_service};
 use serde_json::json;
+use tokio::io::AsyncWriteExt as _;
 use ws::{Client, within};
 
 use crate::common::fixtures::LIMIT;
@@ -28,6 +29,11 @@ impl Api {
             peer.notify_group("flood", "item", ["x".repeat(1024)])?;
         }
         Ok(())
+    }
+
+    /// Never answers.
+    async fn hang(&self) {
+        std::future::pending::<()>().await;
     }
 }
 
@@ -132,6 +138,34 @@ async fn pushes_a_full_queue_refuses_are_counted() {
 }
 
 #[tokio::test]
+async fn a_call_dropped_with_its_connection_leaves_nothing_in_flight() {
+    within(LIMIT, async {
+        let server = start(Server::builder().metrics(true));
+        let addr = server.local_addr();
+        let mut client = Client::connect(addr).await;
+        client
+            .send(r#"{"jsonrpc":"2.0","method":"hang","id":1}"#)
+            .await;
+        metrics_with(addr, "rpc_calls_in_flight 1").await;
+        // An unmasked frame: the connection ends without waiting for calls.
+        let mut raw = client.into_raw();
+        raw.write_all(&[0x81, 0x01, b'x']).await.unwrap();
+        metrics_with(addr, r#"rpc_connections_open{transport="websocket"} 0"#).await;
+        // The in-flight gauge and the outcome move together.
+        let text = metrics_with(addr, "rpc_calls_in_flight 0").await;
+        assert_metrics(
+            &text,
+            &[
+                r#"rpc_calls_total{method="hang",outcome="cancelled"} 1"#,
+                r#"rpc_call_duration_seconds_count{method="hang"} 0"#,
+            ],
+        );
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn clients_cannot_grow_the_label_set() {
     within(LIMIT, async {
         let server = start(Server::builder().metrics(true));
@@ -155,9 +189,9 @@ async fn clients_cannot_grow_the_label_set() {
             .lines()
             .filter(|line| line.starts_with("rpc_calls_total{"))
             .count();
-        // `ok` of `add`, `flood` and `unknown`, made up front, and the one
-        // error seen.
-        assert_eq!(series, 4, "{text}");
+        // `ok` of `add`, `flood`, `hang` and `unknown`, made up front, and
+        // the one error seen.
+        assert_eq!(series, 5, "{text}");
         assert!(!text.contains("m99_99"), "{text}");
         server.shutdown_and_wait().await;
     })
