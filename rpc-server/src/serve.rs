@@ -136,6 +136,7 @@ impl<S: Service> IntoFuture for Serve<S> {
                     transport::metrics_listener::serve(
                         TcpListener::from_std(listener)?,
                         Arc::clone(metrics),
+                        state.config.clone(),
                     ),
                 ))),
                 _ => None,

@@ -2,10 +2,13 @@
 //! connections and refusals; a label set that clients cannot grow; nothing
 //! served when metrics are off.
 
+use std::time::{Duration, Instant};
+
 use rpc_server::groups::SlowMemberPolicy;
 use rpc_server::{RpcContext, RpcError, Server, ServerHandle, rpc_service};
 use serde_json::json;
-use tokio::io::AsyncWriteExt as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
 use ws::{Client, within};
 
 use crate::common::fixtures::LIMIT;
@@ -227,6 +230,79 @@ async fn metrics_can_have_an_address_of_their_own() {
         while tokio::net::TcpStream::connect(private).await.is_ok() {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
+    })
+    .await;
+}
+
+/// One scrape, on a connection the server closes after it.
+const SCRAPE: &[u8] = b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
+
+/// Reads until the server closes the connection; what it sent.
+async fn read_to_close(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    let mut received = Vec::new();
+    let _ = stream.read_to_end(&mut received).await;
+    received
+}
+
+#[tokio::test]
+async fn the_metrics_address_bounds_its_connections_and_their_headers() {
+    within(LIMIT, async {
+        let serve = Server::builder()
+            .metrics_addr(Some("127.0.0.1:0".parse().unwrap()))
+            .handshake_timeout(Duration::from_millis(300))
+            .keep_alive_timeout(Duration::from_millis(300))
+            .max_header_bytes(4 * 1024)
+            .serve("127.0.0.1:0", Api)
+            .unwrap();
+        let private = serve.metrics_addr().unwrap();
+        let server = serve.spawn();
+
+        // Headers that never end: closed at the header timeout.
+        let mut slow = TcpStream::connect(private).await.unwrap();
+        slow.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\n")
+            .await
+            .unwrap();
+        let started = Instant::now();
+        read_to_close(&mut slow).await;
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // Headers past max_header_bytes: 431.
+        let mut large = TcpStream::connect(private).await.unwrap();
+        let padding = "x".repeat(8 * 1024);
+        large
+            .write_all(
+                format!("GET /metrics HTTP/1.1\r\nhost: x\r\nx-pad: {padding}\r\n\r\n").as_bytes(),
+            )
+            .await
+            .unwrap();
+        let reply = String::from_utf8_lossy(&read_to_close(&mut large).await).into_owned();
+        assert!(reply.starts_with("HTTP/1.1 431"), "{reply}");
+
+        // (The two slots above are freed just after their sockets close.)
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // 32 connections held open at once (each within its timeout)...
+        let mut held = Vec::new();
+        for _ in 0..32 {
+            held.push(TcpStream::connect(private).await.unwrap());
+        }
+        // ...and the next is closed at once, unanswered.
+        let mut extra = TcpStream::connect(private).await.unwrap();
+        // (It may be closed before the request is even written.)
+        let _ = extra.write_all(SCRAPE).await;
+        assert!(read_to_close(&mut extra).await.is_empty());
+        // Once they are closed, scraping works again.
+        drop(held);
+        loop {
+            let mut scrape = TcpStream::connect(private).await.unwrap();
+            let _ = scrape.write_all(SCRAPE).await;
+            if read_to_close(&mut scrape)
+                .await
+                .starts_with(b"HTTP/1.1 200")
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        server.shutdown_and_wait().await;
     })
     .await;
 }
