@@ -13,6 +13,8 @@
 //!   with groups in process or on Redis, and redis-rs pub/sub alone; one
 //!   instance filled to the descriptor limit (`scale`); and 100,000
 //!   connections over several instances and member processes (`cluster`).
+//! - `dashboard`: the Grafana dashboard's panels drawn over a real load
+//!   run, each query evaluated by a Prometheus of the run's own.
 //! - `compare`: runs every server and every scenario, interleaved and
 //!   repeated, the server pinned to one core and the load to the other, and
 //!   prints the Markdown table of `BENCHMARKS.md`.
@@ -21,6 +23,7 @@
 
 pub mod charts;
 pub mod cluster;
+pub mod dashboard;
 pub mod fanout;
 pub mod idle;
 pub mod load;

@@ -1,7 +1,8 @@
 //! The `tracing` span each call runs in: `rpc_call`, at debug, with the
 //! method, the id, the connection and its transport, the caller's W3C
 //! `traceparent` when its handshake or request carried one, and, once the
-//! call ends, its outcome. Its duration is the span's own, from opening to
+//! call ends, its outcome (none if it was dropped unfinished: the hooks'
+//! `call_cancelled`). Its duration is the span's own, from opening to
 //! closing, as every subscriber that times spans reports it (fmt's span
 //! events, OpenTelemetry). When nothing listens at debug the span is
 //! disabled and none of this is read.

@@ -4,6 +4,7 @@
 mod basics;
 mod browser_handshakes;
 mod closing_handshake;
+mod dashboard;
 mod explorer_forms;
 mod extensibility;
 mod http;
