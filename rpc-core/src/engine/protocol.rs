@@ -401,7 +401,6 @@ impl<T: Timer> Protocol<T> {
             hooks: &**hooks,
             call,
             started: Instant::now(),
-            ended: false,
         };
         let result = self.run(service, call).await;
         watch.end(&result);
@@ -478,26 +477,24 @@ struct CallWatch<'a, 'c> {
     hooks: &'a dyn Hooks,
     call: Call<'c>,
     started: Instant,
-    ended: bool,
 }
 
 impl CallWatch<'_, '_> {
-    fn end(mut self, result: &MethodResult) {
-        self.ended = true;
+    fn end(self, result: &MethodResult) {
         let (hooks, call, elapsed) = (self.hooks, &self.call, self.started.elapsed());
         match result {
             Ok(_) => quietly(|| hooks.call_completed(call, elapsed)),
             Err(error) => quietly(|| hooks.call_failed(call, error.code(), elapsed)),
         }
+        // Ended: not cancelled. (It holds nothing that needs dropping.)
+        std::mem::forget(self);
     }
 }
 
 impl Drop for CallWatch<'_, '_> {
     fn drop(&mut self) {
-        if !self.ended {
-            let elapsed = self.started.elapsed();
-            quietly(|| self.hooks.call_cancelled(&self.call, elapsed));
-        }
+        let elapsed = self.started.elapsed();
+        quietly(|| self.hooks.call_cancelled(&self.call, elapsed));
     }
 }
 
