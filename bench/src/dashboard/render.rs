@@ -302,7 +302,7 @@ fn series(
         (0.0, 1.0)
     };
     let (width, height) = area.dim_in_pixel();
-    let legend_rows = legend_rows(panel, width);
+    let (legend, legend_rows) = legend_layout(panel, width);
     let plot = area
         .clone()
         .shrink((0, 0), (width, height - 20 * legend_rows));
@@ -343,12 +343,9 @@ fn series(
         }
     }
     // The legend: a colour mark and a name per series, wrapped.
-    let (mut x, mut y) = (12, (height - 20 * legend_rows) as i32 + 4);
-    for (n, (name, _)) in panel.lines.iter().enumerate() {
-        let room = legend_width(name);
-        if x + room > width as i32 - 8 && x > 12 {
-            (x, y) = (12, y + 20);
-        }
+    let legend_top = (height - 20 * legend_rows) as i32 + 4;
+    for (n, ((name, _), &(x, row))) in panel.lines.iter().zip(&legend).enumerate() {
+        let y = legend_top + 20 * row as i32;
         let color = PALETTE[n % PALETTE.len()];
         area.draw(&Rectangle::new(
             [(x, y + 6), (x + 14, y + 9)],
@@ -361,27 +358,24 @@ fn series(
             ("sans-serif", 12).into_font().color(&TEXT),
         ))
         .map_err(failed)?;
-        x += room;
     }
     Ok(())
 }
 
-fn legend_width(name: &str) -> i32 {
-    32 + 7 * name.chars().count() as i32
-}
-
-fn legend_rows(panel: &Panel, width: u32) -> u32 {
-    let mut rows = 1;
-    let mut x = 12;
+/// Where each series' legend entry goes (x, row), wrapping at `width`;
+/// and how many rows that takes.
+fn legend_layout(panel: &Panel, width: u32) -> (Vec<(i32, u32)>, u32) {
+    let (mut x, mut row) = (12, 0);
+    let mut places = Vec::new();
     for (name, _) in &panel.lines {
-        let room = legend_width(name);
+        let room = 32 + 7 * name.chars().count() as i32;
         if x + room > width as i32 - 8 && x > 12 {
-            rows += 1;
-            x = 12;
+            (x, row) = (12, row + 1);
         }
+        places.push((x, row));
         x += room;
     }
-    rows
+    (places, row + 1)
 }
 
 fn no_data(area: &DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String> {

@@ -111,6 +111,16 @@ impl Client {
         }
     }
 
+    /// Breaks the protocol with an unmasked frame: the server ends the
+    /// connection at once, without waiting for its calls. The raw socket
+    /// is returned so that the connection stays open on this side.
+    pub async fn break_protocol(self) -> TcpStream {
+        use tokio::io::AsyncWriteExt as _;
+        let mut raw = self.into_raw();
+        raw.write_all(&[0x81, 0x01, b'x']).await.expect("written");
+        raw
+    }
+
     /// The TCP connection under the WebSocket, for writing frames by hand.
     pub fn into_raw(self) -> TcpStream {
         match self.ws.into_inner() {

@@ -9,7 +9,6 @@ use rpc_server::hooks::Hooks;
 use rpc_server::middleware::{Call, MethodFuture, Middleware, Next, SerializedResult};
 use rpc_server::{ErrorCode, RpcContext, RpcError, Server, ServerHandle, rpc_service};
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt as _;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use ws::{Client, within};
 
@@ -411,10 +410,7 @@ async fn a_call_cut_short_with_its_connection_ends_as_cancelled() {
             .send(r#"{"jsonrpc":"2.0","method":"hang","id":1}"#)
             .await;
         recorder.saw("started hang 1").await;
-        // An unmasked frame breaks the protocol: the connection ends at
-        // once, without waiting for its calls.
-        let mut raw = client.into_raw();
-        raw.write_all(&[0x81, 0x01, b'x']).await.unwrap();
+        let _raw = client.break_protocol().await;
         recorder.saw("disconnected ProtocolViolation").await;
         recorder.saw("cancelled hang").await;
         let mut events = recorder.0.take();
@@ -501,8 +497,7 @@ async fn a_panicking_connection_hook_costs_nothing_but_a_log_line() {
             client
                 .send(r#"{"jsonrpc":"2.0","method":"hang","id":2}"#)
                 .await;
-            let mut raw = client.into_raw();
-            raw.write_all(&[0x81, 0x01, b'x']).await.unwrap();
+            client.break_protocol().await;
         }
         let mut client = Client::connect(server.local_addr()).await;
         assert_eq!(client.call("add", json!([2, 2]), 1).await["result"], 4);

@@ -150,9 +150,7 @@ async fn a_call_dropped_with_its_connection_leaves_nothing_in_flight() {
             .send(r#"{"jsonrpc":"2.0","method":"hang","id":1}"#)
             .await;
         metrics_with(addr, "rpc_calls_in_flight 1").await;
-        // An unmasked frame: the connection ends without waiting for calls.
-        let mut raw = client.into_raw();
-        raw.write_all(&[0x81, 0x01, b'x']).await.unwrap();
+        let _raw = client.break_protocol().await;
         metrics_with(addr, r#"rpc_connections_open{transport="websocket"} 0"#).await;
         // The in-flight gauge and the outcome move together.
         let text = metrics_with(addr, "rpc_calls_in_flight 0").await;
