@@ -74,6 +74,7 @@ pub use engine::rate::{ParseRateError, Rate};
 pub use engine::service::{Call, MethodFuture, Service};
 pub use engine::timer::{NoTimer, Timer};
 pub use peer::group_stream::{GroupFrames, GroupMessage, GroupStream};
+pub use peer::position::{Position, Positioned};
 pub use peer::subscription::{Frames, Subscription, dropped_frame};
 pub use peer::{CallError, Peer};
 pub use wire::error::{ErrorCode, RpcError};

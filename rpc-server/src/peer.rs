@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rpc_core::calls::{PeerFuture, PeerLink, PendingCalls, Response, request_frame};
-use rpc_core::{CallError, ConnectionId, ErrorCode, GroupStream, RpcError, Subscription};
+use rpc_core::{CallError, ConnectionId, ErrorCode, GroupStream, Position, RpcError, Subscription};
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
@@ -207,12 +207,12 @@ impl PeerLink for ServerLink {
         self.groups.notify_connection(id, &Frame::from(frame))
     }
 
-    fn group_stream(&self, group: &str) -> Result<GroupStream, RpcError> {
+    fn group_stream(&self, group: &str, since: Option<Position>) -> Result<GroupStream, RpcError> {
         self.check_group_name(group)?;
         if self.closed.load(Ordering::Acquire) {
             return Err(RpcError::internal("the connection is closed"));
         }
-        let listener = Listener::join(group, &self.groups, self.max_queued_bytes);
+        let listener = Listener::join(group, &self.groups, self.max_queued_bytes, since);
         Ok(GroupStream::new(Box::pin(listener)))
     }
 

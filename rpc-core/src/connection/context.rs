@@ -129,8 +129,19 @@ impl RpcContext {
     /// Every message broadcast to `group` from now on
     /// ([`Peer::group_stream`]); METHOD_NOT_FOUND without a peer.
     pub fn group_stream(&self, group: &str) -> Result<crate::GroupStream, RpcError> {
+        self.group_stream_since(group, None)
+    }
+
+    /// What `group`'s history holds after `since`, then every message
+    /// broadcast to it from now on ([`Peer::group_stream_since`]);
+    /// METHOD_NOT_FOUND without a peer.
+    pub fn group_stream_since(
+        &self,
+        group: &str,
+        since: Option<crate::Position>,
+    ) -> Result<crate::GroupStream, RpcError> {
         match self.peer() {
-            Some(peer) => peer.group_stream(group),
+            Some(peer) => peer.group_stream_since(group, since),
             None => Err(RpcError::method_not_found()),
         }
     }

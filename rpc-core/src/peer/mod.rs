@@ -5,6 +5,7 @@
 
 pub(crate) mod group_stream;
 pub(crate) mod pending;
+pub(crate) mod position;
 pub(crate) mod subscription;
 
 use std::fmt;
@@ -19,6 +20,7 @@ use serde_json::value::RawValue;
 
 use crate::connection::id::ConnectionId;
 use crate::peer::group_stream::GroupStream;
+use crate::peer::position::Position;
 use crate::peer::subscription::Subscription;
 use crate::wire::error::RpcError;
 use crate::wire::id::Id;
@@ -116,10 +118,12 @@ pub trait PeerLink: Send + Sync + 'static {
         false
     }
 
-    /// Everything broadcast to `group` from now on, as a stream (see
-    /// [`Peer::group_stream`]); transports without groups have none.
-    fn group_stream(&self, group: &str) -> Result<GroupStream, RpcError> {
-        let _ = group;
+    /// Everything broadcast to `group` from now on, as a stream, and
+    /// first, when `since` is given, what the group's history holds after
+    /// it (see [`Peer::group_stream_since`]); transports without groups
+    /// have none.
+    fn group_stream(&self, group: &str, since: Option<Position>) -> Result<GroupStream, RpcError> {
+        let _ = (group, since);
         Err(RpcError::method_not_found())
     }
 
@@ -205,7 +209,24 @@ impl Peer {
     /// The stream counts as a member of the group while it lives. Fails
     /// (REQUEST_TOO_LARGE) for a name past the server's cap.
     pub fn group_stream(&self, group: &str) -> Result<GroupStream, RpcError> {
-        self.link.group_stream(group)
+        self.link.group_stream(group, None)
+    }
+
+    /// Like [`group_stream`](Self::group_stream), but first what the
+    /// group's history holds after `since` (the last position the client
+    /// saw), each message once and in order, then the live ones, with no
+    /// gap and no duplicate between the two. When the history no longer
+    /// covers `since` (too old, or another epoch), the stream starts with
+    /// [`Positioned::NotRecovered`](crate::Positioned::NotRecovered) instead.
+    /// `None` is [`group_stream`](Self::group_stream). Only a group with
+    /// history (configured on the group backend) can recover; the others
+    /// answer every `since` with `NotRecovered`.
+    pub fn group_stream_since(
+        &self,
+        group: &str,
+        since: Option<Position>,
+    ) -> Result<GroupStream, RpcError> {
+        self.link.group_stream(group, since)
     }
 
     /// Sends a notification to every current member of `group` (this

@@ -21,11 +21,10 @@ use std::fmt;
 use std::pin::Pin;
 
 use futures_util::{Stream, StreamExt as _};
-use serde::Serialize;
 
+use crate::private::RpcItem;
 use crate::wire::error::RpcError;
 use crate::wire::id::Id;
-use crate::wire::plain_str;
 use crate::wire::response;
 use crate::wire::response::SerializedResult;
 
@@ -43,11 +42,13 @@ pub struct Subscription {
 
 impl Subscription {
     /// A subscription answering the call `call_id` and sending each item
-    /// of `items` as a `notification` notification.
+    /// of `items` as a `notification` notification. Items are any type
+    /// that is `Serialize` and `JsonSchema`, or a
+    /// [`Positioned`](crate::Positioned) one.
     pub fn new<S>(notification: &'static str, call_id: Id<'_>, items: S) -> Result<Self, RpcError>
     where
         S: Stream + Send + 'static,
-        S::Item: Serialize,
+        S::Item: RpcItem,
     {
         let id = fresh_id()?;
         let reply = String::from_utf8(response::success(
@@ -104,22 +105,22 @@ impl fmt::Debug for Subscription {
 }
 
 /// A notification, up to where the item goes:
-/// `{"jsonrpc":"2.0","method":"counter","params":{"subscription":"…","result":`.
+/// `{"jsonrpc":"2.0","method":"counter","params":{"subscription":"…"`.
 fn frame_prefix(notification: &str, id: &str) -> Vec<u8> {
     let mut prefix = br#"{"jsonrpc":"2.0","method":"#.to_vec();
     // A string always serializes.
     let _ = serde_json::to_writer(&mut prefix, notification);
     prefix.extend_from_slice(br#","params":{"subscription":""#);
     prefix.extend_from_slice(id.as_bytes());
-    prefix.extend_from_slice(br#"","result":"#);
+    prefix.push(b'"');
     prefix
 }
 
-fn item_frame(prefix: &[u8], item: &impl Serialize) -> Option<String> {
-    let mut frame = Vec::with_capacity(prefix.len() + 32);
+fn item_frame(prefix: &[u8], item: &impl RpcItem) -> Option<String> {
+    let mut frame = Vec::with_capacity(prefix.len() + 48);
     frame.extend_from_slice(prefix);
-    if !plain_str::write_if_str(item, &mut frame) {
-        serde_json::to_writer(&mut frame, item).ok()?;
+    if !item.write_members(&mut frame) {
+        return None;
     }
     frame.extend_from_slice(b"}}");
     String::from_utf8(frame).ok()

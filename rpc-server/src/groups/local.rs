@@ -7,16 +7,25 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::{Mutex, MutexGuard};
 
-use rpc_core::{ConnectionId, InstanceId};
+use rpc_core::{ConnectionId, InstanceId, Position};
 
-use super::{Frame, GroupBackend, Member};
+use super::history::{Histories, tagged};
+use super::{BackendError, BackendFuture, Frame, GroupBackend, HistoryPage, HistoryRules, Member};
 
 /// Locks per map: enough that thousands of connections opening, joining
 /// and closing at once rarely meet on one.
 const SHARDS: usize = 64;
 
+/// What the histories of one instance's groups hold at most, together,
+/// unless [`LocalGroups::with_history_bytes`] says otherwise.
+pub const DEFAULT_HISTORY_BYTES: usize = 64 * 1024 * 1024;
+
 /// Groups and connections of this instance, in memory. The default
 /// [`GroupBackend`]; other backends wrap one for their local members.
+///
+/// Groups keep history in memory as [`with_history`](Self::with_history)
+/// says; its epoch is new in each process, so clients of an instance that
+/// restarted are told they could not recover.
 pub struct LocalGroups {
     instance: InstanceId,
     hasher: RandomState,
@@ -24,6 +33,8 @@ pub struct LocalGroups {
     groups: Box<[Mutex<Groups>]>,
     /// Each connection and the groups it is in, sharded by id.
     connections: Box<[Mutex<Connections>]>,
+    /// What groups with history keep, sharded like `groups`.
+    histories: Histories,
 }
 
 /// One shard of groups: each group's members by id.
@@ -68,12 +79,80 @@ impl LocalGroups {
             hasher: RandomState::new(),
             groups: shards(),
             connections: shards(),
+            histories: Histories::new(HistoryRules::new(), DEFAULT_HISTORY_BYTES, SHARDS),
         }
+    }
+
+    /// The same groups, keeping the history `rules` give (in memory, at
+    /// most [`DEFAULT_HISTORY_BYTES`] over every group).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use rpc_server::groups::{GroupHistory, HistoryRules, LocalGroups};
+    ///
+    /// let groups = LocalGroups::new().with_history(
+    ///     HistoryRules::new().rule("room:*", GroupHistory::new(1_000, Duration::from_secs(600))),
+    /// );
+    /// # drop(groups);
+    /// ```
+    pub fn with_history(mut self, rules: HistoryRules) -> Self {
+        self.histories = Histories::new(rules, DEFAULT_HISTORY_BYTES, SHARDS);
+        self
+    }
+
+    /// The bound on what the histories of every group hold together, in
+    /// bytes: past it, the group broadcast to gives up its oldest messages.
+    pub fn with_history_bytes(mut self, max_bytes: usize) -> Self {
+        self.histories = Histories::new(self.histories.rules.clone(), max_bytes, SHARDS);
+        self
+    }
+
+    /// Bytes of messages the histories hold now.
+    pub fn history_bytes(&self) -> usize {
+        self.histories.bytes()
+    }
+
+    fn shard_index(&self, group: &str) -> usize {
+        self.hasher.hash_one(group) as usize % SHARDS
     }
 
     fn shard<'a, K: Hash + ?Sized, T>(&self, shards: &'a [Mutex<T>], key: &K) -> MutexGuard<'a, T> {
         let index = self.hasher.hash_one(key) as usize % shards.len();
         lock(&shards[index])
+    }
+
+    /// Delivers `frame`, at `position` in `group`'s history, to the
+    /// group's members here: the position goes with it to group streams.
+    /// For a backend that wraps this one and keeps history elsewhere.
+    pub fn broadcast_at(&self, group: &str, frame: &Frame, position: &Position) -> usize {
+        let groups = self.group_shard(group);
+        let Some(members) = groups.get(group) else {
+            return 0;
+        };
+        // Tagged once, for every follower.
+        let mut with_position = None;
+        members
+            .values()
+            .filter(|member| {
+                if member.follows() {
+                    let tagged = with_position.get_or_insert_with(|| tagged(frame, position));
+                    member.deliver(tagged)
+                } else {
+                    member.deliver(frame)
+                }
+            })
+            .count()
+    }
+
+    fn deliver(&self, group: &str, frame: &Frame) -> usize {
+        let groups = self.group_shard(group);
+        let Some(members) = groups.get(group) else {
+            return 0;
+        };
+        members
+            .values()
+            .filter(|member| member.deliver(frame))
+            .count()
     }
 
     fn group_shard(
@@ -164,14 +243,19 @@ impl GroupBackend for LocalGroups {
     }
 
     fn broadcast(&self, group: &str, frame: &Frame) -> usize {
-        let groups = self.group_shard(group);
-        let Some(members) = groups.get(group) else {
-            return 0;
-        };
-        members
-            .values()
-            .filter(|member| member.deliver(frame))
-            .count()
+        if self.histories.rules.is_empty() {
+            return self.deliver(group, frame);
+        }
+        match self.histories.rules.for_group(group) {
+            Some(history) => {
+                let shard = self.shard_index(group);
+                self.histories
+                    .record(shard, group, &history, frame, |position| {
+                        self.broadcast_at(group, frame, position)
+                    })
+            }
+            None => self.deliver(group, frame),
+        }
     }
 
     fn notify_connection(&self, id: ConnectionId, frame: &Frame) -> bool {
@@ -184,6 +268,18 @@ impl GroupBackend for LocalGroups {
 
     fn local_len(&self, group: &str) -> usize {
         self.group_shard(group).get(group).map_or(0, HashMap::len)
+    }
+
+    fn read_history<'a>(
+        &'a self,
+        group: &'a str,
+        after: u64,
+        limit: usize,
+    ) -> BackendFuture<'a, Result<Option<HistoryPage>, BackendError>> {
+        let page = self
+            .histories
+            .read(self.shard_index(group), group, after, limit);
+        Box::pin(async move { Ok(page) })
     }
 
     fn local_groups(&self, id: ConnectionId) -> Vec<String> {

@@ -14,13 +14,15 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::outgoing::{Outgoing, TrySendError};
 
+mod history;
 mod listener;
 mod local;
 
 pub(crate) use listener::Listener;
 
-pub use local::LocalGroups;
-pub use rpc_core::{GroupMessage, GroupStream, InstanceId};
+pub use history::{Cursor, GroupHistory, HistoryPage, HistoryRules, Step};
+pub use local::{DEFAULT_HISTORY_BYTES, LocalGroups};
+pub use rpc_core::{GroupMessage, GroupStream, InstanceId, Position, Positioned};
 
 /// What happens to a connection that does not drain what is pushed to it:
 /// its queue holds `max_queued_bytes` already when another message
@@ -86,6 +88,8 @@ pub struct Member {
     id: ConnectionId,
     outgoing: Outgoing,
     policy: SlowMemberPolicy,
+    /// A group stream, which wants each message's position with it.
+    follows: bool,
 }
 
 impl Member {
@@ -94,7 +98,22 @@ impl Member {
             id,
             outgoing,
             policy,
+            follows: false,
         }
+    }
+
+    /// A group stream's member: it receives positions with the messages.
+    pub(crate) fn follower(id: ConnectionId, outgoing: Outgoing) -> Self {
+        Self {
+            follows: true,
+            ..Self::new(id, outgoing, SlowMemberPolicy::DropMessage)
+        }
+    }
+
+    /// Whether it wants each message's position with it (a group stream,
+    /// not a connection).
+    pub fn follows(&self) -> bool {
+        self.follows
     }
 
     /// The member's connection id.
@@ -188,7 +207,11 @@ pub trait GroupBackend: Send + Sync + 'static {
     fn leave(&self, group: &str, id: ConnectionId);
 
     /// Delivers `frame` once to each member of `group`, on every instance;
-    /// returns how many members on this instance it was queued for.
+    /// returns how many members on this instance it was queued for. In a
+    /// group that keeps history, it is stored first, with its position
+    /// (a backend whose history lives in a broker delivers it once the
+    /// broker has given it one, and returns how many members here will get
+    /// it).
     fn broadcast(&self, group: &str, frame: &Frame) -> usize;
 
     /// Delivers `frame` to one connection, wherever it is; false if it
@@ -212,6 +235,20 @@ pub trait GroupBackend: Send + Sync + 'static {
     /// The groups a connection is in, whichever instance holds it.
     fn groups_of(&self, id: ConnectionId) -> BackendFuture<'_, Result<Vec<String>, BackendError>> {
         Box::pin(async move { Ok(self.local_groups(id)) })
+    }
+
+    /// Up to `limit` messages of `group`'s history after offset `after`,
+    /// oldest first, and where the history stands (see
+    /// [`HistoryPage::covers`]); `None` for a group that keeps no history
+    /// (the default).
+    fn read_history<'a>(
+        &'a self,
+        group: &'a str,
+        after: u64,
+        limit: usize,
+    ) -> BackendFuture<'a, Result<Option<HistoryPage>, BackendError>> {
+        let _ = (group, after, limit);
+        Box::pin(async { Ok(None) })
     }
 
     /// Whether the other instances are within reach.
@@ -285,6 +322,14 @@ impl<B: GroupBackend + ?Sized> GroupBackend for Arc<B> {
     }
     fn groups_of(&self, id: ConnectionId) -> BackendFuture<'_, Result<Vec<String>, BackendError>> {
         (**self).groups_of(id)
+    }
+    fn read_history<'a>(
+        &'a self,
+        group: &'a str,
+        after: u64,
+        limit: usize,
+    ) -> BackendFuture<'a, Result<Option<HistoryPage>, BackendError>> {
+        (**self).read_history(group, after, limit)
     }
     fn health(&self) -> BackendHealth {
         (**self).health()
