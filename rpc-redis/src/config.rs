@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use rpc_server::config::{ConfigError, parse_duration};
+use rpc_server::groups::{GroupHistory, HistoryRules};
 
 /// How a [`RedisGroups`](crate::RedisGroups) reaches Redis and shares it.
 ///
@@ -20,6 +21,7 @@ use rpc_server::config::{ConfigError, parse_duration};
 /// | [`response_timeout`](Self::response_timeout) | 2 s | `RPC_REDIS_RESPONSE_TIMEOUT` |
 /// | [`max_backoff`](Self::max_backoff) | 5 s | `RPC_REDIS_MAX_BACKOFF` |
 /// | [`tls_ca`](Self::tls_ca) (feature `tls`) | the system's roots | `RPC_REDIS_TLS_CA` |
+/// | [`history`](Self::history) | none | `RPC_REDIS_HISTORY` (`room:*=1000/10m`, rules separated by `,`) |
 ///
 /// The URL may hold credentials (`redis://user:secret@host:6379/0`): they
 /// are never logged, and `Debug` shows the URL without them.
@@ -53,6 +55,9 @@ pub struct RedisConfig {
     /// trust instead of the system's roots (a private CA, or the server's
     /// own self-signed certificate).
     pub tls_ca: Option<PathBuf>,
+    /// Which groups keep history in Redis (a stream per group), and how
+    /// much; the others stay at most once.
+    pub history: HistoryRules,
 }
 
 impl RedisConfig {
@@ -68,7 +73,15 @@ impl RedisConfig {
             response_timeout: Duration::from_secs(2),
             max_backoff: Duration::from_secs(5),
             tls_ca: None,
+            history: HistoryRules::new(),
         }
+    }
+
+    /// The same settings, with groups matching `pattern` keeping `history`
+    /// (see [`HistoryRules`]).
+    pub fn with_history(mut self, pattern: &str, history: GroupHistory) -> Self {
+        self.history = self.history.rule(pattern, history);
+        self
     }
 
     /// The settings from the `RPC_REDIS_*` variables (the table above);
@@ -124,6 +137,15 @@ impl RedisConfig {
                 ConfigError::new("RPC_REDIS_MAX_OUTBOX_BYTES", value, "a number of bytes")
             })?;
         }
+        if let Some(value) = lookup("RPC_REDIS_HISTORY") {
+            config.history = parse_history(&value).ok_or_else(|| {
+                ConfigError::new(
+                    "RPC_REDIS_HISTORY",
+                    value,
+                    "rules like room:*=1000/10m (pattern=messages/age), separated by commas",
+                )
+            })?;
+        }
         if config.expiry <= config.heartbeat {
             return Err(ConfigError::new(
                 "RPC_REDIS_EXPIRY",
@@ -174,8 +196,26 @@ impl fmt::Debug for RedisConfig {
             .field("response_timeout", &self.response_timeout)
             .field("max_backoff", &self.max_backoff)
             .field("tls_ca", &self.tls_ca)
+            .field("history", &self.history)
             .finish()
     }
+}
+
+/// `room:*=1000/10m,news=50/1h`: a rule per pattern, its messages and age.
+fn parse_history(value: &str) -> Option<HistoryRules> {
+    let mut rules = HistoryRules::new();
+    for rule in value
+        .split(',')
+        .map(str::trim)
+        .filter(|rule| !rule.is_empty())
+    {
+        let (pattern, bounds) = rule.rsplit_once('=')?;
+        let (messages, age) = bounds.split_once('/')?;
+        let messages: usize = messages.trim().parse().ok().filter(|n| *n > 0)?;
+        let age = parse_duration(age.trim()).filter(|age| !age.is_zero())?;
+        rules = rules.rule(pattern.trim(), GroupHistory::new(messages, age));
+    }
+    Some(rules)
 }
 
 /// `scheme://user:secret@host/…` → `scheme://user:***@host/…`; a URL
@@ -222,6 +262,7 @@ mod tests {
             ("RPC_REDIS_EXPIRY", "3s"),
             ("RPC_REDIS_MAX_OUTBOX_BYTES", "1024"),
             ("RPC_REDIS_TLS_CA", "/etc/redis/ca.pem"),
+            ("RPC_REDIS_HISTORY", "room:*=1000/10m, news=5/1h"),
         ])
         .unwrap()
         .unwrap();
@@ -231,6 +272,15 @@ mod tests {
         assert_eq!(c.expiry, Duration::from_secs(3));
         assert_eq!(c.max_outbox_bytes, 1024);
         assert_eq!(c.tls_ca, Some(PathBuf::from("/etc/redis/ca.pem")));
+        assert_eq!(
+            c.history.for_group("room:1"),
+            Some(GroupHistory::new(1000, Duration::from_secs(600)))
+        );
+        assert_eq!(
+            c.history.for_group("news"),
+            Some(GroupHistory::new(5, Duration::from_secs(3600)))
+        );
+        assert_eq!(c.history.for_group("other"), None);
     }
 
     #[test]
@@ -241,6 +291,8 @@ mod tests {
             ("RPC_REDIS_MAX_OUTBOX_BYTES", "lots"),
             ("RPC_REDIS_PREFIX", "a b"),
             ("RPC_REDIS_EXPIRY", "1s"),
+            ("RPC_REDIS_HISTORY", "room:*=1000"),
+            ("RPC_REDIS_HISTORY", "room:*=0/1m"),
         ] {
             let err = config(&[url, (variable, value)]).unwrap_err();
             assert_eq!(err.variable(), variable);

@@ -114,12 +114,13 @@ use std::time::Duration;
 use rpc_server::CallError;
 use rpc_server::connect::ConnectionId;
 use rpc_server::groups::{
-    BackendError, BackendFuture, BackendHealth, BackendTraffic, Frame, GroupBackend, InstanceId,
-    Member,
+    BackendError, BackendFuture, BackendHealth, BackendTraffic, Frame, GroupBackend, HistoryPage,
+    InstanceId, Member,
 };
 use rpc_server::hooks::Hooks;
 
 mod config;
+mod history;
 mod link;
 mod outbox;
 mod queries;
@@ -353,10 +354,20 @@ impl GroupBackend for RedisGroups {
     }
 
     fn broadcast(&self, group: &str, frame: &Frame) -> usize {
-        let delivered = self.shared.local.broadcast(group, frame);
-        self.shared
-            .publish(self.shared.keys.group_channel(group), None, frame);
-        delivered
+        let channel = self.shared.keys.group_channel(group);
+        match self.shared.config.history.for_group(group) {
+            // Its position comes from Redis: members here get it when it
+            // comes back, in the order of positions, like everyone else.
+            Some(history) => {
+                self.shared.publish(channel, None, frame, Some(history));
+                self.shared.local.local_len(group)
+            }
+            None => {
+                let delivered = self.shared.local.broadcast(group, frame);
+                self.shared.publish(channel, None, frame, None);
+                delivered
+            }
+        }
     }
 
     fn notify_connection(&self, id: ConnectionId, frame: &Frame) -> bool {
@@ -364,7 +375,7 @@ impl GroupBackend for RedisGroups {
             return self.shared.local.notify_connection(id, frame);
         }
         let channel = self.shared.keys.connection_channel(id.instance());
-        self.shared.publish(channel, Some(id.number()), frame);
+        self.shared.publish(channel, Some(id.number()), frame, None);
         true
     }
 
@@ -385,6 +396,15 @@ impl GroupBackend for RedisGroups {
 
     fn groups_of(&self, id: ConnectionId) -> BackendFuture<'_, Result<Vec<String>, BackendError>> {
         Box::pin(self.shared.groups_of(id))
+    }
+
+    fn read_history<'a>(
+        &'a self,
+        group: &'a str,
+        after: u64,
+        limit: usize,
+    ) -> BackendFuture<'a, Result<Option<HistoryPage>, BackendError>> {
+        Box::pin(self.shared.read_history(group, after, limit))
     }
 
     fn health(&self) -> BackendHealth {

@@ -14,15 +14,18 @@ use futures_util::StreamExt as _;
 use redis::aio::{MultiplexedConnection, PubSubSink, PubSubStream};
 use redis::{AsyncConnectionConfig, Msg};
 use rpc_server::connect::ConnectionId;
-use rpc_server::groups::{Frame, GroupBackend as _};
+use rpc_server::groups::{Cursor, Frame, GroupBackend as _, Position, Step};
 use tokio::time::{MissedTickBehavior, interval, sleep, timeout};
 
+use crate::history::Stored as StoredMessage;
 use crate::sequence::{Gaps, Numbering};
 use crate::shared::{Shared, lock};
 use crate::wire::Envelope;
 
 /// Messages published in one pipeline at most.
 const BATCH: usize = 256;
+/// Messages of a group's history read at once when filling a gap.
+const HISTORY_PAGE: usize = 500;
 /// Fields written by one `HSET` at most.
 const FIELDS_PER_COMMAND: usize = 1_000;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -37,6 +40,23 @@ struct State {
     connections: HashMap<ConnectionId, Vec<String>>,
     numbering: Numbering,
     gaps: Gaps,
+    /// Per group with history and members here: the last position
+    /// delivered here, to skip what was delivered and fill what was missed.
+    cursors: HashMap<String, Cursor>,
+    /// Numbers this instance's messages to groups with history.
+    stored: Numbers,
+}
+
+/// Numbers the messages this instance stores in histories: one count for
+/// all groups, which only grows.
+#[derive(Default)]
+struct Numbers(u64);
+
+impl Numbers {
+    fn next(&mut self) -> u64 {
+        self.0 += 1;
+        self.0
+    }
 }
 
 /// A changed entry for the registry: its new value, or `None` to remove it.
@@ -140,6 +160,8 @@ async fn connect(shared: &Shared) -> Result<Link, String> {
         .await
         .map_err(|_| "timed out connecting".to_owned())?
         .map_err(|err| err.to_string())?;
+    let mut commands = commands;
+    within(config.response_timeout, shared.scripts.load(&mut commands)).await?;
     let (mut subscriptions, messages) = pubsub.split();
     let own = shared.keys.connection_channel(shared.instance);
     within(config.response_timeout, subscriptions.subscribe(&own)).await?;
@@ -179,6 +201,12 @@ impl Link {
             .gaps
             .retain(|channel| *channel == own || self.subscribed.contains(channel));
         self.register_all(shared, state).await?;
+        // What groups with history said while the link was down: read from
+        // their streams, before what the subscriptions bring now.
+        let behind: Vec<String> = state.cursors.keys().cloned().collect();
+        for group in behind {
+            self.catch_up(shared, state, &group).await?;
+        }
         *lock(&shared.commands) = Some(self.commands.clone());
         shared.set_up();
 
@@ -197,7 +225,7 @@ impl Link {
                     return Ok(());
                 }
                 message = self.messages.next() => match message {
-                    Some(message) => self.receive(shared, state, &message),
+                    Some(message) => self.receive(shared, state, &message).await?,
                     None => return Err("the subscription connection closed".to_owned()),
                 },
                 () = shared.wake.notified() => {
@@ -236,6 +264,7 @@ impl Link {
     ) -> Result<(), String> {
         let channel = shared.keys.group_channel(group);
         state.gaps.forget(&channel);
+        state.cursors.remove(group);
         if self.subscribed.remove(&channel) {
             within(
                 shared.config.response_timeout,
@@ -384,31 +413,66 @@ impl Link {
     ) -> Result<(), String> {
         let mut left = at_most;
         while left > 0 {
-            let batch = lock(&shared.outbox).take(BATCH.min(left));
+            let mut batch = lock(&shared.outbox).take(BATCH.min(left));
             if batch.is_empty() {
                 break;
             }
             left -= batch.len();
             let mut pipe = redis::pipe();
-            for message in &batch {
+            for message in &mut batch {
+                let group = shared.keys.group_of(&message.channel);
+                if let (Some(history), Some(group)) = (&message.history, group) {
+                    // Numbered once, so that sending it again stores it
+                    // once; ordered by its position, not by SEQ.
+                    let number = *message.number.get_or_insert_with(|| state.stored.next());
+                    let head = Envelope {
+                        origin: shared.instance,
+                        seq: 0,
+                        target: None,
+                        position: None,
+                        frame: "",
+                    }
+                    .head();
+                    let stored = StoredMessage {
+                        channel: &message.channel,
+                        frame: &message.frame,
+                        history,
+                        origin: shared.instance,
+                        number,
+                    };
+                    shared
+                        .scripts
+                        .publish_in(&mut pipe, &shared.keys, group, &head, &stored);
+                    continue;
+                }
                 let envelope = Envelope {
                     origin: shared.instance,
                     seq: state.numbering.next(&message.channel),
                     target: message.target,
+                    position: None,
                     frame: message.frame.as_str(),
                 };
                 pipe.publish(&message.channel, envelope.encode()).ignore();
             }
-            // A batch that fails is lost (not retried, which could deliver
-            // it twice): receivers see the gap in its numbering and report
-            // it when the sender's next message on that channel arrives.
             let sent = within(
                 shared.config.response_timeout,
                 pipe.exec_async(&mut self.commands),
             )
             .await;
-            shared.settled(batch.len() as u64, sent.is_ok());
-            sent?;
+            if let Err(err) = sent {
+                // Messages of groups with history are sent again after the
+                // reconnect (stored once whatever happened to this try);
+                // the others are lost (sending them again could deliver
+                // them twice): receivers see the gap in their numbering and
+                // report it when the sender's next message arrives.
+                let (again, lost): (Vec<_>, Vec<_>) = batch
+                    .into_iter()
+                    .partition(|message| message.history.is_some());
+                shared.settled(lost.len() as u64, false);
+                lock(&shared.outbox).put_back(again);
+                return Err(err);
+            }
+            shared.settled(batch.len() as u64, true);
         }
         if !lock(&shared.outbox).is_empty() {
             shared.wake.notify_one();
@@ -416,21 +480,34 @@ impl Link {
         Ok(())
     }
 
-    /// Delivers a message from another instance to the members here.
-    fn receive(&self, shared: &Shared, state: &mut State, message: &Msg) {
+    /// Delivers a message from another instance (or, in a group with
+    /// history, from any instance) to the members here.
+    async fn receive(
+        &mut self,
+        shared: &Shared,
+        state: &mut State,
+        message: &Msg,
+    ) -> Result<(), String> {
         let channel = message.get_channel_name();
         let group = shared.keys.group_of(channel);
         if group.is_some() && !self.subscribed.contains(channel) {
             // Still in flight when we unsubscribed: no member here wants it.
-            return;
+            return Ok(());
         }
         let Some(envelope) = Envelope::decode(message.get_payload_bytes()) else {
             tracing::debug!(%channel, "ignored a message that is not ours");
-            return;
+            return Ok(());
         };
+        if let (Some((epoch, offset)), Some(group)) = (envelope.position, group) {
+            let position = Position::new(epoch, offset);
+            let frame = Frame::from(envelope.frame.to_owned());
+            return self
+                .receive_at(shared, state, group, &frame, position)
+                .await;
+        }
         if envelope.origin == shared.instance {
             // Ours: delivered here when it was sent.
-            return;
+            return Ok(());
         }
         shared.counters.received.fetch_add(1, Ordering::Relaxed);
         let lost = state.gaps.record(channel, envelope.origin, envelope.seq);
@@ -446,6 +523,104 @@ impl Link {
                 if let Some(id) = envelope.connection(shared.instance) {
                     shared.local.notify_connection(id, &frame);
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivers a message of a group with history at `position`: once, in
+    /// order, after what was missed before it (read from the history).
+    async fn receive_at(
+        &mut self,
+        shared: &Shared,
+        state: &mut State,
+        group: &str,
+        frame: &Frame,
+        position: Position,
+    ) -> Result<(), String> {
+        if position.epoch.len() > 64 {
+            tracing::debug!(%group, "ignored a message with an unusable position");
+            return Ok(());
+        }
+        shared.counters.received.fetch_add(1, Ordering::Relaxed);
+        let cursor = state.cursors.entry(group.to_owned()).or_default();
+        match cursor.step(&position) {
+            Step::Duplicate => return Ok(()),
+            Step::Gap => {
+                self.catch_up(shared, state, group).await?;
+                let cursor = state.cursors.entry(group.to_owned()).or_default();
+                if cursor.step(&position) != Step::Next {
+                    // The history held it too, or lost it with the rest.
+                    return Ok(());
+                }
+            }
+            Step::Next | Step::NewEpoch => {}
+        }
+        shared.local.broadcast_at(group, frame, &position);
+        state
+            .cursors
+            .entry(group.to_owned())
+            .or_default()
+            .advance(position);
+        Ok(())
+    }
+
+    /// Delivers what `group`'s history holds after the last position
+    /// delivered here (messages said while the link was down, or lost in
+    /// transit), in order. When the history no longer holds them all, the
+    /// members here are told nothing more than what is left: group streams
+    /// see the gap themselves and say so.
+    async fn catch_up(
+        &mut self,
+        shared: &Shared,
+        state: &mut State,
+        group: &str,
+    ) -> Result<(), String> {
+        let Some(history) = shared.config.history.for_group(group) else {
+            return Ok(());
+        };
+        loop {
+            let Some(last) = state
+                .cursors
+                .get(group)
+                .and_then(|cursor| cursor.last().cloned())
+            else {
+                return Ok(());
+            };
+            let limit = shared.config.response_timeout;
+            let read = shared.scripts.read(
+                &mut self.commands,
+                &shared.keys,
+                group,
+                &history,
+                last.offset,
+                HISTORY_PAGE,
+            );
+            let page = match timeout(limit, read).await {
+                Ok(page) => page?,
+                Err(_) => return Err(format!("no answer within {limit:?}")),
+            };
+            let cursor = state.cursors.entry(group.to_owned()).or_default();
+            if !page.covers(&last) {
+                tracing::warn!(%group, from = %last, to = %page.top_position(), "group messages missed here are no longer in the history");
+                if page.epoch == last.epoch {
+                    shared.report_lost(page.top.saturating_sub(last.offset), group);
+                }
+                // Live messages go on from the top.
+                cursor.advance(page.top_position());
+                return Ok(());
+            }
+            let full = page.messages.len() >= HISTORY_PAGE;
+            for (offset, frame) in &page.messages {
+                let position = Position::new(page.epoch.clone(), *offset);
+                if cursor.step(&position) == Step::Next {
+                    shared.local.broadcast_at(group, frame, &position);
+                    cursor.advance(position);
+                }
+            }
+            let caught_up = cursor.last().is_some_and(|last| last.offset >= page.top);
+            if !full || caught_up {
+                return Ok(());
             }
         }
     }

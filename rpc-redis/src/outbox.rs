@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use rpc_server::groups::Frame;
+use rpc_server::groups::{Frame, GroupHistory};
 
 /// One message to publish.
 #[derive(Debug)]
@@ -13,6 +13,11 @@ pub(crate) struct Pending {
     /// The connection addressed, or `None` for a group.
     pub(crate) target: Option<u64>,
     pub(crate) frame: Frame,
+    /// For a group with history: stored with its position as it is sent.
+    pub(crate) history: Option<GroupHistory>,
+    /// For a group with history: this instance's number for it, given
+    /// when first sent and kept if it is sent again.
+    pub(crate) number: Option<u64>,
 }
 
 impl Pending {
@@ -59,6 +64,15 @@ impl Outbox {
         self.queue.is_empty()
     }
 
+    /// Puts `messages` (taken, and not sent after all) back at the front,
+    /// in their order, whatever the bound: they were counted in it before.
+    pub(crate) fn put_back(&mut self, messages: Vec<Pending>) {
+        for message in messages.into_iter().rev() {
+            self.bytes += message.size();
+            self.queue.push_front(message);
+        }
+    }
+
     /// Up to `at_most` messages, oldest first.
     pub(crate) fn take(&mut self, at_most: usize) -> Vec<Pending> {
         let taken: Vec<Pending> = self.queue.drain(..at_most.min(self.queue.len())).collect();
@@ -80,6 +94,8 @@ mod tests {
             channel: "c".to_owned(),
             target: None,
             frame: Frame::from(text.to_owned()),
+            history: None,
+            number: None,
         }
     }
 

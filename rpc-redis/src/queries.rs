@@ -3,7 +3,7 @@
 
 use redis::AsyncCommands as _;
 use rpc_server::connect::ConnectionId;
-use rpc_server::groups::{BackendError, GroupBackend as _};
+use rpc_server::groups::{BackendError, GroupBackend as _, HistoryPage};
 
 use crate::shared::{Shared, lock};
 
@@ -77,5 +77,25 @@ impl Shared {
             Some(json) if alive => serde_json::from_str(&json).map_err(failed),
             _ => Ok(Vec::new()),
         }
+    }
+
+    /// Up to `limit` messages of `group`'s history after `after`; `None`
+    /// for a group without history.
+    pub(crate) async fn read_history(
+        &self,
+        group: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Option<HistoryPage>, BackendError> {
+        let Some(history) = self.config.history.for_group(group) else {
+            return Ok(None);
+        };
+        let mut redis = self.query_connection()?;
+        let page = self
+            .scripts
+            .read(&mut redis, &self.keys, group, &history, after, limit)
+            .await
+            .map_err(BackendError)?;
+        Ok(Some(page))
     }
 }

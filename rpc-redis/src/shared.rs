@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use redis::aio::MultiplexedConnection;
 use rpc_server::connect::ConnectionId;
-use rpc_server::groups::{BackendHealth, Frame, InstanceId, LocalGroups};
+use rpc_server::groups::{BackendHealth, Frame, GroupHistory, InstanceId, LocalGroups};
 use rpc_server::hooks::{BackendEvent, DropCause, Hooks};
 use tokio::sync::Notify;
 
 use crate::config::RedisConfig;
+use crate::history::Scripts;
 use crate::outbox::{Outbox, Pending};
 use crate::wire::Keys;
 
@@ -45,6 +46,8 @@ pub(crate) struct Shared {
     pub(crate) instance: InstanceId,
     pub(crate) local: LocalGroups,
     pub(crate) client: redis::Client,
+    /// The history scripts (loaded on each connection).
+    pub(crate) scripts: Scripts,
     pub(crate) outbox: Mutex<Outbox>,
     pub(crate) dirty: Mutex<Dirty>,
     /// Rung when the outbox or the membership changed.
@@ -88,6 +91,7 @@ impl Shared {
             instance,
             local: LocalGroups::with_instance(instance),
             client,
+            scripts: Scripts::new(),
             outbox: Mutex::new(Outbox::new(config.max_outbox_bytes)),
             dirty: Mutex::default(),
             wake: Notify::new(),
@@ -103,9 +107,16 @@ impl Shared {
         }
     }
 
-    /// Queues a message for other instances; a full outbox drops it, and
-    /// so does a backend that has stopped.
-    pub(crate) fn publish(&self, channel: String, target: Option<u64>, frame: &Frame) {
+    /// Queues a message for other instances (for every instance, this
+    /// one included, in a group with `history`); a full outbox drops it,
+    /// and so does a backend that has stopped.
+    pub(crate) fn publish(
+        &self,
+        channel: String,
+        target: Option<u64>,
+        frame: &Frame,
+        history: Option<GroupHistory>,
+    ) {
         if self.is_stopping() {
             self.dropped(1);
             self.report_outbox_drops();
@@ -115,6 +126,8 @@ impl Shared {
             channel,
             target,
             frame: frame.clone(),
+            history,
+            number: None,
         };
         match lock(&self.outbox).push(message) {
             Ok(()) => {

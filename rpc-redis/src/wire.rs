@@ -13,6 +13,9 @@
 //! Channels: `P:g:GROUP` for a group's messages (subscribed by the
 //! instances with members in it), `P:c:INSTANCE` for messages to one
 //! connection of that instance.
+//!
+//! Per group with history, `P:h:{GROUP}` and `P:h:{GROUP}:pos` (see
+//! `history.rs`).
 
 use rpc_server::connect::ConnectionId;
 use rpc_server::groups::InstanceId;
@@ -60,27 +63,51 @@ impl Keys {
     pub(crate) fn instances(&self) -> String {
         format!("{}:instances", self.prefix)
     }
+
+    /// The stream of a group's history (the hash tag keeps both of its
+    /// keys on one shard of a cluster).
+    pub(crate) fn history(&self, group: &str) -> String {
+        format!("{}:h:{{{group}}}", self.prefix)
+    }
+
+    /// The hash of its epoch and last offset.
+    pub(crate) fn history_position(&self, group: &str) -> String {
+        format!("{}:h:{{{group}}}:pos", self.prefix)
+    }
 }
 
 /// One message as published: `ORIGIN SEQ TARGET\nFRAME`, where ORIGIN is
 /// the publishing instance, SEQ its count of messages on this channel
 /// (gaps reveal losses), TARGET `-` for a group or the number of the
-/// connection addressed, and FRAME the JSON-RPC message itself.
+/// connection addressed, and FRAME the JSON-RPC message itself. A message
+/// of a group with history also has its position, given by Redis:
+/// `ORIGIN 0 - EPOCH OFFSET\nFRAME`.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Envelope<'a> {
     pub(crate) origin: InstanceId,
     pub(crate) seq: u64,
     pub(crate) target: Option<u64>,
+    /// Its epoch and offset, in a group with history.
+    pub(crate) position: Option<(&'a str, u64)>,
     pub(crate) frame: &'a str,
 }
 
 impl Envelope<'_> {
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    /// `ORIGIN SEQ TARGET`: what comes before the position, or the newline.
+    pub(crate) fn head(&self) -> String {
         let target = match self.target {
             Some(number) => number.to_string(),
             None => "-".to_owned(),
         };
-        let header = format!("{} {} {target}\n", self.origin, self.seq);
+        format!("{} {} {target}", self.origin, self.seq)
+    }
+
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut header = self.head();
+        if let Some((epoch, offset)) = self.position {
+            header.push_str(&format!(" {epoch} {offset}"));
+        }
+        header.push('\n');
         let mut bytes = Vec::with_capacity(header.len() + self.frame.len());
         bytes.extend_from_slice(header.as_bytes());
         bytes.extend_from_slice(self.frame.as_bytes());
@@ -99,6 +126,13 @@ impl Envelope<'_> {
             "-" => None,
             number => Some(number.parse().ok()?),
         };
+        let position = match fields.next() {
+            None => None,
+            Some(epoch) if target.is_none() && !epoch.is_empty() => {
+                Some((epoch, fields.next()?.parse().ok()?))
+            }
+            Some(_) => return None,
+        };
         if fields.next().is_some() || frame.is_empty() {
             return None;
         }
@@ -106,6 +140,7 @@ impl Envelope<'_> {
             origin,
             seq,
             target,
+            position,
             frame,
         })
     }
@@ -124,11 +159,12 @@ mod tests {
     #[test]
     fn envelopes_round_trip() {
         let origin = InstanceId::from_u64(0xabc);
-        for target in [None, Some(42)] {
+        for (target, position) in [(None, None), (Some(42), None), (None, Some(("e0", 9)))] {
             let envelope = Envelope {
                 origin,
                 seq: 7,
                 target,
+                position,
                 frame: r#"{"jsonrpc":"2.0","method":"m","params":["a\nb"]}"#,
             };
             let bytes = envelope.encode();
@@ -139,6 +175,7 @@ mod tests {
                 origin,
                 seq: 1,
                 target: None,
+                position: None,
                 frame: "{}"
             }
             .encode(),
@@ -157,6 +194,9 @@ mod tests {
             b"0000000000000abc 1 - extra\n{}",
             b"nothex0000000abc 1 -\n{}",
             b"0000000000000abc 1 -\n\xff",
+            b"0000000000000abc 0 - e0\n{}",
+            b"0000000000000abc 0 - e0 x\n{}",
+            b"0000000000000abc 0 7 e0 1\n{}",
         ] {
             assert_eq!(Envelope::decode(bad), None, "{bad:?}");
         }
@@ -175,5 +215,7 @@ mod tests {
         );
         assert_eq!(keys.alive("x"), "app:i:x:alive");
         assert_eq!(keys.instances(), "app:instances");
+        assert_eq!(keys.history("room:1"), "app:h:{room:1}");
+        assert_eq!(keys.history_position("room:1"), "app:h:{room:1}:pos");
     }
 }

@@ -58,6 +58,9 @@ pub struct PrivateRedis {
     port: u16,
     /// Speaks TLS only, with this certificate and key.
     tls: Option<(PathBuf, PathBuf)>,
+    /// Keeps its data in an append-only file here, written before each
+    /// answer, so that a restart (even after a kill) finds it again.
+    durable: Option<PathBuf>,
     child: Option<Child>,
 }
 
@@ -68,6 +71,19 @@ impl PrivateRedis {
         Self::start_with(None).await
     }
 
+    /// [`start`](Self::start), keeping its data on disk (an append-only
+    /// file synced before each answer) across [`restart`](Self::restart),
+    /// as a production Redis with `appendfsync always` does.
+    pub async fn start_durable() -> Option<Self> {
+        let dir = std::env::temp_dir().join(format!(
+            "rpc-test-redis-{}",
+            rpc_server::groups::InstanceId::random()
+        ));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let redis = Self::start_with_options(None, Some(dir)).await?;
+        Some(redis)
+    }
+
     /// [`start`](Self::start), speaking only TLS with this certificate
     /// and key (`rediss://`).
     pub async fn start_tls(cert: PathBuf, key: PathBuf) -> Option<Self> {
@@ -75,6 +91,13 @@ impl PrivateRedis {
     }
 
     async fn start_with(tls: Option<(PathBuf, PathBuf)>) -> Option<Self> {
+        Self::start_with_options(tls, None).await
+    }
+
+    async fn start_with_options(
+        tls: Option<(PathBuf, PathBuf)>,
+        durable: Option<PathBuf>,
+    ) -> Option<Self> {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
@@ -82,6 +105,7 @@ impl PrivateRedis {
         let mut redis = Self {
             port,
             tls,
+            durable,
             child: None,
         };
         if !redis.spawn().await {
@@ -125,8 +149,14 @@ impl PrivateRedis {
                 .arg("--tls-ca-cert-file")
                 .arg(cert),
         };
+        match &self.durable {
+            None => command.args(["--appendonly", "no"]),
+            Some(dir) => command
+                .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
+                .arg(dir),
+        };
         let child = command
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--bind", "127.0.0.1", "--save", ""])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
@@ -157,7 +187,7 @@ impl PrivateRedis {
         }
     }
 
-    /// Starts it again on the same port, empty.
+    /// Starts it again on the same port: empty, unless it is durable.
     pub async fn restart(&mut self) {
         self.stop();
         assert!(self.spawn().await, "redis-server restarts");
@@ -167,5 +197,8 @@ impl PrivateRedis {
 impl Drop for PrivateRedis {
     fn drop(&mut self) {
         self.stop();
+        if let Some(dir) = &self.durable {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }

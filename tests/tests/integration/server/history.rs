@@ -32,6 +32,11 @@ impl Feed {
         Ok(ctx.group_stream_since(&room, since)?.params_of("said"))
     }
 
+    /// Joins `room` as a plain member (its `said` notifications as they are).
+    fn join(&self, ctx: &RpcContext, room: String) -> Result<(), RpcError> {
+        ctx.join(&room)
+    }
+
     /// Says `n` in `room`.
     fn say(&self, ctx: &RpcContext, room: String, n: u64) -> Result<usize, RpcError> {
         let peer = ctx.peer().ok_or_else(RpcError::method_not_found)?;

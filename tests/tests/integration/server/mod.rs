@@ -17,6 +17,7 @@ mod metrics;
 mod mounted;
 mod push;
 mod redis_groups;
+mod redis_history;
 mod subscriptions;
 mod test_client;
 mod tls;

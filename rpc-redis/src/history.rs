@@ -1,0 +1,217 @@
+//! Group history in Redis: a stream per group holding its messages, and a
+//! hash holding its epoch and the last offset given, both written by one
+//! Lua script that also publishes the message, so that a message's
+//! position exists (and is stored) before anyone hears it, and the order
+//! of offsets is the order in which subscribers hear them.
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `P:h:{GROUP}` | stream | entry `OFFSET-MS` (its offset, then when it was stored), field `f`: the frame |
+//! | `P:h:{GROUP}:pos` | hash | `epoch`, `offset` (the last given), `from:INSTANCE` (the number of the last message each instance stored) |
+//!
+//! Both expire when the group has been idle for the history's `max_age`;
+//! a group whose position hash is gone starts a new epoch (and its stream
+//! over). The stream is trimmed to about `max_messages` (`MAXLEN ~`) and,
+//! a few entries per message, of entries older than `max_age`; readers
+//! skip those too.
+
+use redis::Script;
+use rpc_server::groups::{Frame, GroupHistory, HistoryPage, InstanceId};
+
+/// Publishes ARGV[3] (a frame) on channel ARGV[1] in the envelope ARGV[2],
+/// stored first as the next message of the group whose stream and position
+/// are KEYS[1] and KEYS[2]; ARGV[4] and ARGV[5] are the history's count
+/// and age (ms), ARGV[6] the epoch to start if the group has none. ARGV[7]
+/// and ARGV[8] are the sending instance and its number for the message,
+/// which only grows: a message sent again (its first sending's answer was
+/// lost with the connection) is not stored twice. Returns the offset
+/// given, or 0 for a message stored already.
+const PUBLISH: &str = r"
+local epoch = redis.call('HGET', KEYS[2], 'epoch')
+if not epoch then
+  epoch = ARGV[6]
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[2], 'epoch', epoch, 'offset', 0)
+end
+local sender = 'from:' .. ARGV[7]
+local sent = tonumber(redis.call('HGET', KEYS[2], sender) or '0')
+if tonumber(ARGV[8]) <= sent then
+  return 0
+end
+redis.call('HSET', KEYS[2], sender, ARGV[8])
+local offset = redis.call('HINCRBY', KEYS[2], 'offset', 1)
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4],
+  string.format('%d-%d', offset, now), 'f', ARGV[3])
+local cutoff = now - tonumber(ARGV[5])
+local keep_from = nil
+for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 16)) do
+  local o, t = string.match(entry[1], '^(%d+)-(%d+)$')
+  if tonumber(t) >= cutoff then break end
+  keep_from = tonumber(o) + 1
+end
+if keep_from then
+  redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d', keep_from))
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+redis.call('PUBLISH', ARGV[1],
+  ARGV[2] .. ' ' .. epoch .. ' ' .. string.format('%d', offset) .. '\n' .. ARGV[3])
+return offset
+";
+
+/// Reads up to ARGV[2] messages after offset ARGV[1] of the group whose
+/// stream and position are KEYS[1] and KEYS[2], skipping those older than
+/// ARGV[3] ms; ARGV[4] is the epoch to start if the group has none.
+/// Returns `{epoch, top, first, offset, frame, offset, frame, …}`, where
+/// `first` is the oldest offset still held after the one asked for (top +
+/// 1 if none), and the messages only when nothing between is lost.
+const READ: &str = r"
+local epoch = redis.call('HGET', KEYS[2], 'epoch')
+if not epoch then
+  epoch = ARGV[4]
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[2], 'epoch', epoch, 'offset', 0)
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  return {epoch, 0, 1}
+end
+local top = tonumber(redis.call('HGET', KEYS[2], 'offset'))
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local cutoff = now - tonumber(ARGV[3])
+local after = tonumber(ARGV[1])
+local reply = {epoch, top, top + 1}
+if after >= top then
+  return reply
+end
+local entries = redis.call('XRANGE', KEYS[1], string.format('%d', after + 1), '+',
+  'COUNT', ARGV[2])
+for _, entry in ipairs(entries) do
+  local o, t = string.match(entry[1], '^(%d+)-(%d+)$')
+  if tonumber(t) >= cutoff then
+    if #reply == 3 then
+      reply[3] = tonumber(o)
+      if reply[3] > after + 1 then
+        return reply
+      end
+    end
+    reply[#reply + 1] = tonumber(o)
+    reply[#reply + 1] = entry[2][2]
+  end
+end
+return reply
+";
+
+/// One message to store and publish.
+pub(crate) struct Stored<'a> {
+    pub(crate) channel: &'a str,
+    pub(crate) frame: &'a Frame,
+    pub(crate) history: &'a GroupHistory,
+    /// The sending instance, and its number for this message.
+    pub(crate) origin: InstanceId,
+    pub(crate) number: u64,
+}
+
+/// The two scripts, compiled once per backend (their hashes).
+pub(crate) struct Scripts {
+    pub(crate) publish: Script,
+    pub(crate) read: Script,
+}
+
+impl Scripts {
+    pub(crate) fn new() -> Self {
+        Self {
+            publish: Script::new(PUBLISH),
+            read: Script::new(READ),
+        }
+    }
+
+    /// Loads both into Redis, so that a pipeline can call them by hash.
+    pub(crate) async fn load(
+        &self,
+        connection: &mut redis::aio::MultiplexedConnection,
+    ) -> redis::RedisResult<()> {
+        self.publish.load_async(connection).await?;
+        self.read.load_async(connection).await?;
+        Ok(())
+    }
+
+    /// Adds to `pipe` the publishing of `message` (this instance's
+    /// `number`th to a group with history) to `group`'s channel, in the
+    /// envelope `head`, stored first in the group's history.
+    pub(crate) fn publish_in(
+        &self,
+        pipe: &mut redis::Pipeline,
+        keys: &crate::wire::Keys,
+        group: &str,
+        head: &str,
+        message: &Stored<'_>,
+    ) {
+        pipe.cmd("EVALSHA")
+            .arg(self.publish.get_hash())
+            .arg(2)
+            .arg(keys.history(group))
+            .arg(keys.history_position(group))
+            .arg(message.channel)
+            .arg(head)
+            .arg(message.frame.as_str())
+            .arg(message.history.max_messages.max(1))
+            .arg(age_ms(message.history))
+            .arg(fresh_epoch())
+            .arg(message.origin.to_string())
+            .arg(message.number)
+            .ignore();
+    }
+
+    /// Up to `limit` messages of `group`'s history after offset `after`.
+    pub(crate) async fn read(
+        &self,
+        connection: &mut redis::aio::MultiplexedConnection,
+        keys: &crate::wire::Keys,
+        group: &str,
+        history: &GroupHistory,
+        after: u64,
+        limit: usize,
+    ) -> Result<HistoryPage, String> {
+        let reply: Vec<redis::Value> = self
+            .read
+            .key(keys.history(group))
+            .key(keys.history_position(group))
+            .arg(after)
+            .arg(limit.max(1))
+            .arg(age_ms(history))
+            .arg(fresh_epoch())
+            .invoke_async(connection)
+            .await
+            .map_err(|err| err.to_string())?;
+        page(reply).ok_or_else(|| format!("an unexpected history reply for {group:?}"))
+    }
+}
+
+/// A history's age in milliseconds, at least one.
+fn age_ms(history: &GroupHistory) -> u64 {
+    u64::try_from(history.max_age.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+/// An epoch for a history that starts now: 64 random bits, in hex.
+fn fresh_epoch() -> String {
+    InstanceId::random().to_string()
+}
+
+/// Reads the read script's reply.
+fn page(reply: Vec<redis::Value>) -> Option<HistoryPage> {
+    let mut values = reply.into_iter();
+    let epoch: String = redis::from_redis_value(values.next()?).ok()?;
+    let top: u64 = redis::from_redis_value(values.next()?).ok()?;
+    let first: u64 = redis::from_redis_value(values.next()?).ok()?;
+    let mut messages = Vec::new();
+    while let Some(offset) = values.next() {
+        let offset: u64 = redis::from_redis_value(offset).ok()?;
+        let frame: String = redis::from_redis_value(values.next()?).ok()?;
+        messages.push((offset, Frame::from(frame)));
+    }
+    Some(HistoryPage::new(epoch, top, first, messages))
+}
