@@ -42,6 +42,7 @@ impl Client {
 /// | [`max_pending_requests`](Self::max_pending_requests) | 1,000 (one more fails at once with `CallError::Overloaded`); also the server's calls and notifications handled at once, past which reading pauses |
 /// | [`ping_interval`](Self::ping_interval) | 30 s; the connection is declared dead after [`max_missed_pongs`](Self::max_missed_pongs) (3) pings unanswered |
 /// | [`reconnect`](Self::reconnect) | on: 100 ms doubling to 30 s, with jitter, no attempt limit |
+/// | [`alternate_url`](Self::alternate_url) | none: the one URL given |
 #[must_use]
 pub struct ClientBuilder {
     settings: Settings,
@@ -57,7 +58,7 @@ impl ClientBuilder {
     pub(crate) fn new(url: &str) -> Self {
         Self {
             settings: Settings {
-                url: url.to_owned(),
+                urls: vec![url.to_owned()],
                 headers: HeaderMap::new(),
                 request_timeout: Duration::from_secs(60),
                 connect_timeout: Duration::from_secs(10),
@@ -149,6 +150,18 @@ impl ClientBuilder {
         self
     }
 
+    /// Another URL of the same service (another instance of it, with no
+    /// load balancer in front): the client connects to the first URL that
+    /// answers, and after a drop moves on to the next, in turn. A server
+    /// that drains (closes with 1001, going away, as a rolling restart
+    /// does) is left at once for the next, without waiting: that is a
+    /// normal event, not an error. Subscriptions reopen there (with
+    /// `since`, where the server sends positions).
+    pub fn alternate_url(mut self, url: &str) -> Self {
+        self.settings.urls.push(url.to_owned());
+        self
+    }
+
     /// How to reconnect when the connection drops.
     pub fn reconnect(mut self, policy: Reconnect) -> Self {
         self.settings.reconnect = Some(policy);
@@ -200,9 +213,9 @@ impl ClientBuilder {
             listeners: Arc::clone(&listeners),
         });
         let state = Arc::new(ClientState::new(self.settings, service, listeners));
-        let ws = session::open(&state.settings).await?;
+        let (ws, at) = session::open_first(&state.settings).await?;
         let client = Client { state };
-        session::start(client.clone(), ws, self.on_reconnect);
+        session::start(client.clone(), ws, at, self.on_reconnect);
         // Calls may go out once the connection task has taken over.
         let mut state = client.watch_state();
         let _ = state
@@ -215,7 +228,7 @@ impl ClientBuilder {
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("url", &self.settings.url)
+            .field("urls", &self.settings.urls)
             .field("request_timeout", &self.settings.request_timeout)
             .field("max_pending_requests", &self.settings.max_pending_requests)
             .field("ping_interval", &self.settings.ping_interval)

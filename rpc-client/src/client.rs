@@ -162,7 +162,7 @@ impl Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("url", &self.state.settings.url)
+            .field("urls", &self.state.settings.urls)
             .field("state", &self.state())
             .finish_non_exhaustive()
     }

@@ -13,6 +13,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, interval_at};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -24,22 +25,32 @@ use crate::state::ConnectionState;
 
 pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Opens one WebSocket connection, within the connect timeout.
-pub(crate) async fn open(settings: &Settings) -> Result<Ws, ConnectError> {
+/// Opens a connection to the first of the URLs that answers; the
+/// connection and the index of its URL.
+pub(crate) async fn open_first(settings: &Settings) -> Result<(Ws, usize), ConnectError> {
+    let mut failed = None;
+    for (at, url) in settings.urls.iter().enumerate() {
+        match open(settings, url).await {
+            Ok(ws) => return Ok((ws, at)),
+            Err(err) => failed = Some(err),
+        }
+    }
+    Err(failed.unwrap_or_else(|| ConnectError::invalid("no URL to connect to")))
+}
+
+/// Opens one WebSocket connection to `url`, within the connect timeout.
+pub(crate) async fn open(settings: &Settings, url: &str) -> Result<Ws, ConnectError> {
     let limit = settings.connect_timeout;
-    match tokio::time::timeout(limit, handshake(settings)).await {
+    match tokio::time::timeout(limit, handshake(settings, url)).await {
         Ok(opened) => opened,
         Err(_) => Err(ConnectError::invalid(format!(
-            "connecting to {} timed out after {limit:?}",
-            settings.url
+            "connecting to {url} timed out after {limit:?}"
         ))),
     }
 }
 
-async fn handshake(settings: &Settings) -> Result<Ws, ConnectError> {
-    let mut request = settings
-        .url
-        .as_str()
+async fn handshake(settings: &Settings, url: &str) -> Result<Ws, ConnectError> {
+    let mut request = url
         .into_client_request()
         .map_err(|err| ConnectError::new(&err))?;
     request.headers_mut().extend(settings.headers.clone());
@@ -99,41 +110,65 @@ fn webpki_roots() -> &'static [tokio_rustls::rustls::pki_types::TrustAnchor<'sta
 pub(crate) type ReconnectHook =
     Arc<dyn Fn(Client) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
-/// Starts the task that owns the connection.
-pub(crate) fn start(client: Client, first: Ws, on_reconnect: Option<ReconnectHook>) {
-    tokio::spawn(run(client, first, on_reconnect));
+/// Starts the task that owns the connection (opened to URL number `at`).
+pub(crate) fn start(client: Client, first: Ws, at: usize, on_reconnect: Option<ReconnectHook>) {
+    tokio::spawn(run(client, first, at, on_reconnect));
 }
 
-async fn run(client: Client, first: Ws, on_reconnect: Option<ReconnectHook>) {
+/// How a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// The client closed it.
+    ByUs,
+    /// The server went away on purpose (1001: it drains, for a restart).
+    Drained,
+    /// The connection broke, or the server closed it otherwise.
+    Broken,
+}
+
+async fn run(client: Client, first: Ws, mut at: usize, on_reconnect: Option<ReconnectHook>) {
     let state = Arc::clone(&client.state);
     let mut closing = state.closing.subscribe();
+    let urls = &state.settings.urls;
     let mut ws = first;
     let mut reconnected = false;
     loop {
         let hook = on_reconnect.as_ref().filter(|_| reconnected);
-        let closed_by_us = session(&client, ws, reconnected, hook).await;
+        let ended = session(&client, ws, reconnected, hook).await;
         state.detach();
-        if closed_by_us || *closing.borrow() {
+        if ended == Ended::ByUs || *closing.borrow() {
             break;
         }
         let Some(policy) = state.settings.reconnect.clone() else {
             break;
         };
+        if ended == Ended::Drained {
+            tracing::debug!(url = %urls[at], "the server drained; moving on");
+        }
         let mut next = None;
         for attempt in 0.. {
             if policy.max_attempts.is_some_and(|max| attempt >= max) {
                 break;
             }
+            // The next instance, in turn: the one left is restarting, or
+            // down.
+            at = (at + 1) % urls.len();
             state
                 .connection
                 .send_replace(ConnectionState::Reconnecting { attempt });
+            // A drain is expected: the first attempt goes at once.
+            let wait = if ended == Ended::Drained && attempt == 0 {
+                Duration::ZERO
+            } else {
+                policy.delay(attempt)
+            };
             tokio::select! {
                 () = closed(&mut closing) => break,
-                () = tokio::time::sleep(policy.delay(attempt)) => {}
+                () = tokio::time::sleep(wait) => {}
             }
             let opened = tokio::select! {
                 () = closed(&mut closing) => break,
-                opened = open(&state.settings) => opened,
+                opened = open(&state.settings, &urls[at]) => opened,
             };
             match opened {
                 Ok(opened) => {
@@ -158,13 +193,13 @@ async fn run(client: Client, first: Ws, on_reconnect: Option<ReconnectHook>) {
     state.connection.send_replace(ConnectionState::Closed);
 }
 
-/// Serves one connection until it breaks; true if the client closed it.
+/// Serves one connection until it ends.
 async fn session(
     client: &Client,
     ws: Ws,
     reconnected: bool,
     on_reconnect: Option<&ReconnectHook>,
-) -> bool {
+) -> Ended {
     let state = &client.state;
     let settings = &state.settings;
     let (mut sink, mut stream) = ws.split();
@@ -206,25 +241,25 @@ async fn session(
         .ping_interval
         .map(|every| interval_at(Instant::now() + every, every));
     let mut missed = 0;
-    let closed_by_us = loop {
+    let ended = loop {
         tokio::select! {
             biased;
             // The loop never waits for room in the queue: a server that
             // stops reading must not stop us reading and counting pongs.
             () = closed(&mut closing) => {
                 let _ = outgoing.try_send(Message::Close(None));
-                break true;
+                break Ended::ByUs;
             }
             () = tick(&mut pings) => {
                 if missed >= settings.max_missed_pongs {
                     tracing::debug!("server stopped answering pings");
-                    break false;
+                    break Ended::Broken;
                 }
                 missed += 1;
                 if let Err(mpsc::error::TrySendError::Closed(_)) =
                     outgoing.try_send(Message::Ping(Bytes::new()))
                 {
-                    break false;
+                    break Ended::Broken;
                 }
             }
             message = stream.next() => {
@@ -239,7 +274,10 @@ async fn session(
                         continue;
                     }
                     Some(Ok(Message::Ping(_) | Message::Frame(_))) => continue,
-                    Some(Ok(Message::Close(_)) | Err(_)) | None => break false,
+                    Some(Ok(Message::Close(Some(frame)))) if frame.code == CloseCode::Away => {
+                        break Ended::Drained;
+                    }
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => break Ended::Broken,
                 };
                 let Some(text) = resolve(client, text) else {
                     continue;
@@ -252,7 +290,7 @@ async fn session(
                 };
                 let Some(slot) = slot else {
                     let _ = outgoing.try_send(Message::Close(None));
-                    break true;
+                    break Ended::ByUs;
                 };
                 serve(client, &connection, &outgoing, text, slot);
             }
@@ -269,7 +307,7 @@ async fn session(
     {
         writer.abort();
     }
-    closed_by_us
+    ended
 }
 
 /// Hands a frame from the server to the calls it answers; returns it if it

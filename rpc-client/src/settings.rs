@@ -12,7 +12,8 @@ use crate::backoff::Reconnect;
 /// The settings a connection task runs with.
 #[derive(Clone)]
 pub(crate) struct Settings {
-    pub(crate) url: String,
+    /// The service's URLs: several instances of it, tried in turn.
+    pub(crate) urls: Vec<String>,
     pub(crate) headers: HeaderMap,
     pub(crate) request_timeout: Duration,
     pub(crate) connect_timeout: Duration,

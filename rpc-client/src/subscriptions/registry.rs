@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
-use rpc_core::CallError;
+use rpc_core::{CallError, Position};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
@@ -73,7 +73,8 @@ struct Table {
     open: HashMap<u64, Open>,
     /// Keys by the server's id for them (its raw JSON).
     by_id: HashMap<Box<str>, u64>,
-    early: VecDeque<(Box<str>, Event)>,
+    /// Items for ids not known yet, with their positions.
+    early: VecDeque<(Box<str>, Event, Option<Position>)>,
     early_bytes: usize,
     /// Set when the client is closed for good: nothing more opens.
     closed: bool,
@@ -90,6 +91,9 @@ struct Open {
     missed: u64,
     /// The connection it is open on.
     generation: u64,
+    /// The position of the last item, when the server sends positions:
+    /// reopened with it as `since`, the subscription misses nothing.
+    last: Option<Position>,
 }
 
 impl Open {
@@ -125,6 +129,10 @@ struct ItemParams<'a> {
     #[serde(borrow)]
     result: Option<&'a RawValue>,
     dropped: Option<u64>,
+    /// Where the item stands in a group's history.
+    position: Option<Position>,
+    /// `false` when the server could not send what was missed.
+    recovered: Option<bool>,
 }
 
 impl Subscriptions {
@@ -147,15 +155,20 @@ impl Subscriptions {
             return false;
         }
         let params = notification.params;
-        let event = match (params.result, params.dropped) {
-            (Some(item), _) => Event::Item(item.to_owned()),
-            (None, Some(dropped)) => Event::Missed(Some(dropped)),
-            (None, None) => return false,
+        let event = match (params.result, params.dropped, params.recovered) {
+            (Some(item), _, _) => Event::Item(item.to_owned()),
+            (None, Some(dropped), _) => Event::Missed(Some(dropped)),
+            // What was missed is lost: the application reloads.
+            (None, None, Some(false)) => Event::Missed(None),
+            _ => return false,
         };
         let id = params.subscription.get();
         let mut table = self.table();
         let table = &mut *table;
         if let Some(open) = table.by_id.get(id).and_then(|key| table.open.get_mut(key)) {
+            if params.position.is_some() {
+                open.last = params.position;
+            }
             open.send(event);
             return true;
         }
@@ -166,13 +179,13 @@ impl Subscriptions {
         }
         let size = event_size(&event);
         while table.early_bytes + size > EARLY_BYTES {
-            let Some((_, oldest)) = table.early.pop_front() else {
+            let Some((_, oldest, _)) = table.early.pop_front() else {
                 break;
             };
             table.early_bytes -= event_size(&oldest);
         }
         table.early_bytes += size;
-        table.early.push_back((id.into(), event));
+        table.early.push_back((id.into(), event, params.position));
         true
     }
 
@@ -199,6 +212,7 @@ impl Subscriptions {
             events,
             missed: 0,
             generation: self.generation.load(Ordering::Acquire),
+            last: None,
         };
         let mut table = self.table();
         if table.closed {
@@ -267,7 +281,10 @@ impl Subscriptions {
             .map(|(key, open)| Stale {
                 key: *key,
                 method: open.method.clone(),
-                params: open.params.clone(),
+                params: match &open.last {
+                    Some(last) => with_since(open.params.as_deref(), last),
+                    None => open.params.clone(),
+                },
                 unsubscribe: open.unsubscribe.clone(),
             })
             .collect()
@@ -301,7 +318,11 @@ impl Subscriptions {
                 let id: Box<str> = id.get().into();
                 let old = std::mem::replace(&mut open.id, id.clone());
                 open.generation = generation;
-                open.send(Event::Missed(None));
+                if open.last.is_none() {
+                    // Nothing says what was missed meanwhile. With a
+                    // position, the server sends it, or says it cannot.
+                    open.send(Event::Missed(None));
+                }
                 table.by_id.remove(&old);
                 table.by_id.insert(id.clone(), key);
                 if let Some(mut open) = table.open.remove(&key) {
@@ -336,13 +357,43 @@ fn take_early(table: &mut Table, id: &str, open: &mut Open) {
         return;
     }
     let mut rest = VecDeque::with_capacity(table.early.len());
-    for (for_id, event) in table.early.drain(..) {
+    for (for_id, event, position) in table.early.drain(..) {
         if *for_id == *id {
             table.early_bytes -= event_size(&event);
+            if position.is_some() {
+                open.last = position;
+            }
             open.send(event);
         } else {
-            rest.push_back((for_id, event));
+            rest.push_back((for_id, event, position));
         }
     }
     table.early = rest;
+}
+
+/// The subscribe call's params, asking for what came after `since`: the
+/// member `since` of params by name; by position, the last element when it
+/// is a position (or null) already, else one more.
+fn with_since(params: Option<&RawValue>, since: &Position) -> Option<Box<RawValue>> {
+    let mut value = match params {
+        Some(params) => serde_json::from_str(params.get()).ok()?,
+        None => serde_json::Value::Object(serde_json::Map::new()),
+    };
+    let since = serde_json::to_value(since).ok()?;
+    match &mut value {
+        serde_json::Value::Object(members) => {
+            members.insert("since".to_owned(), since);
+        }
+        serde_json::Value::Array(items) => {
+            let last_is_since = items.last().is_some_and(|last| {
+                last.is_null() || (last.get("epoch").is_some() && last.get("offset").is_some())
+            });
+            if last_is_since {
+                items.pop();
+            }
+            items.push(since);
+        }
+        _ => return params.map(ToOwned::to_owned),
+    }
+    serde_json::value::to_raw_value(&value).ok()
 }

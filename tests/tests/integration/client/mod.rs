@@ -2,4 +2,5 @@
 //! server's calls answered, subscriptions.
 
 mod calls;
+mod recovery;
 mod subscriptions;

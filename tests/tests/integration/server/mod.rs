@@ -7,7 +7,7 @@ mod closing_handshake;
 mod dashboard;
 mod explorer_forms;
 mod extensibility;
-mod history;
+pub(crate) mod history;
 mod http;
 mod jsonrpc1;
 mod large_messages;
