@@ -397,3 +397,42 @@ fn with_since(params: Option<&RawValue>, since: &Position) -> Option<Box<RawValu
     }
     serde_json::value::to_raw_value(&value).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(json: &str) -> Box<RawValue> {
+        RawValue::from_string(json.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn since_goes_by_name_or_last_by_position() {
+        let since = Position::new("e", 7);
+        let with = |params: Option<&str>| {
+            with_since(params.map(raw).as_deref(), &since).map(|raw| raw.get().to_owned())
+        };
+        let position = r#"{"epoch":"e","offset":7}"#;
+        assert_eq!(
+            with(Some(r#"{"room":"a"}"#)).unwrap(),
+            format!(r#"{{"room":"a","since":{position}}}"#)
+        );
+        assert_eq!(
+            with(Some(r#"{"room":"a","since":{"epoch":"e","offset":1}}"#)).unwrap(),
+            format!(r#"{{"room":"a","since":{position}}}"#)
+        );
+        assert_eq!(
+            with(Some(r#"["a"]"#)).unwrap(),
+            format!(r#"["a",{position}]"#)
+        );
+        assert_eq!(
+            with(Some(r#"["a",null]"#)).unwrap(),
+            format!(r#"["a",{position}]"#)
+        );
+        assert_eq!(
+            with(Some(r#"["a",{"epoch":"x","offset":2}]"#)).unwrap(),
+            format!(r#"["a",{position}]"#)
+        );
+        assert_eq!(with(None).unwrap(), format!(r#"{{"since":{position}}}"#));
+    }
+}
