@@ -9,10 +9,9 @@ pub use crate::wire::decode::{MAX_PARAMS, ParamList, decode};
 pub use schemars;
 
 use crate::engine::service::Call;
-use crate::peer::position::{Positioned, write_position};
+pub use crate::peer::subscription::RpcItem;
 use crate::peer::subscription::Subscription;
 use crate::wire::error::RpcError;
-use crate::wire::plain_str;
 use crate::wire::response::{MethodResult, SerializedResult};
 
 /// Types a method may take as a JSON parameter.
@@ -169,59 +168,6 @@ pub fn unsubscribe(call: &Call<'_>, notification: &'static str) -> MethodResult 
         .peer()
         .is_some_and(|peer| peer.link().close_subscription(notification, &id));
     SerializedResult::new(&closed)
-}
-
-/// Types a subscription may send as items: any type with both derives,
-/// or a [`Positioned`] one (its position goes beside the item).
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be a subscription's item",
-    label = "items must implement `serde::Serialize` and `schemars::JsonSchema`",
-    note = "derive both: `#[derive(serde::Serialize, schemars::JsonSchema)]`"
-)]
-pub trait RpcItem: Send {
-    /// Writes the notification's params members after `"subscription"`:
-    /// `,"result":…` and whatever goes with it; false if it cannot be
-    /// serialized.
-    fn write_members(&self, out: &mut Vec<u8>) -> bool;
-
-    /// The schema of what `result` carries.
-    fn item_schema(generator: &mut schemars::generate::SchemaGenerator) -> schemars::Schema;
-}
-
-impl<T: Serialize + schemars::JsonSchema + Send> RpcItem for T {
-    fn write_members(&self, out: &mut Vec<u8>) -> bool {
-        out.extend_from_slice(br#","result":"#);
-        plain_str::write_if_str(self, out) || serde_json::to_writer(&mut *out, self).is_ok()
-    }
-
-    fn item_schema(generator: &mut schemars::generate::SchemaGenerator) -> schemars::Schema {
-        crate::describe::metadata::schema_for::<T>(generator)
-    }
-}
-
-// `Positioned` is not `Serialize`, so this does not overlap the impl above.
-impl<T: Serialize + schemars::JsonSchema + Send> RpcItem for Positioned<T> {
-    fn write_members(&self, out: &mut Vec<u8>) -> bool {
-        match self {
-            Positioned::Item { item, position } => {
-                if !item.write_members(out) {
-                    return false;
-                }
-                if let Some(position) = position {
-                    write_position(out, position);
-                }
-            }
-            Positioned::NotRecovered { position } => {
-                out.extend_from_slice(br#","recovered":false"#);
-                write_position(out, position);
-            }
-        }
-        true
-    }
-
-    fn item_schema(generator: &mut schemars::generate::SchemaGenerator) -> schemars::Schema {
-        T::item_schema(generator)
-    }
 }
 
 /// The schema of a subscription's item.

@@ -99,11 +99,36 @@
 //!   member that does not drain its queue meets the server's slow-member
 //!   policy.
 //!
+//! # Groups with history
+//!
+//! [`RedisConfig::history`] (`RPC_REDIS_HISTORY=room:*=1000/10m`) names the
+//! groups that keep their messages in Redis, a stream per group. One Lua
+//! script stores a message, gives it its position (the history's epoch and
+//! the next offset) and publishes it, so a position exists before anyone
+//! hears the message, and every instance hears them in offset order. For
+//! such groups:
+//!
+//! - **Every member here gets each message once, in offset order**, the
+//!   sending instance's own members included: they get it when it comes
+//!   back from Redis, one round trip after it was sent.
+//! - **Nothing is lost across a Redis blip:** messages sent while Redis is
+//!   away wait in the outbox and are sent after the reconnect (stored once,
+//!   even when a first try's answer was lost); an instance reads what its
+//!   members missed from the streams after a reconnect, or when it sees
+//!   offset N+2 after N, and delivers it before newer messages.
+//! - **Followers recover:** `group_stream_since` reads the stream after the
+//!   client's `since`. A Redis that lost its data (a restart without
+//!   persistence, a flush) starts a new epoch, and followers are told they
+//!   could not recover.
+//! - A group idle for longer than its `max_age` loses its history and its
+//!   counter (they expire in Redis).
+//!
 //! # Settings
 //!
 //! [`RedisConfig`] (and `RPC_REDIS_*` variables, [`RedisConfig::from_env`]):
 //! the URL, a prefix for every key and channel so that applications can
-//! share a Redis, heartbeat and expiry, the outbox bound, timeouts. With the
+//! share a Redis, heartbeat and expiry, the outbox bound, timeouts, the
+//! groups that keep history. With the
 //! `tls` feature, `rediss://` URLs connect over TLS (rustls).
 
 use std::fmt;

@@ -216,6 +216,48 @@
 //! }
 //! ```
 //!
+//! A group can keep its history, so that a follower that comes back gets
+//! what it missed: [`LocalGroups::with_history`](groups::LocalGroups::with_history) (or
+//! `rpc_redis::RedisConfig::with_history` across instances) says which
+//! groups keep how much; each message then has a
+//! [`Position`](groups::Position), sent beside the item
+//! (`"position":{"epoch":…,"offset":…}`), and
+//! [`RpcContext::group_stream_since`] starts with what the history holds
+//! after the client's `since`, then the live messages, with no gap and no
+//! duplicate between them, or with `"recovered": false` when the history
+//! no longer covers it (the README's "Push that loses nothing" has the
+//! wire contract):
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use futures_util::Stream;
+//! use rpc_server::groups::{GroupHistory, HistoryRules, LocalGroups, Position, Positioned};
+//! use rpc_server::{RpcContext, RpcError, Server, rpc_service};
+//!
+//! struct Chat;
+//!
+//! #[rpc_service]
+//! impl Chat {
+//!     /// The `message` notifications of `room`, after `since` when given.
+//!     #[rpc(subscription = "room")]
+//!     fn subscribe_room(
+//!         &self,
+//!         ctx: &RpcContext,
+//!         room: String,
+//!         since: Option<Position>,
+//!     ) -> Result<impl Stream<Item = Positioned<serde_json::Value>> + Send + 'static, RpcError> {
+//!         Ok(ctx.group_stream_since(&room, since)?.params_of("message"))
+//!     }
+//! }
+//!
+//! let rooms = LocalGroups::new().with_history(
+//!     HistoryRules::new().rule("*", GroupHistory::new(1_000, Duration::from_secs(600))),
+//! );
+//! let server = Server::builder().groups(rooms).serve("127.0.0.1:0", Chat);
+//! # drop(server);
+//! ```
+//!
 //! # HTTP and TLS
 //!
 //! The port that serves WebSocket upgrades also answers plain HTTP:

@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rpc_core::{InstanceId, Position};
@@ -248,12 +249,15 @@ impl Kept {
     }
 }
 
+/// One shard of histories, by group name.
+type Shard = HashMap<Box<str>, Kept>;
+
 /// Every group's history in one instance's memory, in shards like the
 /// groups themselves, bounded per group (count, age, bytes) and in all
 /// (`max_bytes`).
 pub(crate) struct Histories {
     pub(crate) rules: HistoryRules,
-    shards: Box<[std::sync::Mutex<HashMap<Box<str>, Kept>>]>,
+    shards: Box<[Mutex<Shard>]>,
     bytes: AtomicUsize,
     max_bytes: usize,
 }
@@ -276,7 +280,7 @@ impl Histories {
         self.bytes.load(Ordering::Relaxed)
     }
 
-    fn shard(&self, index: usize) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Kept>> {
+    fn shard(&self, index: usize) -> MutexGuard<'_, Shard> {
         self.shards[index % self.shards.len()]
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -331,7 +335,7 @@ impl Histories {
     }
 
     /// Forgets the groups of a shard idle past their history's age.
-    fn sweep(&self, groups: &mut HashMap<Box<str>, Kept>, now: Instant) {
+    fn sweep(&self, groups: &mut Shard, now: Instant) {
         groups.retain(|group, kept| {
             let keep = self
                 .rules
