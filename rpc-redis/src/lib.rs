@@ -412,6 +412,10 @@ impl GroupBackend for RedisGroups {
         self.shared.local.local_groups(id)
     }
 
+    fn local_membership(&self, id: ConnectionId, group: &str) -> (usize, bool) {
+        self.shared.local.local_membership(id, group)
+    }
+
     fn member_count<'a>(
         &'a self,
         group: &'a str,

@@ -6,6 +6,7 @@ use rpc_server::connect::ConnectionId;
 use rpc_server::groups::{BackendError, GroupBackend as _, HistoryPage};
 
 use crate::shared::{Shared, lock};
+use crate::wire::membership_field;
 
 fn failed(err: impl std::fmt::Display) -> BackendError {
     BackendError(err.to_string())
@@ -43,14 +44,15 @@ impl Shared {
         let replies: Vec<redis::Value> = pipe.query_async(&mut redis).await.map_err(failed)?;
         let mut dead = Vec::new();
         for (instance, pair) in others.iter().zip(replies.chunks(2)) {
-            let alive: bool = redis::from_redis_value(pair[0].clone()).map_err(failed)?;
+            let alive: bool = redis::from_redis_value(pair[0].clone()).unwrap_or(false);
             if !alive {
                 dead.push(instance.as_str());
                 continue;
             }
-            let members: Option<usize> =
-                redis::from_redis_value(pair[1].clone()).map_err(failed)?;
-            total += members.unwrap_or(0);
+            // Anyone who can write to this Redis can write here: a value
+            // that is not a count counts nothing, and no sum overflows.
+            let members: Option<usize> = redis::from_redis_value(pair[1].clone()).unwrap_or(None);
+            total = total.saturating_add(members.unwrap_or(0));
         }
         if !dead.is_empty() {
             // Gone without cleaning up; their entries have expired.
@@ -67,16 +69,29 @@ impl Shared {
         }
         let mut redis = self.query_connection()?;
         let instance = id.instance().to_string();
-        let (alive, joined): (bool, Option<String>) = redis::pipe()
+        let alive: bool = redis
             .exists(self.keys.alive(&instance))
-            .hget(self.keys.connections(&instance), id.to_string())
-            .query_async(&mut redis)
             .await
             .map_err(failed)?;
-        match joined {
-            Some(json) if alive => serde_json::from_str(&json).map_err(failed),
-            _ => Ok(Vec::new()),
+        if !alive {
+            return Ok(Vec::new());
         }
+        // Its memberships are fields `ID GROUP`: scanned for this id (an
+        // id holds no character a pattern treats specially).
+        let prefix = membership_field(id, "");
+        let mut fields: redis::AsyncIter<'_, (String, String)> = redis
+            .hscan_match(self.keys.members(&instance), format!("{prefix}*"))
+            .await
+            .map_err(failed)?;
+        let mut groups = Vec::new();
+        while let Some(entry) = fields.next_item().await {
+            let (field, _) = entry.map_err(failed)?;
+            if let Some(group) = field.strip_prefix(&prefix) {
+                groups.push(group.to_owned());
+            }
+        }
+        groups.sort_unstable();
+        Ok(groups)
     }
 
     /// Up to `limit` messages of `group`'s history after `after`; `None`

@@ -24,12 +24,9 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Membership changes the link task has not written to Redis yet.
-#[derive(Debug, Default)]
-pub(crate) struct Dirty {
-    pub(crate) groups: HashSet<String>,
-    pub(crate) connections: HashSet<ConnectionId>,
-}
+/// Membership changes the link task has not written to Redis yet: the
+/// group and connection pairs whose membership may have changed.
+type Dirty = HashSet<(String, ConnectionId)>;
 
 /// Where the link to Redis stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,15 +171,22 @@ impl Shared {
     }
 
     pub(crate) fn mark(&self, group: &str, id: ConnectionId) {
-        let mut dirty = lock(&self.dirty);
-        dirty.groups.insert(group.to_owned());
-        dirty.connections.insert(id);
-        drop(dirty);
+        lock(&self.dirty).insert((group.to_owned(), id));
         self.wake.notify_one();
     }
 
-    pub(crate) fn take_dirty(&self) -> Dirty {
-        std::mem::take(&mut *lock(&self.dirty))
+    /// Up to `at_most` membership changes, and whether more wait.
+    pub(crate) fn take_dirty(&self, at_most: usize) -> (Vec<(String, ConnectionId)>, bool) {
+        let mut dirty = lock(&self.dirty);
+        if dirty.len() <= at_most {
+            let all = std::mem::take(&mut *dirty);
+            return (all.into_iter().collect(), false);
+        }
+        let taken: Vec<(String, ConnectionId)> = dirty.iter().take(at_most).cloned().collect();
+        for pair in &taken {
+            dirty.remove(pair);
+        }
+        (taken, true)
     }
 
     pub(crate) fn request_stop(&self) {

@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | `P:i:INSTANCE:alive` | string | present while the instance lives |
 //! | `P:i:INSTANCE:groups` | hash | group → members on the instance |
-//! | `P:i:INSTANCE:conns` | hash | connection id → its groups (a JSON array) |
+//! | `P:i:INSTANCE:members` | hash | `CONNECTION GROUP` → 1, one field per membership |
 //! | `P:instances` | set | every instance seen (readers drop dead ones) |
 //!
 //! Channels: `P:g:GROUP` for a group's messages (subscribed by the
@@ -56,8 +56,8 @@ impl Keys {
         format!("{}:i:{instance}:groups", self.prefix)
     }
 
-    pub(crate) fn connections(&self, instance: &str) -> String {
-        format!("{}:i:{instance}:conns", self.prefix)
+    pub(crate) fn members(&self, instance: &str) -> String {
+        format!("{}:i:{instance}:members", self.prefix)
     }
 
     pub(crate) fn instances(&self) -> String {
@@ -74,6 +74,12 @@ impl Keys {
     pub(crate) fn history_position(&self, group: &str) -> String {
         format!("{}:h:{{{group}}}:pos", self.prefix)
     }
+}
+
+/// The registry's field for connection `id`'s membership of `group`:
+/// `ID GROUP` (an id has no space; a group may).
+pub(crate) fn membership_field(id: ConnectionId, group: &str) -> String {
+    format!("{id} {group}")
 }
 
 /// One message as published: `ORIGIN SEQ TARGET\nFRAME`, where ORIGIN is

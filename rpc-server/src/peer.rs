@@ -174,9 +174,8 @@ impl PeerLink for ServerLink {
         if self.closed.load(Ordering::Acquire) {
             return Ok(());
         }
-        let joined = self.groups.local_groups(self.id);
-        let already = joined.iter().any(|name| name == group);
-        if !already && joined.len() >= self.max_groups {
+        let (joined, already) = self.groups.local_membership(self.id, group);
+        if !already && joined >= self.max_groups {
             return Err(too_large(format_args!(
                 "a connection is in {} groups at most",
                 self.max_groups

@@ -282,6 +282,15 @@ impl GroupBackend for LocalGroups {
         Box::pin(async move { Ok(page) })
     }
 
+    fn local_membership(&self, id: ConnectionId, group: &str) -> (usize, bool) {
+        self.connection_shard(id)
+            .get(&id)
+            .map_or((0, false), |connection| {
+                let member = connection.groups.iter().any(|joined| &**joined == group);
+                (connection.groups.len(), member)
+            })
+    }
+
     fn local_groups(&self, id: ConnectionId) -> Vec<String> {
         let mut groups: Vec<String> = self
             .connection_shard(id)

@@ -224,6 +224,15 @@ pub trait GroupBackend: Send + Sync + 'static {
     /// The groups a connection of this instance is in.
     fn local_groups(&self, id: ConnectionId) -> Vec<String>;
 
+    /// How many groups a connection of this instance is in, and whether
+    /// `group` is one of them (what a join checks against the cap, on every
+    /// join: a backend should answer without copying the list).
+    fn local_membership(&self, id: ConnectionId, group: &str) -> (usize, bool) {
+        let groups = self.local_groups(id);
+        let member = groups.iter().any(|joined| joined == group);
+        (groups.len(), member)
+    }
+
     /// How many members `group` has over every instance.
     fn member_count<'a>(
         &'a self,
@@ -313,6 +322,9 @@ impl<B: GroupBackend + ?Sized> GroupBackend for Arc<B> {
     }
     fn local_groups(&self, id: ConnectionId) -> Vec<String> {
         (**self).local_groups(id)
+    }
+    fn local_membership(&self, id: ConnectionId, group: &str) -> (usize, bool) {
+        (**self).local_membership(id, group)
     }
     fn member_count<'a>(
         &'a self,

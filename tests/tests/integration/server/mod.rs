@@ -18,6 +18,7 @@ mod mounted;
 mod push;
 mod redis_groups;
 mod redis_history;
+mod redis_link;
 mod subscriptions;
 mod test_client;
 mod tls;
