@@ -4,30 +4,53 @@
 //! numbers is how a receiver learns that its members missed some.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 
 use rpc_server::groups::InstanceId;
 
-/// Channels numbered at once at most: past it the numbering starts over
-/// (receivers take a number that goes back as a restart, not a loss).
+/// Channels numbered at once at most (16 bytes each, whatever their
+/// names' length): past it the numbering starts over (receivers take a
+/// number that goes back as a restart, not a loss). Channels nobody else
+/// hears are forgotten as they are published to, so only a Redis with
+/// this many channels listened to reaches it.
 const MAX_NUMBERED_CHANNELS: usize = 65_536;
 
-/// The sending side: the next number per channel.
+/// Senders remembered per channel at most: past it the channel's are
+/// forgotten (anyone who can publish on the Redis can make up senders).
+const MAX_SENDERS_PER_CHANNEL: usize = 256;
+
+/// The sending side: the next number per channel, by a keyed hash of its
+/// name (a name is never kept).
 #[derive(Debug, Default)]
 pub(crate) struct Numbering {
-    next: HashMap<String, u64>,
+    hasher: RandomState,
+    next: HashMap<u64, u64>,
 }
 
 impl Numbering {
     pub(crate) fn next(&mut self, channel: &str) -> u64 {
-        if let Some(next) = self.next.get_mut(channel) {
+        let key = self.hasher.hash_one(channel);
+        if let Some(next) = self.next.get_mut(&key) {
             *next += 1;
             return *next;
         }
         if self.next.len() >= MAX_NUMBERED_CHANNELS {
             self.next.clear();
         }
-        self.next.insert(channel.to_owned(), 1);
+        self.next.insert(key, 1);
         1
+    }
+
+    /// Nobody else heard the last message on `channel`: nobody is owed
+    /// its numbering (a receiver's first message sets its baseline).
+    pub(crate) fn forget(&mut self, channel: &str) {
+        self.next.remove(&self.hasher.hash_one(channel));
+    }
+
+    /// Channels numbered now.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.next.len()
     }
 }
 
@@ -45,6 +68,10 @@ impl Gaps {
             Some(senders) => senders,
             None => self.last.entry(channel.to_owned()).or_default(),
         };
+        if senders.len() >= MAX_SENDERS_PER_CHANNEL && !senders.contains_key(&origin) {
+            // Made-up senders (or a very long run of restarts): start over.
+            senders.clear();
+        }
         let previous = senders.insert(origin, seq);
         match previous {
             // A later number than expected: the ones between were lost.
@@ -77,6 +104,18 @@ mod tests {
         assert_eq!(numbering.next("a"), 2);
         assert_eq!(numbering.next("b"), 1);
         assert_eq!(numbering.next("a"), 3);
+        numbering.forget("a");
+        assert_eq!(numbering.next("a"), 1, "forgotten when nobody listened");
+        assert_eq!(numbering.len(), 2);
+    }
+
+    #[test]
+    fn senders_per_channel_are_bounded() {
+        let mut gaps = Gaps::default();
+        for sender in 0..10_000 {
+            gaps.record("g", InstanceId::from_u64(sender), 1);
+        }
+        assert!(gaps.last["g"].len() <= MAX_SENDERS_PER_CHANNEL);
     }
 
     #[test]

@@ -76,6 +76,32 @@ impl Keys {
     }
 }
 
+/// Whether `frame` is a well-formed JSON-RPC 2.0 notification, all that an
+/// instance ever sends another: anyone who can publish on this Redis can
+/// put anything on our channels, and a response, a call or stray text must
+/// not reach a client's socket as if the server had sent it.
+pub(crate) fn is_notification(frame: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Notification<'a> {
+        #[serde(borrow)]
+        jsonrpc: std::borrow::Cow<'a, str>,
+        #[serde(borrow, rename = "method")]
+        _method: std::borrow::Cow<'a, str>,
+        #[serde(borrow, default)]
+        params: Option<&'a serde_json::value::RawValue>,
+    }
+    match serde_json::from_str::<Notification<'_>>(frame) {
+        Ok(notification) => {
+            notification.jsonrpc == "2.0"
+                && notification
+                    .params
+                    .is_none_or(|params| params.get().starts_with(['[', '{']))
+        }
+        Err(_) => false,
+    }
+}
+
 /// The registry's field for connection `id`'s membership of `group`:
 /// `ID GROUP` (an id has no space; a group may).
 pub(crate) fn membership_field(id: ConnectionId, group: &str) -> String {
@@ -139,7 +165,7 @@ impl Envelope<'_> {
             }
             Some(_) => return None,
         };
-        if fields.next().is_some() || frame.is_empty() {
+        if fields.next().is_some() || !is_notification(frame) {
             return None;
         }
         Some(Envelope {
@@ -191,20 +217,48 @@ mod tests {
 
     #[test]
     fn strangers_on_our_channels_are_ignored() {
-        for bad in [
-            &b""[..],
-            b"hello",
-            b"0000000000000abc 1 -",
-            b"0000000000000abc 1 -\n",
-            b"0000000000000abc x -\n{}",
-            b"0000000000000abc 1 - extra\n{}",
-            b"nothex0000000abc 1 -\n{}",
-            b"0000000000000abc 1 -\n\xff",
-            b"0000000000000abc 0 - e0\n{}",
-            b"0000000000000abc 0 - e0 x\n{}",
-            b"0000000000000abc 0 7 e0 1\n{}",
-        ] {
-            assert_eq!(Envelope::decode(bad), None, "{bad:?}");
+        let valid = r#"{"jsonrpc":"2.0","method":"m"}"#;
+        let with = |head: &str, frame: &str| format!("{head}\n{frame}").into_bytes();
+        assert!(Envelope::decode(&with("0000000000000abc 1 -", valid)).is_some());
+        let bad_heads = [
+            "0000000000000abc x -",
+            "0000000000000abc 1 - extra",
+            "nothex0000000abc 1 -",
+            "0000000000000abc 0 - e0",
+            "0000000000000abc 0 - e0 x",
+            "0000000000000abc 0 7 e0 1",
+        ];
+        // Not notifications: a response, a call, bad params, another
+        // version, a member twice, text.
+        let bad_frames = [
+            r#"{"jsonrpc":"2.0","result":1,"id":1}"#,
+            r#"{"jsonrpc":"2.0","method":"m","id":1}"#,
+            r#"{"jsonrpc":"2.0","method":"m","params":3}"#,
+            r#"{"jsonrpc":"1.0","method":"m"}"#,
+            r#"{"jsonrpc":"2.0","method":"m","method":"n"}"#,
+            "\u{1b}]52;c;clipboard",
+            "{}",
+        ];
+        let mut bad: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"hello".to_vec(),
+            b"0000000000000abc 1 -".to_vec(),
+            b"0000000000000abc 1 -\n".to_vec(),
+            b"0000000000000abc 1 -\n\xff".to_vec(),
+        ];
+        bad.extend(bad_heads.iter().map(|head| with(head, valid)));
+        bad.extend(
+            bad_frames
+                .iter()
+                .map(|frame| with("0000000000000abc 1 -", frame)),
+        );
+        for bad in &bad {
+            assert_eq!(
+                Envelope::decode(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

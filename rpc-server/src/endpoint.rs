@@ -192,8 +192,12 @@ impl<S: Service> Endpoint<S> {
         method: &str,
         params: impl serde::Serialize,
     ) -> Result<usize, CallError> {
-        let groups = &self.inner.state.groups;
-        Ok(groups.broadcast(group, &Frame::notification(method, params)?))
+        let state = &self.inner.state;
+        crate::groups::check_name(group, state.config.max_group_name_length)
+            .map_err(CallError::Refused)?;
+        Ok(state
+            .groups
+            .broadcast(group, &Frame::notification(method, params)?))
     }
 
     /// Sends a notification to one connection, wherever it is (see

@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::config::ServerConfig;
-use crate::groups::{Frame, GroupBackend, Listener, Member};
+use crate::groups::{self, Frame, GroupBackend, Listener, Member};
 use crate::outgoing::Outgoing;
 use crate::subscriptions::Subscriptions;
 
@@ -76,13 +76,7 @@ impl ServerLink {
 
     /// REQUEST_TOO_LARGE for a group name past the cap.
     fn check_group_name(&self, group: &str) -> Result<(), RpcError> {
-        if group.len() > self.max_group_name_length {
-            return Err(too_large(format_args!(
-                "a group name is {} bytes at most",
-                self.max_group_name_length
-            )));
-        }
-        Ok(())
+        groups::check_name(group, self.max_group_name_length)
     }
 
     /// Whether any call to the client awaits a response (so incoming frames
@@ -198,8 +192,9 @@ impl PeerLink for ServerLink {
         self.groups.local_groups(self.id)
     }
 
-    fn broadcast(&self, group: &str, frame: String) -> usize {
-        self.groups.broadcast(group, &Frame::from(frame))
+    fn broadcast(&self, group: &str, frame: String) -> Result<usize, RpcError> {
+        self.check_group_name(group)?;
+        Ok(self.groups.broadcast(group, &Frame::from(frame)))
     }
 
     fn notify_connection(&self, id: ConnectionId, frame: String) -> bool {

@@ -107,6 +107,7 @@ impl<S: Service> Serve<S> {
             stop: self.stop.clone(),
             stopped: self.stopped.subscribe(),
             groups: Arc::clone(&self.state.groups),
+            max_group_name_length: self.state.config.max_group_name_length,
         }
     }
 
@@ -177,6 +178,7 @@ pub struct ServerHandle {
     stop: shutdown::Trigger,
     stopped: watch::Receiver<bool>,
     groups: Arc<dyn GroupBackend>,
+    max_group_name_length: usize,
 }
 
 impl fmt::Debug for ServerHandle {
@@ -216,6 +218,7 @@ impl ServerHandle {
         method: &str,
         params: impl serde::Serialize,
     ) -> Result<usize, CallError> {
+        crate::groups::check_name(group, self.max_group_name_length).map_err(CallError::Refused)?;
         Ok(self
             .groups
             .broadcast(group, &Frame::notification(method, params)?))

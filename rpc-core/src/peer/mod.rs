@@ -40,6 +40,9 @@ pub enum CallError {
     Remote(RpcError),
     /// The params could not be serialized, or the result not decoded.
     Codec(String),
+    /// Refused on this side before anything was sent (past one of its
+    /// limits, say which the error does); a method passes it on as it is.
+    Refused(RpcError),
 }
 
 impl fmt::Display for CallError {
@@ -50,6 +53,7 @@ impl fmt::Display for CallError {
             Self::Overloaded => f.write_str("too many calls waiting for a response"),
             Self::Remote(error) => write!(f, "the other side answered with an error: {error}"),
             Self::Codec(detail) => write!(f, "could not encode or decode the call: {detail}"),
+            Self::Refused(error) => write!(f, "refused: {error}"),
         }
     }
 }
@@ -61,7 +65,7 @@ impl std::error::Error for CallError {}
 impl From<CallError> for RpcError {
     fn from(error: CallError) -> Self {
         match error {
-            CallError::Remote(error) => error,
+            CallError::Remote(error) | CallError::Refused(error) => error,
             other => RpcError::internal(other),
         }
     }
@@ -105,10 +109,11 @@ pub trait PeerLink: Send + Sync + 'static {
     }
 
     /// Sends one frame to every current member of `group`; returns how many
-    /// members on this instance it was queued for.
-    fn broadcast(&self, group: &str, frame: String) -> usize {
+    /// members on this instance it was queued for, or why not (a group name
+    /// past the transport's cap).
+    fn broadcast(&self, group: &str, frame: String) -> Result<usize, RpcError> {
         let _ = (group, frame);
-        0
+        Ok(0)
     }
 
     /// Sends one frame to the connection `id`, on whichever instance holds
@@ -233,7 +238,8 @@ impl Peer {
     /// connection included, if it is one); the payload is serialized once.
     /// Returns how many members on this instance it was queued for; with a
     /// group backend shared by several instances (`rpc-redis`), the others'
-    /// members get it too, and are not in that count.
+    /// members get it too, and are not in that count. A group name past the
+    /// server's cap is refused (`CallError::Refused`, REQUEST_TOO_LARGE).
     pub fn notify_group(
         &self,
         group: &str,
@@ -241,7 +247,9 @@ impl Peer {
         params: impl Serialize,
     ) -> Result<usize, CallError> {
         let frame = request_frame(method, params_json(&params)?.as_deref(), None);
-        Ok(self.link.broadcast(group, frame))
+        self.link
+            .broadcast(group, frame)
+            .map_err(CallError::Refused)
     }
 
     /// Sends a notification to one connection, given its id

@@ -58,11 +58,12 @@ impl Link {
                     position: None,
                     frame: message.frame.as_str(),
                 };
-                pipe.publish(&message.channel, envelope.encode()).ignore();
+                // Its answer (how many heard it) is kept.
+                pipe.publish(&message.channel, envelope.encode());
             }
-            let sent = within(
+            let sent: Result<Vec<i64>, String> = within(
                 shared.config.response_timeout,
-                pipe.exec_async(&mut self.commands),
+                pipe.query_async(&mut self.commands),
             )
             .await;
             if let Err(err) = sent {
@@ -77,6 +78,15 @@ impl Link {
                 shared.settled(lost.len() as u64, false);
                 lock(&shared.outbox).put_back(again);
                 return Err(err);
+            }
+            // A channel nobody else hears owes nobody its numbering: only
+            // channels someone listens to keep sender state.
+            let numbered = batch.iter().filter(|message| message.history.is_none());
+            for (message, heard) in numbered.zip(sent.unwrap_or_default()) {
+                let ours = i64::from(self.subscribed.contains(&message.channel));
+                if heard <= ours {
+                    state.numbering.forget(&message.channel);
+                }
             }
             shared.settled(batch.len() as u64, true);
         }

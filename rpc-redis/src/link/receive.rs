@@ -11,7 +11,7 @@ use tokio::time::timeout;
 
 use super::{HISTORY_PAGE, Link, State};
 use crate::shared::Shared;
-use crate::wire::Envelope;
+use crate::wire::{Envelope, is_notification};
 
 impl Link {
     /// Delivers a message from another instance (or, in a group with
@@ -148,7 +148,10 @@ impl Link {
             for (offset, frame) in &page.messages {
                 let position = Position::new(page.epoch.clone(), *offset);
                 if cursor.step(&position) == Step::Next {
-                    shared.local.broadcast_at(group, frame, &position);
+                    // Only what an instance would have published.
+                    if is_notification(frame.as_str()) {
+                        shared.local.broadcast_at(group, frame, &position);
+                    }
                     cursor.advance(position);
                 }
             }

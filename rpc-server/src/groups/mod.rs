@@ -24,6 +24,19 @@ pub use history::{Cursor, GroupHistory, HistoryPage, HistoryRules, Step};
 pub use local::{DEFAULT_HISTORY_BYTES, LocalGroups};
 pub use rpc_core::{GroupMessage, GroupStream, InstanceId, Position, Positioned};
 
+/// REQUEST_TOO_LARGE for a group name longer than `max` bytes: every name
+/// a server joins, follows or broadcasts to is held to its
+/// `max_group_name_length`.
+pub(crate) fn check_name(group: &str, max: usize) -> Result<(), rpc_core::RpcError> {
+    if group.len() > max {
+        return Err(
+            rpc_core::RpcError::from_code(rpc_core::ErrorCode::REQUEST_TOO_LARGE)
+                .with_data(&format!("a group name is {max} bytes at most")),
+        );
+    }
+    Ok(())
+}
+
 /// What happens to a connection that does not drain what is pushed to it:
 /// its queue holds `max_queued_bytes` already when another message
 /// arrives. A client that reads is never judged slow by how many messages

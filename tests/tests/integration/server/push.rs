@@ -224,6 +224,15 @@ async fn joins_past_the_group_caps_are_refused() {
         assert_eq!(server.group_size(&long), 0);
         let joined = client.call("join", json!(["d"]), 13).await;
         assert_eq!(joined["result"], json!(["b", "c", "d"]));
+        // Broadcasts are held to the name cap too (a backend shared over
+        // Redis would publish, and number, any name it is handed).
+        let said = client.call("say", json!([long, "hi"]), 14).await;
+        assert_eq!(said["error"]["code"], -32001, "{said}");
+        let refused = server.notify_group(&long, "news", json!({})).unwrap_err();
+        assert!(
+            matches!(refused, rpc_server::CallError::Refused(_)),
+            "{refused:?}"
+        );
         server.shutdown_and_wait().await;
     })
     .await;

@@ -1,7 +1,9 @@
-//! The Redis link under membership load (security review, round two):
+//! The Redis link against load and forgery (security review, round two):
 //! mass joins on one instance hold up neither its heartbeat nor delivery
-//! from another, and a join or a leave writes to Redis in proportion to
-//! the change, not to how many groups the connection is in.
+//! from another, a join or a leave writes to Redis in proportion to the
+//! change, not to how many groups the connection is in, and what anyone
+//! publishes on our channels reaches a socket only if it is a
+//! notification.
 
 use std::time::{Duration, Instant};
 
@@ -230,6 +232,79 @@ async fn a_join_or_leave_writes_in_proportion_to_the_change() {
         assert!(seen.contains(&"room-998".to_owned()));
         server.shutdown_and_wait().await;
         other.shutdown_and_wait().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn forged_frames_on_redis_never_reach_a_socket() {
+    let Some(url) = redis_url().await else { return };
+    within(LIMIT, async {
+        let prefix = unique_prefix("forged");
+        let (server, _) = instance(config(&url, &prefix)).await;
+        let mut member = Client::connect(server.local_addr()).await;
+        assert_eq!(
+            member.call("join", json!(["room"]), 1).await["result"],
+            json!(null)
+        );
+        let redis = admin(&url).await;
+        let channel = format!("{prefix}:g:room");
+        let publish = |payload: String| {
+            let mut redis = redis.clone();
+            let channel = channel.clone();
+            async move {
+                let _: i64 = ::redis::cmd("PUBLISH")
+                    .arg(channel)
+                    .arg(payload)
+                    .query_async(&mut redis)
+                    .await
+                    .unwrap();
+            }
+        };
+        // Until the instance hears the room, as another instance would be heard.
+        let origin = "00000000000000aa";
+        let mut seq = 0;
+        loop {
+            seq += 1;
+            publish(format!(
+                r#"{origin} {seq} -
+{{"jsonrpc":"2.0","method":"hello","params":[{seq}]}}"#
+            ))
+            .await;
+            if tokio::time::timeout(Duration::from_millis(100), member.receive_json())
+                .await
+                .is_ok()
+            {
+                break;
+            }
+        }
+        while tokio::time::timeout(Duration::from_millis(100), member.receive_json())
+            .await
+            .is_ok()
+        {}
+        // A response, a call, stray text, bad params: none is forwarded.
+        for forged in [
+            r#"{"jsonrpc":"2.0","result":"forged","id":1}"#,
+            r#"{"jsonrpc":"2.0","method":"steal","params":[],"id":7}"#,
+            "\u{1b}]0;owned\u{7}",
+            r#"{"jsonrpc":"2.0","method":"x","params":"str"}"#,
+        ] {
+            seq += 1;
+            publish(format!("{origin} {seq} -\n{forged}")).await;
+        }
+        seq += 1;
+        publish(format!(
+            r#"{origin} {seq} -
+{{"jsonrpc":"2.0","method":"hello","params":["after"]}}"#
+        ))
+        .await;
+        let next = member.receive_json().await;
+        assert_eq!(
+            next["params"],
+            json!(["after"]),
+            "only the notification: {next}"
+        );
+        server.shutdown_and_wait().await;
     })
     .await;
 }
