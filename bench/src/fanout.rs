@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use hdrhistogram::Histogram;
-use rpc_server::groups::{Frame, GroupBackend};
+use rpc_server::groups::{Frame, GroupBackend, Position, Positioned};
 use rpc_server::{RpcContext, rpc_service};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -46,6 +46,20 @@ impl Fanout {
     /// `a + b`: the call of the client measured beside the members.
     fn add(&self, a: u64, b: u64) -> u64 {
         a.wrapping_add(b)
+    }
+
+    /// Follows `all` as a subscription (`m` items: `[n, sent]` with their
+    /// positions when it keeps history), after `since` when given.
+    #[rpc(subscription = "m")]
+    fn follow(
+        &self,
+        ctx: &RpcContext,
+        since: Option<Position>,
+    ) -> Result<
+        impl futures_util::Stream<Item = Positioned<serde_json::Value>> + Send + 'static,
+        rpc_server::RpcError,
+    > {
+        Ok(ctx.group_stream_since("all", since)?.params_of("m"))
     }
 
     /// Broadcasts `count` messages to `all`, numbered from `first`, each
@@ -407,11 +421,7 @@ async fn wait_for(delivered: &AtomicU64, target: u64) -> Result<(), String> {
 }
 
 /// Calls `method` and returns its raw result.
-pub(crate) async fn call(
-    socket: &mut Socket,
-    method: &str,
-    params: &str,
-) -> Result<String, String> {
+pub async fn call(socket: &mut Socket, method: &str, params: &str) -> Result<String, String> {
     let request = format!(r#"{{"jsonrpc":"2.0","method":"{method}","params":{params},"id":1}}"#);
     socket
         .send(Message::Text(request.into()))

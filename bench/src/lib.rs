@@ -25,6 +25,7 @@ pub mod charts;
 pub mod cluster;
 pub mod dashboard;
 pub mod fanout;
+pub mod history;
 pub mod idle;
 pub mod load;
 pub mod payload;

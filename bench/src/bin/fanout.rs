@@ -17,7 +17,7 @@ use rpc_bench::fanout::{self, Fanout, Plan, print_json, unix_nanos};
 use rpc_bench::load::new_histogram;
 use rpc_redis::{RedisConfig, RedisGroups};
 use rpc_server::Server;
-use rpc_server::groups::{GroupBackend, LocalGroups};
+use rpc_server::groups::{GroupBackend, GroupHistory, HistoryRules, LocalGroups};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 
 #[derive(Parser)]
@@ -51,6 +51,33 @@ enum Command {
         burst: u64,
         #[arg(long, default_value_t = 10)]
         bursts: u64,
+        /// The group keeps history (10,000 messages, 10 minutes).
+        #[arg(long)]
+        history: bool,
+    },
+    /// Followers of a group with history come back at once, each having
+    /// missed the same messages: how long until every one has them all.
+    Recovery {
+        #[arg(long, default_value_t = 1_000)]
+        clients: usize,
+        #[arg(long, default_value_t = 100)]
+        missed: u64,
+        #[arg(long, value_enum, default_value_t = Backend::Local)]
+        backend: Backend,
+        #[arg(long, default_value = "redis://127.0.0.1:6379")]
+        redis: String,
+    },
+    /// Memory per group of history, in this process (`LocalGroups`), and
+    /// in Redis (`MEMORY USAGE` of one group's stream).
+    Memory {
+        #[arg(long, default_value_t = 1_000)]
+        groups: usize,
+        #[arg(long, default_value_t = 1_000)]
+        messages: usize,
+        #[arg(long, default_value_t = 100)]
+        frame_bytes: usize,
+        #[arg(long, default_value = "redis://127.0.0.1:6379")]
+        redis: String,
     },
     /// Connections that each joined a group of their own close at once:
     /// how long a new client's `join` waits meanwhile.
@@ -102,6 +129,8 @@ enum Command {
         redis: String,
         #[arg(long)]
         prefix: String,
+        #[arg(long)]
+        history: bool,
     },
     /// redis-rs alone: one publisher, S subscribers on one channel.
     Raw {
@@ -113,6 +142,9 @@ enum Command {
         burst: u64,
         #[arg(long, default_value_t = 10)]
         bursts: u64,
+        /// Each message also stored in a stream first (XADD, then PUBLISH).
+        #[arg(long)]
+        history: bool,
     },
 }
 
@@ -126,6 +158,7 @@ async fn main() -> Result<(), String> {
             redis,
             burst,
             bursts,
+            history,
         } => {
             if backend == Backend::Local && instances > 1 {
                 return Err("instances without Redis share nothing: use --backend redis".into());
@@ -134,7 +167,7 @@ async fn main() -> Result<(), String> {
             let mut children = Vec::new();
             let mut urls = Vec::new();
             for _ in 0..instances {
-                let (child, url) = spawn_instance(backend, &redis, &prefix).await?;
+                let (child, url) = spawn_instance(backend, &redis, &prefix, history).await?;
                 children.push(child);
                 urls.push(url);
             }
@@ -152,7 +185,7 @@ async fn main() -> Result<(), String> {
             Ok(())
         }
         Command::Churn { connections } => {
-            let (mut child, url) = spawn_instance(Backend::Local, "", "").await?;
+            let (mut child, url) = spawn_instance(Backend::Local, "", "", false).await?;
             let measured = fanout::churn(&url, connections).await?;
             print_json(&measured)?;
             let _ = child.kill().await;
@@ -162,7 +195,7 @@ async fn main() -> Result<(), String> {
             connections,
             round_trips,
         } => {
-            let (mut child, url) = spawn_instance(Backend::Local, "", "").await?;
+            let (mut child, url) = spawn_instance(Backend::Local, "", "", false).await?;
             let pid = child.id().ok_or("the instance ended")?;
             let measured = fanout::scale(&url, pid, connections, round_trips).await?;
             print_json(&measured)?;
@@ -179,7 +212,7 @@ async fn main() -> Result<(), String> {
             let mut children = Vec::new();
             let (mut urls, mut pids) = (Vec::new(), Vec::new());
             for _ in 0..instances {
-                let (child, url) = spawn_instance(Backend::Redis, &redis, &prefix).await?;
+                let (child, url) = spawn_instance(Backend::Redis, &redis, &prefix, false).await?;
                 pids.push(child.id().ok_or("an instance ended")?);
                 children.push(child);
                 urls.push(url);
@@ -204,13 +237,38 @@ async fn main() -> Result<(), String> {
             backend,
             redis,
             prefix,
-        } => serve(backend, &redis, &prefix).await,
+            history,
+        } => serve(backend, &redis, &prefix, history).await,
         Command::Raw {
             redis,
             subscribers,
             burst,
             bursts,
-        } => raw(&redis, subscribers, burst, bursts).await,
+            history,
+        } => raw(&redis, subscribers, burst, bursts, history).await,
+        Command::Recovery {
+            clients,
+            missed,
+            backend,
+            redis,
+        } => {
+            let prefix = format!("bench:{}", rpc_server::groups::InstanceId::random());
+            let (mut child, url) = spawn_instance(backend, &redis, &prefix, true).await?;
+            let measured = rpc_bench::history::recovery(&url, clients, missed).await?;
+            print_json(&measured)?;
+            let _ = child.kill().await;
+            Ok(())
+        }
+        Command::Memory {
+            groups,
+            messages,
+            frame_bytes,
+            redis,
+        } => {
+            let local = rpc_bench::history::memory(groups, messages, frame_bytes)?;
+            let in_redis = redis_stream_memory(&redis, messages, frame_bytes).await?;
+            print_json(&serde_json::json!({"local": local, "redis_kib_per_group": in_redis}))
+        }
     }
 }
 
@@ -218,6 +276,7 @@ async fn spawn_instance(
     backend: Backend,
     redis: &str,
     prefix: &str,
+    history: bool,
 ) -> Result<(tokio::process::Child, String), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let backend = match backend {
@@ -234,6 +293,7 @@ async fn spawn_instance(
             "--prefix",
             prefix,
         ])
+        .args(history.then_some("--history"))
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -248,12 +308,21 @@ async fn spawn_instance(
     Err("an instance did not start".into())
 }
 
-async fn serve(backend: Backend, redis: &str, prefix: &str) -> Result<(), String> {
+/// What a group with history keeps in the benchmarks.
+const HISTORY: GroupHistory = GroupHistory::new(10_000, Duration::from_secs(600));
+
+async fn serve(backend: Backend, redis: &str, prefix: &str, history: bool) -> Result<(), String> {
+    let rules = if history {
+        HistoryRules::new().rule("all", HISTORY)
+    } else {
+        HistoryRules::new()
+    };
     let groups: Arc<dyn GroupBackend> = match backend {
-        Backend::Local => Arc::new(LocalGroups::new()),
+        Backend::Local => Arc::new(LocalGroups::new().with_history(rules)),
         Backend::Redis => {
             let mut config = RedisConfig::new(redis);
             config.prefix = prefix.to_owned();
+            config.history = rules;
             let groups = RedisGroups::with_config(config).map_err(|e| e.to_string())?;
             if !groups.wait_connected(Duration::from_secs(5)).await {
                 return Err(format!("no Redis at {redis}"));
@@ -270,9 +339,61 @@ async fn serve(backend: Backend, redis: &str, prefix: &str) -> Result<(), String
     server.await.map_err(|e| e.to_string())
 }
 
+/// The KiB one group's stream holds in Redis with `messages` messages of
+/// `frame_bytes` bytes, stored by rpc-redis (`MEMORY USAGE`).
+async fn redis_stream_memory(
+    url: &str,
+    messages: usize,
+    frame_bytes: usize,
+) -> Result<f64, String> {
+    let prefix = format!("bench:{}", rpc_server::groups::InstanceId::random());
+    let mut config = RedisConfig::new(url);
+    config.prefix = prefix.clone();
+    config.history =
+        HistoryRules::new().rule("*", GroupHistory::new(messages, Duration::from_secs(600)));
+    let groups = RedisGroups::with_config(config).map_err(|e| e.to_string())?;
+    if !groups.wait_connected(Duration::from_secs(5)).await {
+        return Err(format!("no Redis at {url}"));
+    }
+    let padding = "x".repeat(frame_bytes.saturating_sub(48));
+    for n in 0..messages {
+        groups
+            .notify_group("mem", "m", (n, &padding))
+            .map_err(|e| e.to_string())?;
+    }
+    if !groups.flush(Duration::from_secs(30)).await {
+        return Err("the history was not stored in time".into());
+    }
+    let mut redis = redis::Client::open(url)
+        .map_err(|e| e.to_string())?
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(|e| e.to_string())?;
+    let stream = format!("{prefix}:h:{{mem}}");
+    let bytes: u64 = redis::cmd("MEMORY")
+        .arg("USAGE")
+        .arg(&stream)
+        .arg("SAMPLES")
+        .arg(0)
+        .query_async(&mut redis)
+        .await
+        .map_err(|e| e.to_string())?;
+    let _: Result<(), _> = redis.del(&[stream.clone(), format!("{stream}:pos")]).await;
+    groups.shutdown().await;
+    Ok(bytes as f64 / 1024.0)
+}
+
 /// The limit underneath: PUBLISH pipelined per burst from one connection,
-/// received by `subscribers` pub/sub connections.
-async fn raw(url: &str, subscribers: usize, burst: u64, bursts: u64) -> Result<(), String> {
+/// received by `subscribers` pub/sub connections; with `history`, each
+/// message stored in a capped stream first (XADD, then PUBLISH: what
+/// rpc-redis's script does, without the script).
+async fn raw(
+    url: &str,
+    subscribers: usize,
+    burst: u64,
+    bursts: u64,
+    history: bool,
+) -> Result<(), String> {
     let client = redis::Client::open(url).map_err(|e| e.to_string())?;
     let channel = format!("bench:raw:{}", rpc_server::groups::InstanceId::random());
     let expected = burst * bursts;
@@ -306,8 +427,19 @@ async fn raw(url: &str, subscribers: usize, burst: u64, bursts: u64) -> Result<(
     for round in 0..bursts {
         let mut pipe = redis::pipe();
         for n in round * burst..(round + 1) * burst {
-            pipe.publish(&channel, format!("{n} {}", unix_nanos()))
-                .ignore();
+            let payload = format!("{n} {}", unix_nanos());
+            if history {
+                pipe.cmd("XADD")
+                    .arg(format!("{channel}:stream"))
+                    .arg("MAXLEN")
+                    .arg("~")
+                    .arg(10_000)
+                    .arg("*")
+                    .arg("f")
+                    .arg(&payload)
+                    .ignore();
+            }
+            pipe.publish(&channel, payload).ignore();
         }
         let () = pipe
             .query_async(&mut publisher)
@@ -321,7 +453,7 @@ async fn raw(url: &str, subscribers: usize, burst: u64, bursts: u64) -> Result<(
             .map_err(|e| e.to_string())?;
     }
     let seconds = started.elapsed().as_secs_f64();
-    let _: Result<(), _> = publisher.del(&channel).await;
+    let _: Result<(), _> = publisher.del(format!("{channel}:stream")).await;
     println!(
         "{}",
         serde_json::json!({
