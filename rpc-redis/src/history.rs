@@ -12,52 +12,58 @@
 //! Both expire when the group has been idle for the history's `max_age`;
 //! a group whose position hash is gone starts a new epoch (and its stream
 //! over). The stream is trimmed to about `max_messages` (`MAXLEN ~`) and,
-//! a few entries per message, of entries older than `max_age`; readers
-//! skip those too.
+//! every 64th message, of up to 64 entries older than `max_age` (so the
+//! stale entries go faster than new ones come); readers skip those too.
 
 use redis::Script;
 use rpc_server::groups::{Frame, GroupHistory, HistoryPage, InstanceId};
 
-/// Publishes ARGV[3] (a frame) on channel ARGV[1] in the envelope ARGV[2],
-/// stored first as the next message of the group whose stream and position
-/// are KEYS[1] and KEYS[2]; ARGV[4] and ARGV[5] are the history's count
-/// and age (ms), ARGV[6] the epoch to start if the group has none. ARGV[7]
-/// and ARGV[8] are the sending instance and its number for the message,
-/// which only grows: a message sent again (its first sending's answer was
-/// lost with the connection) is not stored twice. Returns the offset
-/// given, or 0 for a message stored already.
+/// Stores and publishes a run of messages to one group, in order: each
+/// becomes the group's next message (in the stream KEYS[1]; its epoch and
+/// last offset in the hash KEYS[2]) and is published on channel ARGV[1]
+/// in the envelope ARGV[2] with its position. ARGV[3] and ARGV[4] are the
+/// history's count and age (ms), ARGV[5] the epoch to start if the group
+/// has none, ARGV[6] the sending instance; then a number and a frame per
+/// message. An instance's numbers only grow: a message sent again (its
+/// first sending's answer was lost with the connection) is not stored
+/// twice. One call for a run keeps the script's own cost (about 12 µs) off
+/// each message. Returns the last offset given.
 const PUBLISH: &str = r"
 local epoch = redis.call('HGET', KEYS[2], 'epoch')
 if not epoch then
-  epoch = ARGV[6]
+  epoch = ARGV[5]
   redis.call('DEL', KEYS[1])
   redis.call('HSET', KEYS[2], 'epoch', epoch, 'offset', 0)
 end
-local sender = 'from:' .. ARGV[7]
+local sender = 'from:' .. ARGV[6]
 local sent = tonumber(redis.call('HGET', KEYS[2], sender) or '0')
-if tonumber(ARGV[8]) <= sent then
-  return 0
-end
-redis.call('HSET', KEYS[2], sender, ARGV[8])
-local offset = redis.call('HINCRBY', KEYS[2], 'offset', 1)
+local offset = tonumber(redis.call('HGET', KEYS[2], 'offset') or '0')
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4],
-  string.format('%d-%d', offset, now), 'f', ARGV[3])
-local cutoff = now - tonumber(ARGV[5])
-local keep_from = nil
-for _, entry in ipairs(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 16)) do
-  local o, t = string.match(entry[1], '^(%d+)-(%d+)$')
-  if tonumber(t) >= cutoff then break end
-  keep_from = tonumber(o) + 1
+local stamp = '-' .. string.format('%d', now)
+for i = 7, #ARGV - 1, 2 do
+  local number = tonumber(ARGV[i])
+  if number > sent then
+    sent = number
+    offset = offset + 1
+    local at = string.format('%d', offset)
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], at .. stamp, 'f', ARGV[i + 1])
+    redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. epoch .. ' ' .. at .. '\n' .. ARGV[i + 1])
+    if offset % 64 == 0 then
+      local cutoff = now - tonumber(ARGV[4])
+      for _ = 1, 64 do
+        local head = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+        if not head then break end
+        local o, t = string.match(head[1], '^(%d+)-(%d+)$')
+        if tonumber(t) >= cutoff then break end
+        redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d', tonumber(o) + 1))
+      end
+    end
+  end
 end
-if keep_from then
-  redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d', keep_from))
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('PEXPIRE', KEYS[2], ARGV[5])
-redis.call('PUBLISH', ARGV[1],
-  ARGV[2] .. ' ' .. epoch .. ' ' .. string.format('%d', offset) .. '\n' .. ARGV[3])
+redis.call('HSET', KEYS[2], 'offset', offset, sender, sent)
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return offset
 ";
 
@@ -103,14 +109,15 @@ end
 return reply
 ";
 
-/// One message to store and publish.
-pub(crate) struct Stored<'a> {
+/// A run of messages to one group, to store and publish in one call.
+pub(crate) struct Run<'a> {
+    pub(crate) group: &'a str,
     pub(crate) channel: &'a str,
-    pub(crate) frame: &'a Frame,
     pub(crate) history: &'a GroupHistory,
-    /// The sending instance, and its number for this message.
+    /// The sending instance.
     pub(crate) origin: InstanceId,
-    pub(crate) number: u64,
+    /// Its number for each message, and the message.
+    pub(crate) messages: Vec<(u64, &'a Frame)>,
 }
 
 /// The two scripts, compiled once per backend (their hashes).
@@ -137,31 +144,31 @@ impl Scripts {
         Ok(())
     }
 
-    /// Adds to `pipe` the publishing of `message` (this instance's
-    /// `number`th to a group with history) to `group`'s channel, in the
-    /// envelope `head`, stored first in the group's history.
+    /// Adds to `pipe` the storing and publishing of `run`, in the
+    /// envelope `head`.
     pub(crate) fn publish_in(
         &self,
         pipe: &mut redis::Pipeline,
         keys: &crate::wire::Keys,
-        group: &str,
         head: &str,
-        message: &Stored<'_>,
+        run: &Run<'_>,
     ) {
-        pipe.cmd("EVALSHA")
+        let command = pipe
+            .cmd("EVALSHA")
             .arg(self.publish.get_hash())
             .arg(2)
-            .arg(keys.history(group))
-            .arg(keys.history_position(group))
-            .arg(message.channel)
+            .arg(keys.history(run.group))
+            .arg(keys.history_position(run.group))
+            .arg(run.channel)
             .arg(head)
-            .arg(message.frame.as_str())
-            .arg(message.history.max_messages.max(1))
-            .arg(age_ms(message.history))
+            .arg(run.history.max_messages.max(1))
+            .arg(age_ms(run.history))
             .arg(fresh_epoch())
-            .arg(message.origin.to_string())
-            .arg(message.number)
-            .ignore();
+            .arg(run.origin.to_string());
+        for (number, frame) in &run.messages {
+            command.arg(*number).arg(frame.as_str());
+        }
+        command.ignore();
     }
 
     /// Up to `limit` messages of `group`'s history after offset `after`.

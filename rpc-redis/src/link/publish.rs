@@ -3,7 +3,7 @@
 //! publishes in one step.
 
 use super::{BATCH, Link, State, within};
-use crate::history::Stored;
+use crate::history::Run;
 use crate::shared::{Shared, lock};
 use crate::wire::Envelope;
 
@@ -25,31 +25,53 @@ impl Link {
             }
             left -= batch.len();
             let mut pipe = redis::pipe();
+            // Numbered once, so that sending them again stores them once.
             for message in &mut batch {
+                if message.history.is_some() {
+                    message.number.get_or_insert_with(|| state.stored.next());
+                }
+            }
+            let head = Envelope {
+                origin: shared.instance,
+                seq: 0,
+                target: None,
+                position: None,
+                frame: "",
+            }
+            .head();
+            let mut run: Option<Run<'_>> = None;
+            for message in &batch {
                 let group = shared.keys.group_of(&message.channel);
-                if let (Some(history), Some(group)) = (&message.history, group) {
-                    // Numbered once, so that sending it again stores it
-                    // once; ordered by its position, not by SEQ.
-                    let number = *message.number.get_or_insert_with(|| state.stored.next());
-                    let head = Envelope {
-                        origin: shared.instance,
-                        seq: 0,
-                        target: None,
-                        position: None,
-                        frame: "",
+                if let (Some(history), Some(group), Some(number)) =
+                    (&message.history, group, message.number)
+                {
+                    // Consecutive messages to one group with history: one
+                    // call of the script, ordered by position, not by SEQ.
+                    match &mut run {
+                        Some(run) if run.group == group => {
+                            run.messages.push((number, &message.frame))
+                        }
+                        _ => {
+                            if let Some(done) = run.take() {
+                                shared
+                                    .scripts
+                                    .publish_in(&mut pipe, &shared.keys, &head, &done);
+                            }
+                            run = Some(Run {
+                                group,
+                                channel: &message.channel,
+                                history,
+                                origin: shared.instance,
+                                messages: vec![(number, &message.frame)],
+                            });
+                        }
                     }
-                    .head();
-                    let stored = Stored {
-                        channel: &message.channel,
-                        frame: &message.frame,
-                        history,
-                        origin: shared.instance,
-                        number,
-                    };
+                    continue;
+                }
+                if let Some(done) = run.take() {
                     shared
                         .scripts
-                        .publish_in(&mut pipe, &shared.keys, group, &head, &stored);
-                    continue;
+                        .publish_in(&mut pipe, &shared.keys, &head, &done);
                 }
                 let envelope = Envelope {
                     origin: shared.instance,
@@ -60,6 +82,11 @@ impl Link {
                 };
                 // Its answer (how many heard it) is kept.
                 pipe.publish(&message.channel, envelope.encode());
+            }
+            if let Some(done) = run.take() {
+                shared
+                    .scripts
+                    .publish_in(&mut pipe, &shared.keys, &head, &done);
             }
             let sent: Result<Vec<i64>, String> = within(
                 shared.config.response_timeout,
