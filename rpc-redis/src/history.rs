@@ -93,10 +93,14 @@ if after >= top then
 end
 local entries = redis.call('XRANGE', KEYS[1], string.format('%d', after + 1), '+',
   'COUNT', ARGV[2])
+local fresh = false
 for _, entry in ipairs(entries) do
   local o, t = string.match(entry[1], '^(%d+)-(%d+)$')
-  if tonumber(t) >= cutoff then
-    if #reply == 3 then
+  -- Only the stale entries at the front are skipped: a clock that went
+  -- back must not make holes in a page.
+  if fresh or tonumber(t) >= cutoff then
+    if not fresh then
+      fresh = true
       reply[3] = tonumber(o)
       if reply[3] > after + 1 then
         return reply
@@ -171,6 +175,21 @@ impl Scripts {
         command.ignore();
     }
 
+    /// Where `group`'s history stands (its epoch and latest offset; an
+    /// epoch is started if it has none), without reading messages.
+    pub(crate) async fn position(
+        &self,
+        connection: &mut redis::aio::MultiplexedConnection,
+        keys: &crate::wire::Keys,
+        group: &str,
+        history: &GroupHistory,
+    ) -> Result<rpc_server::groups::Position, String> {
+        let page = self
+            .read(connection, keys, group, history, u64::MAX, 1)
+            .await?;
+        Ok(page.top_position())
+    }
+
     /// Up to `limit` messages of `group`'s history after offset `after`.
     pub(crate) async fn read(
         &self,
@@ -196,11 +215,15 @@ impl Scripts {
     }
 }
 
-/// A history's age in milliseconds, at least one.
+/// The longest age a history keeps in Redis: ten years, well inside what
+/// `PEXPIRE` accepts.
+const MAX_AGE_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
+
+/// A history's age in milliseconds, between one and [`MAX_AGE_MS`].
 fn age_ms(history: &GroupHistory) -> u64 {
     u64::try_from(history.max_age.as_millis())
         .unwrap_or(u64::MAX)
-        .max(1)
+        .clamp(1, MAX_AGE_MS)
 }
 
 /// An epoch for a history that starts now: 64 random bits, in hex.

@@ -81,7 +81,9 @@
 //!   may interleave differently at different members.
 //! - **At most once:** no member gets a message twice.
 //! - **Nothing lost silently:** while Redis is unreachable, calls and local
-//!   delivery go on, `GET /health` answers `200 degraded: …`, and messages
+//!   delivery go on (in groups without history: a group with history waits
+//!   for Redis to give each message its position, below), `GET /health`
+//!   answers `200 degraded: …`, and messages
 //!   for other instances wait in an outbox ([`RedisConfig::max_outbox_bytes`])
 //!   until the backend has reconnected (with backoff) and resubscribed.
 //!   Past that bound new messages are dropped. Every drop is counted
@@ -110,7 +112,9 @@
 //!
 //! - **Every member here gets each message once, in offset order**, the
 //!   sending instance's own members included: they get it when it comes
-//!   back from Redis, one round trip after it was sent.
+//!   back from Redis, one round trip after it was sent (while Redis is
+//!   away, not before it is back; `notify_group` returns how many members
+//!   here will get it then).
 //! - **Nothing is lost across a Redis blip:** messages sent while Redis is
 //!   away wait in the outbox and are sent after the reconnect (stored once,
 //!   even when a first try's answer was lost); an instance reads what its

@@ -9,10 +9,10 @@ use std::hash::{BuildHasher, RandomState};
 use rpc_server::groups::InstanceId;
 
 /// Channels numbered at once at most (16 bytes each, whatever their
-/// names' length): past it the numbering starts over (receivers take a
-/// number that goes back as a restart, not a loss). Channels nobody else
-/// hears are forgotten as they are published to, so only a Redis with
-/// this many channels listened to reaches it.
+/// names' length: 1 MiB): past it the numbering starts over (receivers
+/// take a number that goes back as a restart, not a loss). A channel
+/// nobody hears now cannot be forgotten: its listener may be away for a
+/// moment (a Redis restart), and must see the gap when it is back.
 const MAX_NUMBERED_CHANNELS: usize = 65_536;
 
 /// Senders remembered per channel at most: past it the channel's are
@@ -39,12 +39,6 @@ impl Numbering {
         }
         self.next.insert(key, 1);
         1
-    }
-
-    /// Nobody else heard the last message on `channel`: nobody is owed
-    /// its numbering (a receiver's first message sets its baseline).
-    pub(crate) fn forget(&mut self, channel: &str) {
-        self.next.remove(&self.hasher.hash_one(channel));
     }
 
     /// Channels numbered now.
@@ -104,9 +98,7 @@ mod tests {
         assert_eq!(numbering.next("a"), 2);
         assert_eq!(numbering.next("b"), 1);
         assert_eq!(numbering.next("a"), 3);
-        numbering.forget("a");
-        assert_eq!(numbering.next("a"), 1, "forgotten when nobody listened");
-        assert_eq!(numbering.len(), 2);
+        assert_eq!(numbering.len(), 2, "an entry per channel, not its name");
     }
 
     #[test]

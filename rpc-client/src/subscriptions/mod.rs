@@ -13,8 +13,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_util::Stream;
-use rpc_core::CallError;
 use rpc_core::calls::request_frame;
+use rpc_core::{CallError, ErrorCode};
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
@@ -58,15 +58,26 @@ impl std::error::Error for SubscriptionError {}
 pub(crate) async fn reopen_all(client: &Client, generation: u64) {
     let subscriptions = &client.state.subscriptions;
     for stale in subscriptions.stale(generation) {
-        let outcome = {
-            let _opening = subscriptions.opening();
-            client.call_raw(&stale.method, stale.params.clone()).await
-        };
+        // Counted as under way until its new id is registered: the items
+        // sent right behind the reply (what was missed) wait for it.
+        let opening = subscriptions.opening();
+        let mut outcome = client.call_raw(&stale.method, stale.params.clone()).await;
+        let mut recovered = true;
+        if let (Err(CallError::Remote(error)), Some(plain)) = (&outcome, &stale.without_since)
+            && error.code() == ErrorCode::INVALID_PARAMS
+        {
+            // A method that sends positions but takes no `since`: opened
+            // as it was first, and told that items may have been missed.
+            outcome = client.call_raw(&stale.method, plain.clone()).await;
+            recovered = false;
+        }
         if !subscriptions.is_current(generation) {
             // Another connection already: its own pass reopens them.
             return;
         }
-        if let Some((method, params)) = subscriptions.reopened(&stale, generation, outcome) {
+        let unwanted = subscriptions.reopened(&stale, generation, outcome, recovered);
+        drop(opening);
+        if let Some((method, params)) = unwanted {
             unsubscribe_quietly(client, method, params);
         }
     }

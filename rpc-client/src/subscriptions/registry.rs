@@ -25,7 +25,12 @@ const EARLY_BYTES: usize = 1024 * 1024;
 pub(crate) struct Stale {
     key: u64,
     pub(crate) method: String,
+    /// Its params, asking for what came after its last position when the
+    /// server sent positions.
     pub(crate) params: Option<Box<RawValue>>,
+    /// The params as first given, when `since` was added to them: for a
+    /// method that turns out not to take it.
+    pub(crate) without_since: Option<Option<Box<RawValue>>>,
     unsubscribe: String,
 }
 
@@ -278,14 +283,18 @@ impl Subscriptions {
             .open
             .iter()
             .filter(|(_, open)| open.generation < generation)
-            .map(|(key, open)| Stale {
-                key: *key,
-                method: open.method.clone(),
-                params: match &open.last {
-                    Some(last) => with_since(open.params.as_deref(), last),
-                    None => open.params.clone(),
-                },
-                unsubscribe: open.unsubscribe.clone(),
+            .map(|(key, open)| {
+                let since = open
+                    .last
+                    .as_ref()
+                    .and_then(|last| with_since(open.params.as_deref(), last));
+                Stale {
+                    key: *key,
+                    method: open.method.clone(),
+                    without_since: since.as_ref().map(|_| open.params.clone()),
+                    params: since.or_else(|| open.params.clone()),
+                    unsubscribe: open.unsubscribe.clone(),
+                }
             })
             .collect()
     }
@@ -299,6 +308,7 @@ impl Subscriptions {
         stale: &Stale,
         generation: u64,
         outcome: Result<Box<RawValue>, CallError>,
+        recovered: bool,
     ) -> Option<(String, Box<RawValue>)> {
         let key = stale.key;
         let mut table = self.table();
@@ -318,6 +328,9 @@ impl Subscriptions {
                 let id: Box<str> = id.get().into();
                 let old = std::mem::replace(&mut open.id, id.clone());
                 open.generation = generation;
+                if !recovered {
+                    open.last = None;
+                }
                 if open.last.is_none() {
                     // Nothing says what was missed meanwhile. With a
                     // position, the server sends it, or says it cannot.

@@ -158,7 +158,10 @@ impl Link {
         // What changed while down, then everything, again.
         while self.sync(shared, state).await? {}
         let groups: Vec<String> = state.registry.groups.keys().cloned().collect();
-        self.subscribe(shared, &groups).await?;
+        // Cursors seeded now catch up as they are subscribed; the others,
+        // below, once everything is.
+        let behind: Vec<String> = state.cursors.keys().cloned().collect();
+        self.subscribe(shared, state, &groups).await?;
         // Numbering seen on groups no longer heard is not owed any more.
         let own = shared.keys.connection_channel(shared.instance);
         state
@@ -174,13 +177,12 @@ impl Link {
             pipe.exec_async(&mut self.commands),
         )
         .await?;
+        let mut heartbeat = heartbeat::start(shared, self.commands.clone());
         // What groups with history said while the link was down: read from
         // their streams, before what the subscriptions bring now.
-        let behind: Vec<String> = state.cursors.keys().cloned().collect();
         for group in behind {
             self.catch_up(shared, state, &group).await?;
         }
-        let mut heartbeat = heartbeat::start(shared, self.commands.clone());
         *lock(&shared.commands) = Some(self.commands.clone());
         shared.set_up();
 
@@ -214,26 +216,66 @@ impl Link {
         }
     }
 
-    /// Subscribes to the channels of `groups` not subscribed yet, many to
-    /// a `SUBSCRIBE`.
-    async fn subscribe(&mut self, shared: &Shared, groups: &[String]) -> Result<(), String> {
-        let channels: Vec<String> = groups
+    /// Subscribes to the channels of `groups` not subscribed yet, pipelined
+    /// one channel to a `SUBSCRIBE` (redis-rs takes each confirmation as the
+    /// answer of one command, so a command naming several channels would be
+    /// taken as confirmed before it is). A group with history is heard from
+    /// where it stands before its subscription: what is said in between is
+    /// read from its history once the subscription is confirmed.
+    async fn subscribe(
+        &mut self,
+        shared: &Shared,
+        state: &mut State,
+        groups: &[String],
+    ) -> Result<(), String> {
+        let new: Vec<&String> = groups
+            .iter()
+            .filter(|group| !self.subscribed.contains(&shared.keys.group_channel(group)))
+            .collect();
+        let mut seeded = Vec::new();
+        for group in &new {
+            let Some(history) = shared.config.history.for_group(group) else {
+                continue;
+            };
+            if state.cursors.contains_key(*group) {
+                continue;
+            }
+            let limit = shared.config.response_timeout;
+            let read = shared
+                .scripts
+                .position(&mut self.commands, &shared.keys, group, &history);
+            let position = match timeout(limit, read).await {
+                Ok(position) => position?,
+                Err(_) => return Err(format!("no answer within {limit:?}")),
+            };
+            state
+                .cursors
+                .insert((*group).clone(), Cursor::at(Some(position)));
+            seeded.push((*group).clone());
+        }
+        let channels: Vec<String> = new
             .iter()
             .map(|group| shared.keys.group_channel(group))
-            .filter(|channel| !self.subscribed.contains(channel))
             .collect();
         for chunk in channels.chunks(MEMBERSHIP_BATCH) {
+            let confirmations = chunk.iter().map(|channel| {
+                let mut sink = self.subscriptions.clone();
+                async move { sink.subscribe(channel).await }
+            });
             within(
                 shared.config.response_timeout,
-                self.subscriptions.subscribe(chunk),
+                futures_util::future::try_join_all(confirmations),
             )
             .await?;
             self.subscribed.extend(chunk.iter().cloned());
         }
+        for group in seeded {
+            self.catch_up(shared, state, &group).await?;
+        }
         Ok(())
     }
 
-    /// Unsubscribes from the channels of `groups`, many to an `UNSUBSCRIBE`.
+    /// Unsubscribes from the channels of `groups`, pipelined.
     async fn unsubscribe(
         &mut self,
         shared: &Shared,
@@ -250,9 +292,13 @@ impl Link {
             }
         }
         for chunk in channels.chunks(MEMBERSHIP_BATCH) {
+            let confirmations = chunk.iter().map(|channel| {
+                let mut sink = self.subscriptions.clone();
+                async move { sink.unsubscribe(channel).await }
+            });
             within(
                 shared.config.response_timeout,
-                self.subscriptions.unsubscribe(chunk),
+                futures_util::future::try_join_all(confirmations),
             )
             .await?;
         }
@@ -268,7 +314,7 @@ impl Link {
             return Ok(more);
         }
         let changes = state.registry.apply(shared, dirty);
-        self.subscribe(shared, &changes.subscribe).await?;
+        self.subscribe(shared, state, &changes.subscribe).await?;
         self.unsubscribe(shared, state, &changes.unsubscribe)
             .await?;
         if changes.is_empty() {

@@ -80,17 +80,16 @@ impl Link {
                     position: None,
                     frame: message.frame.as_str(),
                 };
-                // Its answer (how many heard it) is kept.
-                pipe.publish(&message.channel, envelope.encode());
+                pipe.publish(&message.channel, envelope.encode()).ignore();
             }
             if let Some(done) = run.take() {
                 shared
                     .scripts
                     .publish_in(&mut pipe, &shared.keys, &head, &done);
             }
-            let sent: Result<Vec<i64>, String> = within(
+            let sent = within(
                 shared.config.response_timeout,
-                pipe.query_async(&mut self.commands),
+                pipe.exec_async(&mut self.commands),
             )
             .await;
             if let Err(err) = sent {
@@ -105,15 +104,6 @@ impl Link {
                 shared.settled(lost.len() as u64, false);
                 lock(&shared.outbox).put_back(again);
                 return Err(err);
-            }
-            // A channel nobody else hears owes nobody its numbering: only
-            // channels someone listens to keep sender state.
-            let numbered = batch.iter().filter(|message| message.history.is_none());
-            for (message, heard) in numbered.zip(sent.unwrap_or_default()) {
-                let ours = i64::from(self.subscribed.contains(&message.channel));
-                if heard <= ours {
-                    state.numbering.forget(&message.channel);
-                }
             }
             shared.settled(batch.len() as u64, true);
         }

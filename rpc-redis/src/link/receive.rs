@@ -77,18 +77,28 @@ impl Link {
             return Ok(());
         }
         shared.counters.received.fetch_add(1, Ordering::Relaxed);
+        if shared.config.history.for_group(group).is_none() {
+            // Another instance keeps history for it and this one does not
+            // (a rolling change of settings): deliver it as it comes.
+            shared.local.broadcast_at(group, frame, &position);
+            return Ok(());
+        }
         let cursor = state.cursors.entry(group.to_owned()).or_default();
         match cursor.step(&position) {
             Step::Duplicate => return Ok(()),
-            Step::Gap => {
+            Step::Next => {}
+            Step::Gap | Step::NewEpoch => {
+                if cursor.step(&position) == Step::NewEpoch {
+                    // The history started over: from its first message.
+                    cursor.advance(Position::new(position.epoch.clone(), 0));
+                }
                 self.catch_up(shared, state, group).await?;
                 let cursor = state.cursors.entry(group.to_owned()).or_default();
                 if cursor.step(&position) != Step::Next {
-                    // The history held it too, or lost it with the rest.
+                    // The history held it too.
                     return Ok(());
                 }
             }
-            Step::Next | Step::NewEpoch => {}
         }
         shared.local.broadcast_at(group, frame, &position);
         state
@@ -101,9 +111,9 @@ impl Link {
 
     /// Delivers what `group`'s history holds after the last position
     /// delivered here (messages said while the link was down, or lost in
-    /// transit), in order. When the history no longer holds them all, the
-    /// members here are told nothing more than what is left: group streams
-    /// see the gap themselves and say so.
+    /// transit), in order. What the history no longer holds is counted as
+    /// lost (and group streams, seeing the gap, tell their clients they
+    /// could not recover); what it still holds after that is delivered.
     pub(super) async fn catch_up(
         &mut self,
         shared: &Shared,
@@ -135,15 +145,26 @@ impl Link {
                 Err(_) => return Err(format!("no answer within {limit:?}")),
             };
             let cursor = state.cursors.entry(group.to_owned()).or_default();
-            if !page.covers(&last) {
-                tracing::warn!(%group, from = %last, to = %page.top_position(), "group messages missed here are no longer in the history");
-                if page.epoch == last.epoch {
-                    shared.report_lost(page.top.saturating_sub(last.offset), group);
-                }
-                // Live messages go on from the top.
-                cursor.advance(page.top_position());
+            if page.epoch != last.epoch {
+                // Another history (Redis lost its data): all of it is new.
+                tracing::warn!(%group, from = %last, epoch = %page.epoch, "a group's history started over; messages before it are lost");
+                cursor.advance(Position::new(page.epoch.clone(), 0));
+                continue;
+            }
+            if last.offset > page.top {
+                // Behind what this instance delivered (a replica that
+                // lagged took over): nothing to read; live goes on.
                 return Ok(());
             }
+            if !page.covers(&last) {
+                let lost = page.first.saturating_sub(last.offset + 1);
+                tracing::warn!(%group, from = %last, lost, "group messages missed here are no longer in the history");
+                shared.report_lost(lost, group);
+                // What it still holds follows.
+                cursor.advance(Position::new(page.epoch.clone(), page.first - 1));
+                continue;
+            }
+            let before = cursor.last().map_or(0, |last| last.offset);
             let full = page.messages.len() >= HISTORY_PAGE;
             for (offset, frame) in &page.messages {
                 let position = Position::new(page.epoch.clone(), *offset);
@@ -155,8 +176,8 @@ impl Link {
                     cursor.advance(position);
                 }
             }
-            let caught_up = cursor.last().is_some_and(|last| last.offset >= page.top);
-            if !full || caught_up {
+            let after = cursor.last().map_or(0, |last| last.offset);
+            if !full || after >= page.top || after == before {
                 return Ok(());
             }
         }

@@ -126,7 +126,9 @@ impl HistoryPage {
     /// same epoch, no later than its top, and nothing between `since` and
     /// its oldest message lost.
     pub fn covers(&self, since: &Position) -> bool {
-        self.epoch == since.epoch && since.offset <= self.top && self.first <= since.offset + 1
+        self.epoch == since.epoch
+            && since.offset <= self.top
+            && self.first <= since.offset.saturating_add(1)
     }
 
     /// The position of its latest message.
@@ -260,9 +262,16 @@ pub(crate) struct Histories {
     shards: Box<[Mutex<Shard>]>,
     bytes: AtomicUsize,
     max_bytes: usize,
+    /// Broadcasts and reads so far, for sweeping now and then.
+    operations: std::sync::atomic::AtomicU64,
 }
 
-/// Broadcasts between sweeps of a shard for groups idle past their age.
+/// Groups a shard holds at most before a read of a group it does not hold
+/// stops making an entry for it (broadcasts always do).
+const MAX_ASKED_PER_SHARD: usize = 1024;
+
+/// Broadcasts and reads between sweeps of a shard for groups idle past
+/// their age (a read of a group never broadcast to makes an entry too).
 const SWEEP_EVERY: u64 = 1024;
 
 impl Histories {
@@ -272,7 +281,13 @@ impl Histories {
             shards: (0..shards).map(|_| std::sync::Mutex::default()).collect(),
             bytes: AtomicUsize::new(0),
             max_bytes,
+            operations: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Whether this operation should sweep its shard.
+    fn sweep_due(&self) -> bool {
+        self.operations.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1
     }
 
     /// Bytes of messages held, over every group.
@@ -326,9 +341,8 @@ impl Histories {
             }
         }
         let position = Position::new(kept.epoch.clone(), kept.top);
-        let top = kept.top;
         let delivered = deliver(&position);
-        if top % SWEEP_EVERY == 0 {
+        if self.sweep_due() {
             self.sweep(&mut groups, now);
         }
         delivered
@@ -369,6 +383,19 @@ impl Histories {
             if let Some(old) = groups.remove(group) {
                 self.bytes.fetch_sub(old.bytes, Ordering::Relaxed);
             }
+        }
+        if self.sweep_due() {
+            self.sweep(&mut groups, now);
+        }
+        if !groups.contains_key(group) && groups.len() >= MAX_ASKED_PER_SHARD {
+            // Asked about more groups than are broadcast to (names made
+            // up by clients): an epoch of the moment, kept nowhere.
+            return Some(HistoryPage::new(
+                InstanceId::random().to_string(),
+                0,
+                1,
+                Vec::new(),
+            ));
         }
         let kept = groups.entry(group.into()).or_insert_with(|| Kept::new(now));
         kept.expire(&history, now, &self.bytes);

@@ -13,6 +13,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -45,6 +46,8 @@ pub(crate) struct Listener {
     ready: VecDeque<Positioned<String>>,
     /// A read of the history under way.
     reading: Option<Reading>,
+    /// Set when a message did not fit the queue.
+    overflowed: Arc<AtomicBool>,
 }
 
 impl Listener {
@@ -65,7 +68,8 @@ impl Listener {
         let id = ConnectionId::next(groups.instance());
         // Live first: what is broadcast while the history is read waits in
         // the queue.
-        groups.connected(&Member::follower(id, outgoing));
+        let overflowed = Arc::new(AtomicBool::new(false));
+        groups.connected(&Member::follower(id, outgoing, Arc::clone(&overflowed)));
         groups.join(group, id);
         let mut listener = Self {
             id,
@@ -75,6 +79,7 @@ impl Listener {
             reading: None,
             cursor: Cursor::at(since.clone()),
             ready: VecDeque::new(),
+            overflowed,
         };
         if let Some(since) = since {
             listener.read_after(since.offset, Duration::ZERO);
@@ -188,7 +193,21 @@ impl Stream for Listener {
                 }
                 continue;
             }
-            let text = std::task::ready!(self.queue.poll_recv(cx));
+            let text = match self.queue.poll_recv(cx) {
+                Poll::Ready(text) => text,
+                Poll::Pending => {
+                    // All taken: if something did not fit meanwhile, it is
+                    // in the history (a quiet room would never show the gap).
+                    let after = self.cursor.last().map(|last| last.offset);
+                    match after {
+                        Some(after) if self.overflowed.swap(false, Ordering::AcqRel) => {
+                            self.read_after(after, Duration::ZERO);
+                            continue;
+                        }
+                        _ => return Poll::Pending,
+                    }
+                }
+            };
             if let Some(item) = self.take_live(text.as_str()) {
                 // Sent after any notice the message brought.
                 self.ready.push_back(item);

@@ -7,6 +7,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rpc_core::calls::{params_json, request_frame};
 use rpc_core::{CallError, ConnectionId, Hooks};
@@ -101,8 +102,10 @@ pub struct Member {
     id: ConnectionId,
     outgoing: Outgoing,
     policy: SlowMemberPolicy,
-    /// A group stream, which wants each message's position with it.
-    follows: bool,
+    /// For a group stream, which wants each message's position with it:
+    /// set when a message did not fit its queue, so that it reads the
+    /// history for what it missed even if nothing follows.
+    overflowed: Option<Arc<AtomicBool>>,
 }
 
 impl Member {
@@ -111,14 +114,19 @@ impl Member {
             id,
             outgoing,
             policy,
-            follows: false,
+            overflowed: None,
         }
     }
 
-    /// A group stream's member: it receives positions with the messages.
-    pub(crate) fn follower(id: ConnectionId, outgoing: Outgoing) -> Self {
+    /// A group stream's member: it receives positions with the messages,
+    /// and `overflowed` is set when one does not fit its queue.
+    pub(crate) fn follower(
+        id: ConnectionId,
+        outgoing: Outgoing,
+        overflowed: Arc<AtomicBool>,
+    ) -> Self {
         Self {
-            follows: true,
+            overflowed: Some(overflowed),
             ..Self::new(id, outgoing, SlowMemberPolicy::DropMessage)
         }
     }
@@ -126,7 +134,7 @@ impl Member {
     /// Whether it wants each message's position with it (a group stream,
     /// not a connection).
     pub fn follows(&self) -> bool {
-        self.follows
+        self.overflowed.is_some()
     }
 
     /// The member's connection id.
@@ -141,6 +149,9 @@ impl Member {
         match self.outgoing.try_send(frame.0.clone()) {
             Ok(()) => true,
             Err(TrySendError::Full) => {
+                if let Some(overflowed) = &self.overflowed {
+                    overflowed.store(true, Ordering::Release);
+                }
                 if self.policy == SlowMemberPolicy::Disconnect {
                     self.outgoing.close_as_too_slow();
                 }
