@@ -11,7 +11,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::Command;
 use std::time::Duration;
 
-use common::running::{Running, start, start_with};
+use common::running::{Running, start_with};
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -71,10 +71,16 @@ async fn next_room_item(ws: &mut Ws, id: &Value) -> Value {
     }
 }
 
+/// The chat with its rooms in this process, whatever `RPC_REDIS_URL` says
+/// (`.ci/run` sets it for the tests that want a Redis).
+fn start_local_chat() -> Running {
+    start_with("chat", &[], &[("RPC_REDIS_URL", "")])
+}
+
 #[tokio::test]
 async fn a_follower_resumes_where_it_left_off() {
     within(async {
-        let chat = start("chat");
+        let chat = start_local_chat();
         let mut ada = connect(chat.addr).await;
         assert_eq!(
             call(&mut ada, "join", json!({"room": "lobby", "name": "ada"})).await["result"],
@@ -125,7 +131,7 @@ async fn a_follower_resumes_where_it_left_off() {
 
         // A restarted chat has another epoch: told once, then live.
         drop(chat);
-        let chat = start("chat");
+        let chat = start_local_chat();
         let mut follower = connect(chat.addr).await;
         let id = call(
             &mut follower,
@@ -216,7 +222,7 @@ async fn jsonrpsee_reads_items_with_positions() {
     use jsonrpsee_core::client::{Subscription, SubscriptionClientT as _};
     use jsonrpsee_core::rpc_params;
     within(async {
-        let chat = start("chat");
+        let chat = start_local_chat();
         let client = jsonrpsee_ws_client::WsClientBuilder::default()
             .build(format!("ws://{}", chat.addr))
             .await
