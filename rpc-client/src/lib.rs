@@ -59,7 +59,13 @@
 //! returns a [`Subscription`]: a `Stream` of its items decoded as `T`.
 //! Dropping it unsubscribes. After a reconnect the client opens it again by
 //! itself, and the stream first yields [`SubscriptionError::Missed`]: items
-//! may have been missed meanwhile. [`Client::notifications`] is a `Stream`
+//! may have been missed meanwhile. When the server sends each item's
+//! position (a subscription following a group with history), the client
+//! reopens it with `since`, the last position seen, and the server sends
+//! what was missed: the stream then says `Missed` only if the server could
+//! not recover (`"recovered": false`). Given several URLs
+//! ([`ClientBuilder::alternate_url`]), the client moves to the next when
+//! one drains or goes away. [`Client::notifications`] is a `Stream`
 //! of every other notification the server sends that no handler or served
 //! method takes.
 //!

@@ -11,10 +11,11 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures_util::Stream;
 use rpc_core::calls::request_frame;
-use rpc_core::{CallError, ErrorCode};
+use rpc_core::{CallError, ErrorCode, RpcError};
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
@@ -29,7 +30,9 @@ pub use registry::SUBSCRIPTION_BUFFER;
 pub enum SubscriptionError {
     /// Items may have been missed: the server dropped `Some(n)` for a slow
     /// reader (or this stream's buffer was full), or the connection dropped
-    /// and the subscription was opened again (`None`: how many is unknown).
+    /// and the subscription was opened again (`None`: how many is unknown;
+    /// for a subscription whose items carry positions, only when the server
+    /// said it could not send what was missed, `"recovered": false`).
     Missed(Option<u64>),
     /// An item did not decode as the stream's type.
     Decode(String),
@@ -51,10 +54,40 @@ impl fmt::Display for SubscriptionError {
 
 impl std::error::Error for SubscriptionError {}
 
+/// Attempts to reopen one subscription that the server refuses for a
+/// passing reason (rate limited, overloaded) before its stream ends.
+const REOPEN_ATTEMPTS: u32 = 8;
+
+/// The wait before attempt `attempt` + 1 after a passing refusal: what the
+/// server asks (`retry_after_ms`), else 100 ms doubling, at most 5 s.
+fn reopen_delay(error: &RpcError, attempt: u32) -> Duration {
+    let asked = error
+        .data()
+        .and_then(|data| serde_json::from_str::<serde_json::Value>(data.get()).ok())
+        .and_then(|data| data.get("retry_after_ms")?.as_u64())
+        .map(Duration::from_millis);
+    let backoff = Duration::from_millis(100).saturating_mul(1 << attempt.min(6));
+    asked.unwrap_or(backoff).min(Duration::from_secs(5))
+}
+
+/// Whether the server refused for a reason that passes.
+fn passing(outcome: &Result<Box<RawValue>, CallError>) -> Option<&RpcError> {
+    match outcome {
+        Err(CallError::Remote(error))
+            if [ErrorCode::RATE_LIMITED, ErrorCode::SERVER_OVERLOADED].contains(&error.code()) =>
+        {
+            Some(error)
+        }
+        _ => None,
+    }
+}
+
 /// On connection `generation`: opens again every subscription of an
 /// earlier connection, and tells its stream that items may have been
-/// missed. A subscription that cannot be opened again ends; one whose call
-/// the connection's end interrupted waits for the next.
+/// missed. A refusal that passes (rate limited, overloaded) is tried again,
+/// as the server asks; a subscription that cannot be opened again for
+/// another reason ends; one whose call the connection's end interrupted
+/// waits for the next.
 pub(crate) async fn reopen_all(client: &Client, generation: u64) {
     let subscriptions = &client.state.subscriptions;
     for stale in subscriptions.stale(generation) {
@@ -62,6 +95,16 @@ pub(crate) async fn reopen_all(client: &Client, generation: u64) {
         // sent right behind the reply (what was missed) wait for it.
         let opening = subscriptions.opening();
         let mut outcome = client.call_raw(&stale.method, stale.params.clone()).await;
+        for attempt in 0..REOPEN_ATTEMPTS {
+            let Some(error) = passing(&outcome) else {
+                break;
+            };
+            tokio::time::sleep(reopen_delay(error, attempt)).await;
+            if !subscriptions.is_current(generation) {
+                return;
+            }
+            outcome = client.call_raw(&stale.method, stale.params.clone()).await;
+        }
         let mut recovered = true;
         if let (Err(CallError::Remote(error)), Some(plain)) = (&outcome, &stale.without_since)
             && error.code() == ErrorCode::INVALID_PARAMS
@@ -176,7 +219,9 @@ impl Client {
     /// returns the stream of its items, decoded as `T`. Dropping the stream
     /// calls `unsubscribe` with the id. After a reconnect, the subscription
     /// is opened again by itself (the stream yields
-    /// [`SubscriptionError::Missed`]`(None)` first).
+    /// [`SubscriptionError::Missed`]`(None)` first, unless its items carry
+    /// positions: then it reopens with `since` and the server sends what
+    /// was missed).
     ///
     /// ```no_run
     /// use futures_util::StreamExt as _;

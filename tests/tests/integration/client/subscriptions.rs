@@ -237,6 +237,68 @@ async fn after_a_server_restart_the_subscription_is_opened_again_and_says_so() {
     .await;
 }
 
+/// Reopened on a server whose rate limit refuses most of them at first
+/// (40 subscriptions, `10/s, burst 10`): refusals that pass are tried
+/// again as the server asks (`retry_after_ms`), so every stream goes on.
+#[tokio::test]
+async fn subscriptions_refused_by_a_rate_limit_after_a_restart_are_tried_again() {
+    within(LIMIT, async {
+        let server = start(Feeds::default());
+        let addr = server.local_addr();
+        let client = Client::builder(&url(&server))
+            .reconnect(
+                Reconnect::default()
+                    .initial_delay(Duration::from_millis(50))
+                    .max_delay(Duration::from_millis(200)),
+            )
+            .connect()
+            .await
+            .unwrap();
+        let mut counters = Vec::new();
+        for _ in 0..40 {
+            let counter = client
+                .subscribe::<u64>("subscribe_counter", (0, 50), "unsubscribe_counter")
+                .await
+                .unwrap();
+            counters.push(counter);
+        }
+        server.shutdown_and_wait().await;
+        let feeds = Feeds::default();
+        let alive = Arc::clone(&feeds.alive);
+        let limited = Server::builder()
+            .rate_limit(Some("10/s, burst 10".parse().unwrap()))
+            .serve(addr, feeds)
+            .expect("the port is free again")
+            .spawn();
+        // 30 refused at first, each tried again about 100 ms later: seconds.
+        for _ in 0..2_000 {
+            if alive.load(Ordering::SeqCst) == 40 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            alive.load(Ordering::SeqCst),
+            40,
+            "every subscription reopened"
+        );
+        for counter in &mut counters {
+            // Past what was queued and the notice: items anew, no end.
+            loop {
+                match counter.next().await.expect("the stream goes on") {
+                    Ok(0) => break,
+                    Ok(_) | Err(SubscriptionError::Missed(_)) => {}
+                    Err(other) => panic!("{other}"),
+                }
+            }
+        }
+        drop(counters);
+        client.close().await;
+        limited.shutdown_and_wait().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn notifications_nothing_else_takes_come_out_of_the_stream() {
     within(LIMIT, async {

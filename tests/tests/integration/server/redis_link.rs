@@ -49,8 +49,11 @@ impl Rooms {
 fn config(url: &str, prefix: &str) -> RedisConfig {
     let mut config = RedisConfig::new(url);
     config.prefix = prefix.to_owned();
-    config.heartbeat = Duration::from_millis(200);
-    config.expiry = Duration::from_secs(1);
+    // Short enough that a link task holding up its heartbeat for the
+    // joins (40,000 subscriptions one at a time: several seconds) lets the
+    // alive key lapse; long enough for a busy 2-core CI machine.
+    config.heartbeat = Duration::from_millis(300);
+    config.expiry = Duration::from_secs(3);
     config.response_timeout = Duration::from_secs(2);
     config
 }
