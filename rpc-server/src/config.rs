@@ -440,7 +440,23 @@ impl ServerConfig {
         {
             config.tls = env.tls()?;
         }
+        config.check()?;
         Ok(config)
+    }
+
+    /// Whether the settings can go together: any origin (`*`) with CORS
+    /// credentials would let every web page call the server with its
+    /// visitors' cookies, so that pair is refused (by `serve`, by the
+    /// mounted endpoint, and by [`from_env`](Self::from_env)).
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.cors_credentials && self.allowed_origins.allows_any() {
+            return Err(ConfigError::new(
+                "RPC_ALLOWED_ORIGINS",
+                "*",
+                "a list of origins, not `*`, while RPC_CORS_CREDENTIALS (cors_credentials) is true: any page could call the server with its visitors' cookies",
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -132,6 +132,11 @@ impl<S> fmt::Debug for Endpoint<S> {
 
 impl<S: Service> Endpoint<S> {
     pub(crate) fn new(state: State<S>) -> Self {
+        if let Err(err) = state.config.check() {
+            // A constant of the program, not something a peer can send:
+            // refusing to start is the only safe answer.
+            panic!("the RPC endpoint's settings cannot go together: {err}");
+        }
         #[cfg(feature = "tls")]
         if state.config.tls.is_some() {
             tracing::warn!(

@@ -40,6 +40,7 @@ pub struct Serve<S> {
 impl<S: Service> Serve<S> {
     /// Loads the TLS files (when configured), then binds `addr`.
     pub(crate) fn bind(addr: impl ToSocketAddrs, mut state: State<S>) -> io::Result<Self> {
+        state.config.check().map_err(io::Error::other)?;
         state.load_tls()?;
         let listener = std::net::TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
@@ -48,6 +49,7 @@ impl<S: Service> Serve<S> {
 
     /// Serves on a listener bound by the caller (tokio's: non-blocking).
     pub(crate) fn on_listener(listener: TcpListener, mut state: State<S>) -> io::Result<Self> {
+        state.config.check().map_err(io::Error::other)?;
         state.load_tls()?;
         Self::on(listener.into_std()?, state)
     }

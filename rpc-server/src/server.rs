@@ -339,6 +339,11 @@ impl ServerBuilder {
     /// The RPC endpoint of `service` with this configuration, as a tower
     /// service to mount in an axum app or any hyper or tower server, instead
     /// of serving a port of its own (see [`Endpoint`](crate::Endpoint)).
+    ///
+    /// # Panics
+    ///
+    /// With settings that cannot go together ([`ServerConfig::check`]: any
+    /// origin with CORS credentials), as `serve` fails with them.
     #[cfg(feature = "tower")]
     pub fn endpoint<S: Service>(self, service: S) -> crate::Endpoint<S> {
         crate::Endpoint::new(State::new(service, self.config, self.extras))

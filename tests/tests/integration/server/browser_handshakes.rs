@@ -309,3 +309,42 @@ async fn credentials_are_allowed_only_when_configured() {
     })
     .await;
 }
+
+/// Any origin with CORS credentials would let every page call the server
+/// with its visitors' cookies (tower-http refuses the pair; a predicate
+/// got around its check): the server refuses to start, from the builder,
+/// from the environment, and mounted.
+#[test]
+fn any_origin_with_credentials_refuses_to_start() {
+    let refused = Server::builder()
+        .allowed_origins(["*"])
+        .cors_credentials(true)
+        .serve("127.0.0.1:0", Ping)
+        .err()
+        .expect("refused");
+    let message = refused.to_string();
+    assert!(
+        message.contains("RPC_ALLOWED_ORIGINS") && message.contains("RPC_CORS_CREDENTIALS"),
+        "names both settings: {message}"
+    );
+    let from_env = rpc_server::ServerConfig::from_lookup(|name| match name {
+        "RPC_ALLOWED_ORIGINS" => Some("*".to_owned()),
+        "RPC_CORS_CREDENTIALS" => Some("true".to_owned()),
+        _ => None,
+    });
+    assert_eq!(from_env.unwrap_err().variable(), "RPC_ALLOWED_ORIGINS");
+    let mounted = std::panic::catch_unwind(|| {
+        Server::builder()
+            .allowed_origins(["*"])
+            .cors_credentials(true)
+            .endpoint(Ping)
+    });
+    assert!(mounted.is_err(), "the mounted endpoint refuses too");
+    // Each alone is allowed.
+    assert!(
+        Server::builder()
+            .allowed_origins(["*"])
+            .serve("127.0.0.1:0", Ping)
+            .is_ok()
+    );
+}
