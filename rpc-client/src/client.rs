@@ -69,7 +69,11 @@ impl Client {
         state.wait(id, rx, deadline).await
     }
 
-    /// Sends a notification (no response).
+    /// Sends a notification (no response). Returns once the frame has been
+    /// written to the socket (not merely queued), so a program that ends
+    /// right after loses nothing; the server may still be reading it. A
+    /// batch of notifications only ([`batch`](Self::batch)) returns the
+    /// same way.
     pub async fn notify(&self, method: &str, params: impl Serialize) -> Result<(), CallError> {
         let frame = request_frame(method, params_json(&params)?.as_deref(), None);
         self.send_frame(frame).await
@@ -103,7 +107,14 @@ impl Client {
             frames.push(request_frame(&entry.method, entry.params.as_deref(), id));
         }
         let frame = format!("[{}]", frames.join(","));
-        if let Err(err) = state.send(frame, deadline).await {
+        // A batch of notifications only: returns once it is written, as
+        // `notify` does.
+        let sent = if waits.is_empty() {
+            state.send_written(frame, deadline).await
+        } else {
+            state.send(frame, deadline).await
+        };
+        if let Err(err) = sent {
             waits.iter().for_each(|(id, _)| state.pending.forget(*id));
             return Err(err);
         }
@@ -116,7 +127,7 @@ impl Client {
     /// Queues a frame if there is room now; dropped otherwise.
     pub(crate) fn try_send_frame(&self, frame: String) {
         if let Ok(sender) = self.state.sender() {
-            let _ = sender.try_send(Message::Text(Utf8Bytes::from(frame)));
+            let _ = sender.try_send(Message::Text(Utf8Bytes::from(frame)).into());
         }
     }
 
@@ -132,11 +143,11 @@ impl Client {
         self.send_frame(frame).await
     }
 
-    /// Sends a frame that expects no answer; waiting for room is bounded by
-    /// the request timeout.
+    /// Sends a frame that expects no answer, and returns once it is written
+    /// to the socket; waiting is bounded by the request timeout.
     async fn send_frame(&self, frame: String) -> Result<(), CallError> {
         let state = &self.state;
-        state.send(frame, state.deadline()).await
+        state.send_written(frame, state.deadline()).await
     }
 
     /// The connection's state now.

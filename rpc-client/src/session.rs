@@ -21,7 +21,7 @@ use crate::client::Client;
 use crate::error::ConnectError;
 use crate::link::ClientLink;
 use crate::settings::Settings;
-use crate::state::ConnectionState;
+use crate::state::{ConnectionState, Outgoing};
 
 pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -203,7 +203,7 @@ async fn session(
     let state = &client.state;
     let settings = &state.settings;
     let (mut sink, mut stream) = ws.split();
-    let (outgoing, mut queue) = mpsc::channel::<Message>(settings.outgoing_queue);
+    let (outgoing, mut queue) = mpsc::channel::<Outgoing>(settings.outgoing_queue);
     state.attach(outgoing.clone());
     state.connection.send_replace(ConnectionState::Connected);
     let generation = state.subscriptions.next_generation();
@@ -222,10 +222,14 @@ async fn session(
     let connection = Arc::new(ConnectionInfo::new().with_peer(peer));
 
     let writer = tokio::spawn(async move {
-        while let Some(message) = queue.recv().await {
+        while let Some(Outgoing { message, written }) = queue.recv().await {
             let closing = matches!(message, Message::Close(_));
+            // `send` flushes: once it returns, the frame is on the socket.
             if sink.send(message).await.is_err() || closing {
                 break;
+            }
+            if let Some(written) = written {
+                let _ = written.send(());
             }
         }
         let _ = sink.close().await;
@@ -247,7 +251,7 @@ async fn session(
             // The loop never waits for room in the queue: a server that
             // stops reading must not stop us reading and counting pongs.
             () = closed(&mut closing) => {
-                let _ = outgoing.try_send(Message::Close(None));
+                let _ = outgoing.try_send(Message::Close(None).into());
                 break Ended::ByUs;
             }
             () = tick(&mut pings) => {
@@ -257,7 +261,7 @@ async fn session(
                 }
                 missed += 1;
                 if let Err(mpsc::error::TrySendError::Closed(_)) =
-                    outgoing.try_send(Message::Ping(Bytes::new()))
+                    outgoing.try_send(Message::Ping(Bytes::new()).into())
                 {
                     break Ended::Broken;
                 }
@@ -289,7 +293,7 @@ async fn session(
                     () = closed(&mut closing) => None,
                 };
                 let Some(slot) = slot else {
-                    let _ = outgoing.try_send(Message::Close(None));
+                    let _ = outgoing.try_send(Message::Close(None).into());
                     break Ended::ByUs;
                 };
                 serve(client, &connection, &outgoing, text, slot);
@@ -334,7 +338,7 @@ fn resolve(client: &Client, text: Utf8Bytes) -> Option<Utf8Bytes> {
 fn serve(
     client: &Client,
     connection: &Arc<ConnectionInfo>,
-    outgoing: &mpsc::Sender<Message>,
+    outgoing: &mpsc::Sender<Outgoing>,
     text: Utf8Bytes,
     slot: tokio::sync::OwnedSemaphorePermit,
 ) {
@@ -348,7 +352,7 @@ fn serve(
             .await;
         if let Some(reply) = reply {
             let _ = outgoing
-                .send(Message::Text(Utf8Bytes::from(reply.into_string())))
+                .send(Message::Text(Utf8Bytes::from(reply.into_string())).into())
                 .await;
         }
         // Held until the reply is queued: a server that does not read its

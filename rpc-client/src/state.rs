@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rpc_core::calls::{CallOutcome, PendingCall, PendingCalls, Response};
 use rpc_core::{CallError, Protocol, Service};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
@@ -32,13 +32,29 @@ pub enum ConnectionState {
     Closed,
 }
 
+/// A message for the connection's writer, and who waits to hear it was
+/// written.
+pub(crate) struct Outgoing {
+    pub(crate) message: Message,
+    pub(crate) written: Option<oneshot::Sender<()>>,
+}
+
+impl From<Message> for Outgoing {
+    fn from(message: Message) -> Self {
+        Self {
+            message,
+            written: None,
+        }
+    }
+}
+
 /// What the client handle and its connection task share.
 pub(crate) struct ClientState {
     pub(crate) settings: Settings,
     /// Calls waiting for their responses.
     pub(crate) pending: PendingCalls,
     /// The current connection's outgoing queue; `None` while disconnected.
-    outgoing: Mutex<Option<mpsc::Sender<Message>>>,
+    outgoing: Mutex<Option<mpsc::Sender<Outgoing>>>,
     /// Where the connection stands, for `Client::state` and its watchers.
     pub(crate) connection: watch::Sender<ConnectionState>,
     /// Set by [`Client::close`].
@@ -77,7 +93,7 @@ impl ClientState {
         }
     }
 
-    pub(crate) fn attach(&self, outgoing: mpsc::Sender<Message>) {
+    pub(crate) fn attach(&self, outgoing: mpsc::Sender<Outgoing>) {
         *lock(&self.outgoing) = Some(outgoing);
     }
 
@@ -95,7 +111,7 @@ impl ClientState {
         !self.pending.is_empty()
     }
 
-    pub(crate) fn sender(&self) -> Result<mpsc::Sender<Message>, CallError> {
+    pub(crate) fn sender(&self) -> Result<mpsc::Sender<Outgoing>, CallError> {
         lock(&self.outgoing).clone().ok_or(CallError::Closed)
     }
 
@@ -108,10 +124,35 @@ impl ClientState {
     /// Queues a frame for the server, waiting for room until `deadline`.
     pub(crate) async fn send(&self, frame: String, deadline: Instant) -> Result<(), CallError> {
         let sender = self.sender()?;
-        let message = Message::Text(Utf8Bytes::from(frame));
+        let message = Outgoing::from(Message::Text(Utf8Bytes::from(frame)));
         match tokio::time::timeout_at(deadline, sender.send(message)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(CallError::Closed),
+            Err(_) => Err(CallError::Timeout(self.settings.request_timeout)),
+        }
+    }
+
+    /// Sends a frame that gets no answer (notifications): returns once it
+    /// has been written to the socket, so that a program that ends right
+    /// after does not lose it; waiting is bounded by `deadline`.
+    pub(crate) async fn send_written(
+        &self,
+        frame: String,
+        deadline: Instant,
+    ) -> Result<(), CallError> {
+        let sender = self.sender()?;
+        let (written, written_rx) = oneshot::channel();
+        let message = Outgoing {
+            message: Message::Text(Utf8Bytes::from(frame)),
+            written: Some(written),
+        };
+        let sent = async {
+            sender.send(message).await.map_err(|_| CallError::Closed)?;
+            // Dropped unwritten: the connection broke first.
+            written_rx.await.map_err(|_| CallError::Closed)
+        };
+        match tokio::time::timeout_at(deadline, sent).await {
+            Ok(outcome) => outcome,
             Err(_) => Err(CallError::Timeout(self.settings.request_timeout)),
         }
     }
