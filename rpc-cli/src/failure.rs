@@ -36,9 +36,9 @@ impl Failure {
     pub(crate) fn report(&self) {
         match self {
             Self::Remote(error) => {
-                eprintln!("{}", output::json(error, output::stderr_is_terminal()));
+                output::error_line(&output::json(error, output::stderr_is_terminal()));
             }
-            other => eprintln!("rpc: {other}"),
+            other => output::error_line(&format!("rpc: {other}")),
         }
     }
 }

@@ -102,12 +102,39 @@ pub(crate) fn print_text(text: &str) {
 /// would.
 fn line(text: &str) {
     let mut stdout = std::io::stdout().lock();
-    if writeln!(stdout, "{text}")
+    if writeln!(stdout, "{}", escaped(text))
         .and_then(|()| stdout.flush())
         .is_err()
     {
         std::process::exit(0);
     }
+}
+
+/// Writes a line on stderr, escaped as [`line`] writes stdout.
+pub(crate) fn error_line(text: &str) {
+    eprintln!("{}", escaped(text));
+}
+
+/// `text` with every control character a terminal would act on written as
+/// a JSON escape (`\u001b`): C0 but newline and tab, DEL, and C1. Every
+/// byte `rpc` prints from the server goes through it (results, errors,
+/// HTTP pages, the discovered document), so a server cannot retitle the
+/// terminal, clear it or write the clipboard. JSON stays JSON: these
+/// escapes mean the same characters inside its strings.
+pub(crate) fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
+    let acts = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}');
+    if !text.contains(acts) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if acts(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 pub(crate) fn stderr_is_terminal() -> bool {
@@ -126,6 +153,18 @@ pub(crate) fn truncated(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn controls_a_terminal_acts_on_are_escaped() {
+        assert_eq!(escaped("plain\n\ttext"), "plain\n\ttext");
+        assert_eq!(
+            escaped("\u{1b}]0;owned\u{7}\u{1b}[2J\r\u{7f}\u{9b}31m\u{85}"),
+            "\\u001b]0;owned\\u0007\\u001b[2J\\u000d\\u007f\\u009b31m\\u0085"
+        );
+        let json = "{\"s\":\"a\u{9b}b\"}";
+        let read: serde_json::Value = serde_json::from_str(&escaped(json)).unwrap();
+        assert_eq!(read["s"], "a\u{9b}b", "the same JSON");
+    }
 
     #[test]
     fn indenting_keeps_order_numbers_and_strings() {

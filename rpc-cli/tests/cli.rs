@@ -464,3 +464,84 @@ mod tls {
         }
     }
 }
+
+/// A server that answers each request with the next of `answers`
+/// (status line, content type, body), on a port of its own.
+fn hostile_http(answers: Vec<(&'static str, &'static str, String)>) -> String {
+    use std::io::{BufRead as _, BufReader, Read as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = listener.local_addr().expect("an address");
+    std::thread::spawn(move || {
+        for (status, content_type, body) in answers {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut reader = BufReader::new(stream);
+            let mut length = 0;
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = header.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut request = vec![0; length];
+            let _ = reader.read_exact(&mut request);
+            let id = serde_json::from_slice::<Value>(&request)
+                .ok()
+                .and_then(|request| request.get("id").cloned())
+                .unwrap_or(Value::Null);
+            let body = body.replace("$ID", &id.to_string());
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// Nothing a server sends reaches the terminal as a control sequence: an
+/// HTTP error page with escape sequences (title, clear screen, OSC 52
+/// clipboard), a JSON-RPC error message with C1 controls and DEL, and a
+/// result with a C1 control are printed with those characters escaped.
+#[test]
+fn the_servers_bytes_never_drive_the_terminal() {
+    let page = "\u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}]52;c;aGVsbG8=\u{7}oops".to_owned();
+    let error =
+        r#"{"jsonrpc":"2.0","error":{"code":4000,"message":"bad\u009b31m\u007fthing"},"id":$ID}"#
+            .replace("\\u009b", "\u{9b}")
+            .replace("\\u007f", "\u{7f}");
+    let result = r#"{"jsonrpc":"2.0","result":"x\u009b2Jy","id":$ID}"#.replace("\\u009b", "\u{9b}");
+    let url = hostile_http(vec![
+        ("500 Internal Server Error", "text/html", page),
+        ("200 OK", "application/json", error),
+        ("200 OK", "application/json", result),
+    ]);
+    let acts = |text: &str| {
+        text.chars()
+            .any(|c| matches!(c, '\u{0}'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}'))
+    };
+    let page = rpc(&["call", &url, "ping"]);
+    assert_eq!(page.code, 3, "{page:?}");
+    assert!(!acts(&page.stderr), "{page:?}");
+    assert!(page.stderr.contains("\\u001b]0;owned"), "{page:?}");
+    let error = rpc(&["call", &url, "ping"]);
+    assert_eq!(error.code, 1, "{error:?}");
+    assert!(!acts(&error.stderr), "{error:?}");
+    assert_eq!(
+        error.stderr_json()["message"],
+        "bad\u{9b}31m\u{7f}thing",
+        "still JSON"
+    );
+    let result = rpc(&["call", &url, "ping"]);
+    assert_eq!(result.code, 0, "{result:?}");
+    assert!(!acts(&result.stdout), "{result:?}");
+    assert_eq!(result.json(), "x\u{9b}2Jy");
+}
