@@ -110,7 +110,7 @@ fn line(text: &str) {
     }
 }
 
-/// Writes a line on stderr, escaped as [`line`] writes stdout.
+/// Writes a line on stderr, escaped as [`line()`] writes stdout.
 pub(crate) fn error_line(text: &str) {
     eprintln!("{}", escaped(text));
 }
