@@ -9,7 +9,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use rpc_core::{ConnectionId, InstanceId, Position};
 
-use super::history::{Histories, tagged};
+use super::history::tagged;
+use super::memory::Histories;
 use super::{BackendError, BackendFuture, Frame, GroupBackend, HistoryPage, HistoryRules, Member};
 
 /// Locks per map: enough that thousands of connections opening, joining

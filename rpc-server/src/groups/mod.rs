@@ -18,6 +18,7 @@ use crate::outgoing::{Outgoing, TrySendError};
 mod history;
 mod listener;
 mod local;
+mod memory;
 
 pub(crate) use listener::Listener;
 
