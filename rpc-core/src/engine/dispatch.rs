@@ -43,6 +43,11 @@ pub(crate) async fn run<S: Service + ?Sized, T: Timer>(
     default_timeout: Option<Duration>,
 ) -> MethodResult {
     if call.method == DISCOVER {
+        // The document costs as much as any call, and more to send: it
+        // takes a token of the connection's rate like one.
+        if let Some(rates) = call.connection.rates() {
+            rates.check(DISCOVER)?;
+        }
         return discover(service, call.connection);
     }
     let info = service.method(call.method);

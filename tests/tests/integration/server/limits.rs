@@ -426,6 +426,32 @@ fn rate_limited(reply: &serde_json::Value) -> (String, Duration) {
     )
 }
 
+/// `rpc.discover` answers with the whole document (here about 50 times the
+/// request): it takes a token of the connection's rate like any call.
+#[tokio::test]
+async fn discovery_takes_rate_tokens_like_any_call() {
+    within(LIMIT, async {
+        let builder = Server::builder()
+            .rate_limit(Some(rpc_server::config::Rate::per_second(2).with_burst(2)));
+        let server = start(builder, Svc::default());
+        let mut client = Client::connect(server.local_addr()).await;
+        let batch: Vec<_> = (0..20)
+            .map(|id| json!({"jsonrpc": "2.0", "method": "rpc.discover", "id": id}))
+            .collect();
+        client
+            .send(&serde_json::Value::Array(batch).to_string())
+            .await;
+        let replies = client.receive_json().await;
+        let replies = replies.as_array().expect("a batch reply");
+        let answered = replies.iter().filter(|r| r.get("result").is_some()).count();
+        assert!((2..=3).contains(&answered), "{answered} documents sent");
+        let refused = replies.iter().find(|r| r.get("error").is_some()).unwrap();
+        assert_eq!(rate_limited(refused).0, "connection");
+        server.shutdown_and_wait().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn calls_past_the_rate_limit_are_refused_with_retry_data_and_the_connection_carries_on() {
     within(LIMIT, async {
