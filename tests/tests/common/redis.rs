@@ -33,6 +33,35 @@ pub async fn redis_url() -> Option<String> {
     None
 }
 
+/// Settings for tests: `prefix`, and short heartbeats, expiry, timeouts
+/// and backoff, so that faults show in a fraction of a second.
+pub fn quick_config(url: &str, prefix: &str) -> rpc_redis::RedisConfig {
+    let mut config = rpc_redis::RedisConfig::new(url);
+    config.prefix = prefix.to_owned();
+    config.heartbeat = Duration::from_millis(200);
+    config.expiry = Duration::from_secs(1);
+    config.connect_timeout = Duration::from_millis(500);
+    config.response_timeout = Duration::from_millis(500);
+    config.max_backoff = Duration::from_millis(200);
+    config
+}
+
+/// A server of `service` on a free port, sharing its groups through a
+/// `RedisGroups` with `config` (connected before it returns).
+pub async fn instance_of<S: rpc_server::service::Service>(
+    config: rpc_redis::RedisConfig,
+    service: S,
+) -> (rpc_server::ServerHandle, rpc_redis::RedisGroups) {
+    let groups = rpc_redis::RedisGroups::with_config(config).expect("a valid URL");
+    assert!(groups.wait_connected(Duration::from_secs(5)).await);
+    let handle = rpc_server::Server::builder()
+        .groups(groups.clone())
+        .serve("127.0.0.1:0", service)
+        .expect("bound")
+        .spawn();
+    (handle, groups)
+}
+
 /// A prefix no other test (or earlier run) uses.
 pub fn unique_prefix(test: &str) -> String {
     format!("test:{test}:{}", rpc_server::groups::InstanceId::random())

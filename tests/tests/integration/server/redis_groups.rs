@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use redis::{PrivateRedis, redis_url, unique_prefix};
+use redis::{PrivateRedis, quick_config as quick, redis_url, unique_prefix};
 use rpc_redis::{RedisConfig, RedisGroups};
 use rpc_server::connect::ConnectionId;
 use rpc_server::groups::{GroupBackend as _, GroupStream};
@@ -99,17 +99,6 @@ struct Instance {
     handle: ServerHandle,
     groups: RedisGroups,
     events: Events,
-}
-
-fn quick(url: &str, prefix: &str) -> RedisConfig {
-    let mut config = RedisConfig::new(url);
-    config.prefix = prefix.to_owned();
-    config.heartbeat = Duration::from_millis(200);
-    config.expiry = Duration::from_secs(1);
-    config.connect_timeout = Duration::from_millis(500);
-    config.response_timeout = Duration::from_millis(500);
-    config.max_backoff = Duration::from_millis(200);
-    config
 }
 
 async fn instance(config: RedisConfig) -> Instance {

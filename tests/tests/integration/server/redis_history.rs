@@ -6,10 +6,10 @@
 
 use std::time::Duration;
 
-use redis::{PrivateRedis, redis_url, unique_prefix};
+use redis::{PrivateRedis, instance_of, quick_config, redis_url, unique_prefix};
 use rpc_redis::{RedisConfig, RedisGroups};
+use rpc_server::ServerHandle;
 use rpc_server::groups::GroupHistory;
-use rpc_server::{Server, ServerHandle};
 use serde_json::{Value, json};
 use ws::{Client, within};
 
@@ -20,28 +20,14 @@ use crate::common::ws;
 const LIMIT: Duration = Duration::from_secs(120);
 
 fn config(url: &str, prefix: &str, max_messages: usize) -> RedisConfig {
-    let mut config = RedisConfig::new(url).with_history(
+    quick_config(url, prefix).with_history(
         "room:*",
         GroupHistory::new(max_messages, Duration::from_secs(600)),
-    );
-    config.prefix = prefix.to_owned();
-    config.heartbeat = Duration::from_millis(200);
-    config.expiry = Duration::from_secs(1);
-    config.connect_timeout = Duration::from_millis(500);
-    config.response_timeout = Duration::from_millis(500);
-    config.max_backoff = Duration::from_millis(200);
-    config
+    )
 }
 
 async fn instance(config: RedisConfig) -> (ServerHandle, RedisGroups) {
-    let groups = RedisGroups::with_config(config).expect("a valid URL");
-    assert!(groups.wait_connected(Duration::from_secs(5)).await);
-    let handle = Server::builder()
-        .groups(groups.clone())
-        .serve("127.0.0.1:0", Feed)
-        .expect("bound")
-        .spawn();
-    (handle, groups)
+    instance_of(config, Feed).await
 }
 
 #[tokio::test]

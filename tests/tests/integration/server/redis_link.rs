@@ -7,11 +7,11 @@
 
 use std::time::{Duration, Instant};
 
-use redis::{PrivateRedis, redis_url, unique_prefix};
+use redis::{PrivateRedis, instance_of, redis_url, unique_prefix};
 use rpc_redis::{RedisConfig, RedisGroups};
 use rpc_server::connect::ConnectionId;
 use rpc_server::groups::GroupBackend as _;
-use rpc_server::{RpcContext, RpcError, Server, ServerHandle, rpc_service};
+use rpc_server::{RpcContext, RpcError, ServerHandle, rpc_service};
 use serde_json::json;
 use ws::{Client, within};
 
@@ -59,14 +59,7 @@ fn config(url: &str, prefix: &str) -> RedisConfig {
 }
 
 async fn instance(config: RedisConfig) -> (ServerHandle, RedisGroups) {
-    let groups = RedisGroups::with_config(config).expect("a valid URL");
-    assert!(groups.wait_connected(Duration::from_secs(5)).await);
-    let handle = Server::builder()
-        .groups(groups.clone())
-        .serve("127.0.0.1:0", Rooms)
-        .expect("bound")
-        .spawn();
-    (handle, groups)
+    instance_of(config, Rooms).await
 }
 
 async fn admin(url: &str) -> ::redis::aio::MultiplexedConnection {
